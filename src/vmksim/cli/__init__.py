@@ -1,0 +1,69 @@
+"""The ``vmksim`` command: one entry point with sub-commands.
+
+This is the only layer that prints errors and picks exit codes
+(DESIGN.md "Errors"): a :class:`~vmksim.errors.VmksimError` becomes one line on
+stderr and exit code 1; argparse usage errors exit 2.
+
+Each sub-command lives in its own module here and exposes
+``register(subparsers)``, which adds its parser and sets ``func`` (a callable
+taking the parsed namespace and returning an exit code).
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import sys
+from collections.abc import Sequence
+
+from vmksim import __version__
+from vmksim.errors import VmksimError
+
+__all__ = ["main", "build_parser"]
+
+# Order is the order shown in --help.
+COMMANDS: tuple[str, ...] = (
+    "demo",
+    "plan",
+    "topology",
+    "elf",
+    "vmfs",
+)
+
+DESCRIPTION = """\
+vmksim: the VMware ESXi VMkernel as a simulator and toolset.
+
+Ask it how ESXi lays out a VM on a NUMA host (plan), inspect host topologies
+(topology), read VMFS datastores (vmfs), or check whether a Linux binary can
+run in the ESXi shell (elf). Run `vmksim COMMAND --help` for each command.
+"""
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="vmksim", description=DESCRIPTION, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--version", action="version", version=f"vmksim {__version__}")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    sub.required = True
+    for name in COMMANDS:
+        module = importlib.import_module(f"vmksim.cli.{name}")
+        module.register(sub)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        return int(args.func(args) or 0)
+    except VmksimError as exc:
+        print(f"vmksim: error: {exc}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        print("vmksim: interrupted", file=sys.stderr)
+        return 130
+    except BrokenPipeError:
+        # `vmksim vmfs cat ... | head`: the reader went away; not an error of ours.
+        sys.stderr.close()
+        return 0
