@@ -1,0 +1,239 @@
+"""The VM configuration the schedulers use, built from a ``.vmx``.
+
+ESXi counterpart: the keys of the VM's configuration file that the CPU, NUMA
+and memory schedulers read at power-on. Defaults and meanings come from
+esxi-scheduler.md §1.3 (shares: low/normal/high = 500/1000/2000 per vCPU),
+§1.8 (latency sensitivity), §1.9 (affinity), §2.3 and the table in §2.8
+(numa.* keys and their defaults). Every path into a VM — a ``.vmx`` file,
+CLI options, a scenario — goes through :func:`vm_from_vmx`, so validation and
+defaults live in one place.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from enum import Enum
+from pathlib import Path
+
+from vmksim.errors import VmxError
+from vmksim.vmx.file import VmxFile, parse_vmx, read_vmx
+
+__all__ = [
+    "DEFAULT_NUMA_VCPU_MIN",
+    "SHARE_LEVELS",
+    "LatencySensitivity",
+    "VmConfig",
+    "load_vm",
+    "parse_bool",
+    "vm_from_options",
+    "vm_from_vmx",
+]
+
+#: CPU shares per vCPU for each level (RM 7.0 "Share values", esxi-scheduler.md §1.3).
+SHARE_LEVELS: dict[str, int] = {"low": 500, "normal": 1000, "high": 2000}
+#: Memory shares per MB of configured memory for each level (same doc: 5/10/20 per MB).
+MEM_SHARE_LEVELS: dict[str, int] = {"low": 5, "normal": 10, "high": 20}
+#: numa.vcpu.min default: fewer vCPUs never see vNUMA (RM 6.0/6.5, esxi-scheduler.md §2.3).
+DEFAULT_NUMA_VCPU_MIN = 9
+
+_TRUE = {"true", "yes", "on", "1"}
+_FALSE = {"false", "no", "off", "0"}
+
+
+class LatencySensitivity(Enum):
+    LOW = "low"
+    NORMAL = "normal"
+    MEDIUM = "medium"
+    HIGH = "high"
+
+
+def parse_bool(value: str, *, key: str, source: str, where: str) -> bool:
+    """ESXi accepts TRUE/FALSE in any case, and yes/no, on/off, 1/0."""
+    v = value.strip().lower()
+    if v in _TRUE:
+        return True
+    if v in _FALSE:
+        return False
+    raise VmxError(f"{key} must be TRUE or FALSE, got {value!r}", source=source, where=where)
+
+
+@dataclass(frozen=True, slots=True)
+class VmConfig:
+    """A VM as the VMkernel schedulers see it. ``None`` means "not set" (ESXi decides)."""
+
+    name: str
+    vcpus: int
+    cores_per_socket: int | None
+    memory_mb: int
+    # CPU allocation (sched.cpu.*)
+    cpu_shares: int
+    cpu_min_mhz: int
+    cpu_max_mhz: int | None
+    cpu_affinity: tuple[int, ...] | None
+    latency_sensitivity: LatencySensitivity
+    # memory allocation (sched.mem.*)
+    mem_min_mb: int
+    mem_shares: int
+    mem_max_mb: int | None
+    # NUMA / vNUMA (numa.*)
+    prefer_ht: bool
+    numa_vcpu_min: int
+    max_per_virtual_node: int | None
+    max_per_machine_node: int | None
+    max_per_client: int | None
+    follow_cores_per_socket: bool
+    cores_per_node: int | None
+    autosize: bool
+    autosize_once: bool
+    autosize_max_per_virtual_node: int | None
+    autosize_cookie: str | None
+    consolidate: bool
+    node_affinity: tuple[int, ...] | None
+    cpu_hotadd: bool
+    allow_hotadd: bool
+    hw_version: int | None
+    source: str = "<vmx>"
+
+    @property
+    def virtual_sockets(self) -> int:
+        return self.vcpus // (self.cores_per_socket or 1)
+
+
+def _int(vmx: VmxFile, key: str, default: int | None, *, minimum: int = 0) -> int | None:
+    raw = vmx.get(key)
+    if raw is None or raw.strip() == "":
+        return default
+    try:
+        value = int(raw.strip(), 10)
+    except ValueError:
+        raise VmxError(f"{key} must be a whole number, got {raw!r}", source=vmx.source, where=vmx.where(key)) from None
+    if value < minimum:
+        raise VmxError(f"{key} must be at least {minimum}, got {value}", source=vmx.source, where=vmx.where(key))
+    return value
+
+
+def _bool(vmx: VmxFile, key: str, default: bool) -> bool:
+    raw = vmx.get(key)
+    return default if raw is None else parse_bool(raw, key=key, source=vmx.source, where=vmx.where(key))
+
+
+def _cpu_list(vmx: VmxFile, key: str) -> tuple[int, ...] | None:
+    raw = vmx.get(key)
+    if raw is None or raw.strip().lower() in ("", "all"):
+        return None
+    out: list[int] = []
+    try:
+        for part in raw.replace(" ", "").split(","):
+            lo, _, hi = part.partition("-")
+            out.extend(range(int(lo), int(hi or lo) + 1))
+    except ValueError:
+        raise VmxError(
+            f"{key} must be a list like '0,2,4-7' or 'all', got {raw!r}", source=vmx.source, where=vmx.where(key)
+        ) from None
+    return tuple(sorted(set(out)))
+
+
+def _shares(vmx: VmxFile, key: str, levels: dict[str, int], per: int) -> int:
+    raw = vmx.get(key)
+    if raw is None:
+        return levels["normal"] * per
+    level = raw.strip().lower()
+    if level in levels:
+        return levels[level] * per
+    value = _int(vmx, key, None, minimum=1)
+    if value is None:
+        raise VmxError(f"{key} is empty", source=vmx.source, where=vmx.where(key))
+    return value
+
+
+def vm_from_vmx(vmx: VmxFile, *, name: str | None = None) -> VmConfig:
+    """Validate a parsed .vmx into a :class:`VmConfig`."""
+    src = vmx.source
+    vcpus = _int(vmx, "numvcpus", 1, minimum=1) or 1
+    cps = _int(vmx, "cpuid.coresPerSocket", None, minimum=1)
+    if cps is not None and vcpus % cps:
+        raise VmxError(
+            f"cpuid.coresPerSocket = {cps} does not divide numvcpus = {vcpus}",
+            source=src,
+            where=vmx.where("cpuid.coresPerSocket"),
+        )
+    memory_mb = _int(vmx, "memSize", 0) or 0
+    ls_raw = (vmx.get("sched.cpu.latencySensitivity") or "normal").strip().lower()
+    try:
+        ls = LatencySensitivity(ls_raw)
+    except ValueError:
+        raise VmxError(
+            f"sched.cpu.latencySensitivity must be low, normal, medium or high, got {ls_raw!r}",
+            source=src,
+            where=vmx.where("sched.cpu.latencySensitivity"),
+        ) from None
+    cpu_max = _int(vmx, "sched.cpu.max", None)
+    mem_max = _int(vmx, "sched.mem.max", None)
+    hw = vmx.get("virtualHW.version")
+    display = vmx.get("displayName")
+    return VmConfig(
+        name=name or display or Path(src).stem or "vm",
+        vcpus=vcpus,
+        cores_per_socket=cps,
+        memory_mb=memory_mb,
+        cpu_shares=_shares(vmx, "sched.cpu.shares", SHARE_LEVELS, vcpus),
+        cpu_min_mhz=_int(vmx, "sched.cpu.min", 0) or 0,
+        # ESXi writes -1 or leaves the key out for "unlimited".
+        cpu_max_mhz=None if cpu_max is None or cpu_max < 0 else cpu_max,
+        cpu_affinity=_cpu_list(vmx, "sched.cpu.affinity"),
+        latency_sensitivity=ls,
+        mem_min_mb=_int(vmx, "sched.mem.min", 0) or 0,
+        mem_shares=_shares(vmx, "sched.mem.shares", MEM_SHARE_LEVELS, max(memory_mb, 1)),
+        mem_max_mb=None if mem_max is None or mem_max < 0 else mem_max,
+        prefer_ht=_bool(vmx, "numa.vcpu.preferHT", False),
+        numa_vcpu_min=_int(vmx, "numa.vcpu.min", DEFAULT_NUMA_VCPU_MIN, minimum=1) or DEFAULT_NUMA_VCPU_MIN,
+        max_per_virtual_node=_int(vmx, "numa.vcpu.maxPerVirtualNode", None, minimum=1),
+        max_per_machine_node=_int(vmx, "numa.vcpu.maxPerMachineNode", None, minimum=1),
+        max_per_client=_int(vmx, "numa.vcpu.maxPerClient", None, minimum=1),
+        follow_cores_per_socket=_bool(vmx, "numa.vcpu.followcorespersocket", False),
+        cores_per_node=_int(vmx, "numa.vcpu.coresPerNode", None, minimum=0) or None,
+        autosize=_bool(vmx, "numa.autosize", False),
+        autosize_once=_bool(vmx, "numa.autosize.once", True),
+        autosize_max_per_virtual_node=_int(vmx, "numa.autosize.vcpu.maxPerVirtualNode", None, minimum=1),
+        autosize_cookie=vmx.get("numa.autosize.cookie"),
+        consolidate=_bool(vmx, "numa.consolidate", True),
+        node_affinity=_cpu_list(vmx, "numa.nodeAffinity"),
+        cpu_hotadd=_bool(vmx, "vcpu.hotadd", False),
+        allow_hotadd=_bool(vmx, "numa.allowHotadd", False),
+        hw_version=int(hw) if hw and hw.strip().isdigit() else None,
+        source=src,
+    )
+
+
+def vm_from_options(
+    *,
+    name: str,
+    vcpus: int,
+    cores_per_socket: int | None = None,
+    memory_gb: float | None = None,
+    settings: dict[str, str] | None = None,
+    base: VmxFile | None = None,
+    source: str = "<options>",
+) -> tuple[VmConfig, VmxFile]:
+    """Build a VM from options (and optional base .vmx) through the same .vmx path."""
+    vmx = base.copy() if base is not None else parse_vmx("", source=source)
+    vmx["displayName"] = name
+    vmx["numvcpus"] = str(vcpus)
+    if cores_per_socket is not None:
+        vmx["cpuid.coresPerSocket"] = str(cores_per_socket)
+    if memory_gb is not None:
+        vmx["memSize"] = str(int(round(memory_gb * 1024)))
+    for key, value in (settings or {}).items():
+        vmx[key] = _setting_text(value)
+    return vm_from_vmx(vmx), vmx
+
+
+def _setting_text(value: object) -> str:
+    if isinstance(value, bool):
+        return "TRUE" if value else "FALSE"
+    return str(value)
+
+
+def load_vm(path: str | Path) -> tuple[VmConfig, VmxFile]:
+    vmx = read_vmx(path)
+    return vm_from_vmx(vmx), vmx

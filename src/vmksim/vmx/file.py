@@ -1,0 +1,154 @@
+"""Read and write ``.vmx`` files as ESXi does.
+
+Format (as ESXi and libvirt's VMX driver read and write it): one
+``key = "value"`` per line; ``#`` starts a comment line; keys are
+case-insensitive (``numvcpus`` = ``numVCPUs``); values are double-quoted, and
+characters that cannot stand in a quoted value (``"``, ``|``, control
+characters) are encoded as ``|`` followed by two hex digits (``|22`` is a
+quote). vmksim also accepts backslash escapes (``\\"``, ``\\\\``) written by
+hand-edited files and unquoted values. A key given twice keeps the last value;
+a warning names both lines.
+
+Writing preserves every entry (unknown keys too), its order and the key's
+original spelling, so a parse → write round trip changes nothing but
+formatting.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from vmksim.errors import VmxError
+
+__all__ = ["VmxFile", "decode_value", "encode_value", "parse_vmx"]
+
+_LINE = re.compile(r"^\s*([A-Za-z0-9_.:\-\[\]]+)\s*=\s*(.*?)\s*$")
+_HEX = re.compile(r"\|([0-9A-Fa-f]{2})")
+
+
+def decode_value(raw: str, *, source: str, lineno: int) -> str:
+    """Unquote one value: strip quotes, decode ``|XX`` and backslash escapes."""
+    if not raw.startswith('"'):
+        if '"' in raw:
+            raise VmxError(f"stray quote in unquoted value {raw!r}", source=source, where=lineno)
+        return _HEX.sub(lambda m: chr(int(m.group(1), 16)), raw)
+    out: list[str] = []
+    i, n = 1, len(raw)
+    while i < n:
+        ch = raw[i]
+        if ch == "\\" and i + 1 < n:
+            out.append(raw[i + 1])
+            i += 2
+            continue
+        if ch == '"':
+            rest = raw[i + 1 :].strip()
+            if rest and not rest.startswith("#"):
+                raise VmxError(f"text after the closing quote: {rest!r}", source=source, where=lineno)
+            return _HEX.sub(lambda m: chr(int(m.group(1), 16)), "".join(out))
+        out.append(ch)
+        i += 1
+    raise VmxError(f"unterminated quoted value {raw!r}", source=source, where=lineno)
+
+
+def encode_value(value: str) -> str:
+    """Quote a value the way ESXi writes it (``|XX`` for quote, pipe and control characters)."""
+    chars = []
+    for ch in value:
+        if ch in '"|' or ord(ch) < 0x20 or ord(ch) == 0x7F:
+            chars.append(f"|{ord(ch):02X}")
+        else:
+            chars.append(ch)
+    return '"' + "".join(chars) + '"'
+
+
+@dataclass
+class VmxFile:
+    """An ordered, case-insensitive mapping of .vmx keys to string values."""
+
+    source: str = "<vmx>"
+    _entries: dict[str, tuple[str, str]] = field(default_factory=dict)  # lower key -> (key, value)
+    _lines: dict[str, int] = field(default_factory=dict)  # lower key -> line number
+    warnings: list[str] = field(default_factory=list)
+
+    def __contains__(self, key: object) -> bool:
+        return isinstance(key, str) and key.lower() in self._entries
+
+    def __iter__(self) -> Iterator[str]:
+        return (k for k, _ in self._entries.values())
+
+    def __len__(self) -> int:
+        return len(self._entries)
+
+    def get(self, key: str, default: str | None = None) -> str | None:
+        entry = self._entries.get(key.lower())
+        return entry[1] if entry else default
+
+    def __getitem__(self, key: str) -> str:
+        return self._entries[key.lower()][1]
+
+    def __setitem__(self, key: str, value: str) -> None:
+        old = self._entries.get(key.lower())
+        self._entries[key.lower()] = (old[0] if old else key, str(value))
+
+    def remove(self, key: str) -> None:
+        self._entries.pop(key.lower(), None)
+        self._lines.pop(key.lower(), None)
+
+    def line_of(self, key: str) -> int | None:
+        return self._lines.get(key.lower())
+
+    def where(self, key: str) -> str:
+        """``line N`` if the key came from the file, else the key name (for error messages)."""
+        line = self.line_of(key)
+        return f"{line}" if line is not None else key
+
+    def items(self) -> list[tuple[str, str]]:
+        return list(self._entries.values())
+
+    def copy(self) -> VmxFile:
+        return VmxFile(self.source, dict(self._entries), dict(self._lines), list(self.warnings))
+
+    def to_text(self) -> str:
+        return "".join(f"{key} = {encode_value(value)}\n" for key, value in self._entries.values())
+
+    def write(self, path: str | Path) -> None:
+        from vmksim.fileio import atomic_write
+
+        with atomic_write(path, "w", encoding="utf-8", newline="\n") as fh:
+            fh.write(self.to_text())
+
+
+def parse_vmx(text: str, source: str = "<vmx>") -> VmxFile:
+    vmx = VmxFile(source=source)
+    for lineno, line in enumerate(text.splitlines(), 1):
+        stripped = line.strip()
+        if not stripped or stripped.startswith("#"):
+            continue
+        m = _LINE.match(line)
+        if not m:
+            raise VmxError(f"malformed line {stripped[:60]!r} (expected key = \"value\")", source=source, where=lineno)
+        key, raw = m.group(1), m.group(2)
+        value = decode_value(raw, source=source, lineno=lineno)
+        lower = key.lower()
+        if lower in vmx._entries:
+            vmx.warnings.append(
+                f"{source}:{lineno}: duplicate key '{key}' (first on line {vmx._lines[lower]}); the last value wins"
+            )
+            vmx._entries.pop(lower)
+        vmx._entries[lower] = (key, value)
+        vmx._lines[lower] = lineno
+    return vmx
+
+
+def read_vmx(path: str | Path) -> VmxFile:
+    p = Path(path)
+    try:
+        data = p.read_bytes()
+    except OSError as exc:
+        raise VmxError(f"cannot read: {exc.strerror}", source=str(p)) from None
+    if b"\x00" in data[:4096]:
+        raise VmxError("binary data, not a .vmx text file", source=str(p))
+    return parse_vmx(data.decode("utf-8", errors="replace"), source=str(p))
