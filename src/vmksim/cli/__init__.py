@@ -13,22 +13,36 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import pkgutil
 import sys
 from collections.abc import Sequence
 
 from vmksim import __version__
 from vmksim.errors import VmksimError
 
-__all__ = ["main", "build_parser"]
+__all__ = ["build_parser", "command_modules", "main"]
 
-# Order is the order shown in --help.
-COMMANDS: tuple[str, ...] = (
+# Sub-command modules are discovered in this package (names not starting with "_");
+# this tuple only sets the order shown in --help, the rest follow alphabetically.
+COMMAND_ORDER: tuple[str, ...] = (
     "demo",
     "plan",
+    "run",
+    "top",
+    "analyze",
+    "whatif",
+    "compare",
     "topology",
-    "elf",
     "vmfs",
+    "elf",
 )
+
+
+def command_modules() -> list[str]:
+    found = {m.name for m in pkgutil.iter_modules(__path__) if not m.name.startswith("_")}
+    ordered = [name for name in COMMAND_ORDER if name in found]
+    return ordered + sorted(found - set(ordered))
+
 
 DESCRIPTION = """\
 vmksim: the VMware ESXi VMkernel as a simulator and toolset.
@@ -46,7 +60,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"vmksim {__version__}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     sub.required = True
-    for name in COMMANDS:
+    for name in command_modules():
         module = importlib.import_module(f"vmksim.cli.{name}")
         module.register(sub)
     return parser

@@ -21,8 +21,9 @@ __all__ = ["from_hwloc_xml", "parse_cpuset"]
 
 
 def parse_cpuset(text: str) -> set[int]:
-    """hwloc bitmap ``0x0000000f,0xffffffff`` (most significant word first) → CPU indexes."""
-    words = [w.strip() for w in text.split(",") if w.strip()]
+    """hwloc bitmap ``0x0000000f,0xffffffff`` (32-bit words, most significant first) → CPU indexes."""
+    # An empty word between commas is a zero word ("0xffffffff,,0x0" = bits 64-95).
+    words = [w.strip() for w in text.split(",")]
     value = 0
     for w in words:
         value = (value << 32) | int(w.removeprefix("0x") or "0", 16)
@@ -38,7 +39,9 @@ def from_hwloc_xml(path: str | Path) -> HostTopology:
     except OSError as exc:
         raise TopologyError(f"cannot read: {exc.strerror}", source=str(path)) from None
     if root.tag != "topology":
-        raise TopologyError(f"not hwloc XML (root element <{root.tag}>, expected <topology>)", source=str(path))
+        raise TopologyError(
+            f"not hwloc XML (root element <{root.tag}>, expected <topology>)", source=str(path)
+        )
     node_cpus: dict[int, set[int]] = {}
     node_mem: dict[int, int] = {}
     llc_of: dict[int, int] = {}
@@ -64,8 +67,9 @@ def from_hwloc_xml(path: str | Path) -> HostTopology:
                         if m:
                             mhz = int(float(m.group(1)) * 1000)
             elif kind == "L3Cache":
+                llc_id = len(set(llc_of.values()))
                 for cpu in parse_cpuset(child.get("cpuset", "0x0")):
-                    llc_of.setdefault(cpu, len({*llc_of.values()}))
+                    llc_of.setdefault(cpu, llc_id)
             elif kind == "Core":
                 cor = idx
             elif kind == "PU":

@@ -20,7 +20,7 @@ from typing import NamedTuple
 
 from vmksim.errors import TopologyError
 
-__all__ = ["HostTopology", "PCpu", "DEFAULT_MHZ", "NODES_PER_SOCKET_ALLOWED"]
+__all__ = ["DEFAULT_MHZ", "NODES_PER_SOCKET_ALLOWED", "HostTopology", "PCpu"]
 
 #: Nominal clock used when a source does not give one (MHz). Only %USED vs
 #: MHz conversions (reservations, limits) depend on it.
@@ -66,8 +66,14 @@ class HostTopology:
                 f"NUMA nodes per socket must be 1, 2 or 4, got {self.nodes_per_socket}",
             ),
             (self.cores_per_node >= 1, f"cores per NUMA node must be at least 1, got {self.cores_per_node}"),
-            (self.threads_per_core in (1, 2), f"threads per core must be 1 or 2, got {self.threads_per_core}"),
-            (self.memory_per_node_mb >= 0, f"memory per node must not be negative, got {self.memory_per_node_mb}"),
+            (
+                self.threads_per_core in (1, 2),
+                f"threads per core must be 1 or 2, got {self.threads_per_core}",
+            ),
+            (
+                self.memory_per_node_mb >= 0,
+                f"memory per node must not be negative, got {self.memory_per_node_mb}",
+            ),
             (self.mhz > 0, f"mhz must be positive, got {self.mhz}"),
             (
                 self.llc_per_node >= 1 and self.cores_per_node % self.llc_per_node == 0,
@@ -192,29 +198,33 @@ class HostTopology:
         llc_per_node: int = 1,
         cpu_model: str = "",
         description: str = "",
+        source: str | None = None,
     ) -> HostTopology:
         """Build from whole-host counts (numa_nodes and memory_gb count the whole host)."""
+        src = source or name
         nodes = sockets if numa_nodes is None else numa_nodes
         if sockets < 1 or nodes < 1 or nodes % sockets:
             raise TopologyError(
                 f"numa_nodes ({nodes}) must be a multiple of sockets ({sockets}): 1, 2 or 4 nodes per socket",
-                source=name,
+                source=src,
             )
         per_socket = nodes // sockets
+        if per_socket not in NODES_PER_SOCKET_ALLOWED:
+            raise TopologyError(f"NUMA nodes per socket must be 1, 2 or 4, got {per_socket}", source=src)
         if cores_per_socket < 1 or cores_per_socket % per_socket:
             raise TopologyError(
                 f"cores_per_socket ({cores_per_socket}) must divide evenly into {per_socket} NUMA node(s) per socket",
-                source=name,
+                source=src,
             )
         if memory_gb < 0:
-            raise TopologyError(f"memory_gb must not be negative, got {memory_gb}", source=name)
+            raise TopologyError(f"memory_gb must not be negative, got {memory_gb}", source=src)
         return cls(
             name=name,
             sockets=sockets,
             nodes_per_socket=per_socket,
             cores_per_node=cores_per_socket // per_socket,
             threads_per_core=threads_per_core,
-            memory_per_node_mb=int(round(memory_gb * 1024 / nodes)),
+            memory_per_node_mb=round(memory_gb * 1024 / nodes),
             mhz=mhz,
             llc_per_node=llc_per_node,
             cpu_model=cpu_model,

@@ -22,7 +22,7 @@ from vmksim.errors import TopologyError
 from vmksim.topology.model import DEFAULT_MHZ, HostTopology
 from vmksim.topology.presets import PRESETS, preset_names
 
-__all__ = ["resolve_host", "host_from_mapping", "SPEC_KEYS"]
+__all__ = ["SPEC_KEYS", "host_from_mapping", "resolve_host"]
 
 #: Keys of an inline or TOML host spec, with their types.
 SPEC_KEYS: dict[str, type] = {
@@ -62,7 +62,9 @@ def host_from_mapping(values: dict[str, Any], *, source: str, default_name: str 
                 raise ValueError
             if kind is int and isinstance(raw, bool):
                 raise ValueError
-            typed[key] = kind(raw) if kind is not int else int(str(raw), 10) if isinstance(raw, str) else int(raw)
+            typed[key] = (
+                kind(raw) if kind is not int else int(str(raw), 10) if isinstance(raw, str) else int(raw)
+            )
         except (TypeError, ValueError):
             raise TopologyError(
                 f"host key '{key}' must be {'an integer' if kind is int else 'a number'}, got {raw!r}",
@@ -80,6 +82,7 @@ def host_from_mapping(values: dict[str, Any], *, source: str, default_name: str 
         mhz=typed.get("mhz", DEFAULT_MHZ),
         llc_per_node=typed.get("llc_per_node", 1),
         cpu_model=typed.get("cpu_model", ""),
+        source=source,
     )
 
 
@@ -140,9 +143,7 @@ def _from_file(path: Path) -> HostTopology:
     try:
         data = tomllib.loads(path.read_text(encoding="utf-8"))
     except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
-        raise TopologyError(
-            f"not hwloc XML, esxcli text or TOML ({exc})", source=str(path)
-        ) from None
+        raise TopologyError(f"not hwloc XML, esxcli text or TOML ({exc})", source=str(path)) from None
     table = data.get("host", data)
     if not isinstance(table, dict):
         raise TopologyError("[host] must be a table", source=str(path))

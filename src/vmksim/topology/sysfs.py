@@ -75,7 +75,9 @@ def from_sysfs(root: str | Path) -> HostTopology:
         topo = cpu_dir / f"cpu{cpu}" / "topology"
         pkg, core = _read(topo / "physical_package_id"), _read(topo / "core_id")
         if pkg is None or core is None:
-            raise TopologyError(f"cpu{cpu}: missing topology/physical_package_id or core_id", source=str(root))
+            raise TopologyError(
+                f"cpu{cpu}: missing topology/physical_package_id or core_id", source=str(root)
+            )
         shared = _read(cpu_dir / f"cpu{cpu}" / "cache" / "index3" / "shared_cpu_list")
         llc = min(parse_cpulist(shared)) if shared else None
         try:

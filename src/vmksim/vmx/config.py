@@ -11,6 +11,7 @@ defaults live in one place.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from enum import Enum
 from pathlib import Path
@@ -93,6 +94,8 @@ class VmConfig:
     allow_hotadd: bool
     hw_version: int | None
     source: str = "<vmx>"
+    #: Where numvcpus came from (line number or key), for errors that depend on the host.
+    vcpus_where: str | None = None
 
     @property
     def virtual_sockets(self) -> int:
@@ -106,9 +109,13 @@ def _int(vmx: VmxFile, key: str, default: int | None, *, minimum: int = 0) -> in
     try:
         value = int(raw.strip(), 10)
     except ValueError:
-        raise VmxError(f"{key} must be a whole number, got {raw!r}", source=vmx.source, where=vmx.where(key)) from None
+        raise VmxError(
+            f"{key} must be a whole number, got {raw!r}", source=vmx.source, where=vmx.where(key)
+        ) from None
     if value < minimum:
-        raise VmxError(f"{key} must be at least {minimum}, got {value}", source=vmx.source, where=vmx.where(key))
+        raise VmxError(
+            f"{key} must be at least {minimum}, got {value}", source=vmx.source, where=vmx.where(key)
+        )
     return value
 
 
@@ -128,7 +135,9 @@ def _cpu_list(vmx: VmxFile, key: str) -> tuple[int, ...] | None:
             out.extend(range(int(lo), int(hi or lo) + 1))
     except ValueError:
         raise VmxError(
-            f"{key} must be a list like '0,2,4-7' or 'all', got {raw!r}", source=vmx.source, where=vmx.where(key)
+            f"{key} must be a list like '0,2,4-7' or 'all', got {raw!r}",
+            source=vmx.source,
+            where=vmx.where(key),
         ) from None
     return tuple(sorted(set(out)))
 
@@ -202,6 +211,7 @@ def vm_from_vmx(vmx: VmxFile, *, name: str | None = None) -> VmConfig:
         allow_hotadd=_bool(vmx, "numa.allowHotadd", False),
         hw_version=int(hw) if hw and hw.strip().isdigit() else None,
         source=src,
+        vcpus_where=vmx.where("numvcpus"),
     )
 
 
@@ -211,7 +221,7 @@ def vm_from_options(
     vcpus: int,
     cores_per_socket: int | None = None,
     memory_gb: float | None = None,
-    settings: dict[str, str] | None = None,
+    settings: Mapping[str, object] | None = None,
     base: VmxFile | None = None,
     source: str = "<options>",
 ) -> tuple[VmConfig, VmxFile]:
@@ -222,7 +232,7 @@ def vm_from_options(
     if cores_per_socket is not None:
         vmx["cpuid.coresPerSocket"] = str(cores_per_socket)
     if memory_gb is not None:
-        vmx["memSize"] = str(int(round(memory_gb * 1024)))
+        vmx["memSize"] = str(round(memory_gb * 1024))
     for key, value in (settings or {}).items():
         vmx[key] = _setting_text(value)
     return vm_from_vmx(vmx), vmx

@@ -5,8 +5,8 @@ Format (as ESXi and libvirt's VMX driver read and write it): one
 case-insensitive (``numvcpus`` = ``numVCPUs``); values are double-quoted, and
 characters that cannot stand in a quoted value (``"``, ``|``, control
 characters) are encoded as ``|`` followed by two hex digits (``|22`` is a
-quote). vmksim also accepts backslash escapes (``\\"``, ``\\\\``) written by
-hand-edited files and unquoted values. A key given twice keeps the last value;
+quote). Backslashes are literal (Windows paths); vmksim also reads ``\\"`` in
+hand-edited files as a quote, and accepts unquoted values. A key given twice keeps the last value;
 a warning names both lines.
 
 Writing preserves every entry (unknown keys too), its order and the key's
@@ -30,34 +30,30 @@ _HEX = re.compile(r"\|([0-9A-Fa-f]{2})")
 
 
 def decode_value(raw: str, *, source: str, lineno: int) -> str:
-    """Unquote one value: strip quotes, decode ``|XX`` and backslash escapes."""
+    """Unquote one value: the text between the first and the last quote, ``|XX`` decoded.
+
+    Backslashes are literal, as ESXi writes Windows paths (``"C:\\vm"``); only a
+    hand-written ``\\"`` inside the quotes is read as a quote.
+    """
     if not raw.startswith('"'):
         if '"' in raw:
             raise VmxError(f"stray quote in unquoted value {raw!r}", source=source, where=lineno)
         return _HEX.sub(lambda m: chr(int(m.group(1), 16)), raw)
-    out: list[str] = []
-    i, n = 1, len(raw)
-    while i < n:
-        ch = raw[i]
-        if ch == "\\" and i + 1 < n:
-            out.append(raw[i + 1])
-            i += 2
-            continue
-        if ch == '"':
-            rest = raw[i + 1 :].strip()
-            if rest and not rest.startswith("#"):
-                raise VmxError(f"text after the closing quote: {rest!r}", source=source, where=lineno)
-            return _HEX.sub(lambda m: chr(int(m.group(1), 16)), "".join(out))
-        out.append(ch)
-        i += 1
-    raise VmxError(f"unterminated quoted value {raw!r}", source=source, where=lineno)
+    close = raw.rfind('"')
+    if close == 0:
+        raise VmxError(f"unterminated quoted value {raw!r}", source=source, where=lineno)
+    rest = raw[close + 1 :].strip()
+    if rest and not rest.startswith("#"):
+        raise VmxError(f"text after the closing quote: {rest!r}", source=source, where=lineno)
+    inner = raw[1:close].replace('\\"', '"')
+    return _HEX.sub(lambda m: chr(int(m.group(1), 16)), inner)
 
 
 def encode_value(value: str) -> str:
     """Quote a value the way ESXi writes it (``|XX`` for quote, pipe and control characters)."""
     chars = []
     for ch in value:
-        if ch in '"|' or ord(ch) < 0x20 or ord(ch) == 0x7F:
+        if (ch in '"|\\' and (ch != "\\" or value.endswith("\\"))) or ord(ch) < 0x20 or 0x7F <= ord(ch) <= 0x9F:
             chars.append(f"|{ord(ch):02X}")
         else:
             chars.append(ch)
@@ -123,13 +119,17 @@ class VmxFile:
 
 def parse_vmx(text: str, source: str = "<vmx>") -> VmxFile:
     vmx = VmxFile(source=source)
-    for lineno, line in enumerate(text.splitlines(), 1):
+    # Split on newline only: str.splitlines would also break at characters such as U+0085.
+    for lineno, line in enumerate(text.split("\n"), 1):
+        line = line.removesuffix("\r")
         stripped = line.strip()
         if not stripped or stripped.startswith("#"):
             continue
         m = _LINE.match(line)
         if not m:
-            raise VmxError(f"malformed line {stripped[:60]!r} (expected key = \"value\")", source=source, where=lineno)
+            raise VmxError(
+                f'malformed line {stripped[:60]!r} (expected key = "value")', source=source, where=lineno
+            )
         key, raw = m.group(1), m.group(2)
         value = decode_value(raw, source=source, lineno=lineno)
         lower = key.lower()

@@ -1,0 +1,31 @@
+"""Helpers shared by sub-commands: key=value options, JSON output, help formatting."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from typing import Any
+
+from vmksim.errors import InputError
+
+__all__ = ["HelpFormatter", "parse_key_values", "print_json"]
+
+
+class HelpFormatter(argparse.RawDescriptionHelpFormatter):
+    """Keep the hand-made line breaks of descriptions and example epilogs."""
+
+
+def parse_key_values(items: list[str] | None, option: str) -> dict[str, str]:
+    out: dict[str, str] = {}
+    for item in items or []:
+        key, sep, value = item.partition("=")
+        if not sep or not key.strip():
+            raise InputError(f"expected KEY=VALUE, got '{item}'", source=option)
+        out[key.strip()] = value.strip()
+    return out
+
+
+def print_json(data: Any) -> None:
+    json.dump(data, sys.stdout, indent=2)
+    sys.stdout.write("\n")

@@ -1,0 +1,1 @@
+"""NUMA: client sizing and placement (plan), and the runtime NUMA scheduler."""

@@ -1,0 +1,48 @@
+"""The command line as a user meets it: help, usage errors, the demo."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+import pytest
+
+from vmksim.cli import build_parser, command_modules
+
+
+def test_every_command_has_help_with_examples(run_cli) -> None:
+    for name in command_modules():
+        code, out, _ = run_cli(name, "--help")
+        assert code == 0 and "usage: vmksim" in out, name
+
+
+def test_no_command_is_a_usage_error(run_cli) -> None:
+    code, _, err = run_cli()
+    assert code == 2 and "usage:" in err
+
+
+def test_python_dash_m_runs_the_cli() -> None:
+    proc = subprocess.run(
+        [sys.executable, "-m", "vmksim", "--version"], capture_output=True, text=True, check=False
+    )
+    assert proc.returncode == 0 and proc.stdout.startswith("vmksim ")
+
+
+def test_demo_shows_the_nfv_plan_table(run_cli) -> None:
+    code, out, _ = run_cli("demo")
+    assert code == 0
+    assert "nfv-2x24-ht" in out and "ESXi 8.0" in out and "ESXi 6.0" in out and "preferHT" in out
+    # 48 vCPUs: two 24-vCPU clients by default, one 48-vCPU client on a node's threads with preferHT.
+    assert "24@0 + 24@1" in out and "48@0" in out
+
+
+def test_parser_builds_without_optional_extras_installed() -> None:
+    assert build_parser().prog == "vmksim"
+
+
+@pytest.mark.parametrize(
+    "args", [["plan", "--esxi", "9.9", "--vcpus", "4"], ["plan"], ["plan", "--vcpus", "0"]]
+)
+def test_plan_input_errors_are_one_line(run_cli, args: list[str]) -> None:
+    code, out, err = run_cli(*args)
+    assert code == 1 and out == "" and err.count("\n") == 1 and err.startswith("vmksim: error: ")
