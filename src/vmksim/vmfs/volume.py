@@ -226,10 +226,16 @@ class Vmfs:
     def lfb_size(self) -> int:
         return self.file_block_size << self.sfb_to_lfb_shift
 
+    @property
+    def _truncated_hint(self) -> str:
+        """A bare image's volume ends where the file ends, so "outside" may mean "truncated"."""
+        return "; image truncated?" if isinstance(self.volume, _Bare) else ""
+
     def read_volume(self, offset: int, size: int) -> bytes:
         if offset < 0 or offset + size > self.volume_size:
             raise VmfsError(
-                f"block at {offset:#x} (+{size:#x}) is outside the {self.volume_size:#x}-byte volume",
+                f"block at {offset:#x} (+{size:#x}) is outside the {self.volume_size:#x}-byte volume"
+                f"{self._truncated_hint}",
                 source=self.name,
                 where=f"volume offset {offset:#x}",
             )
@@ -336,7 +342,7 @@ class Vmfs:
         if vol + block_size > self.volume_size:
             raise VmfsError(
                 f"block address points outside the volume (offset {vol:#x}, volume is "
-                f"{self.volume_size:#x} bytes)",
+                f"{self.volume_size:#x} bytes{self._truncated_hint})",
                 source=self.name,
                 where=where,
             )
@@ -430,6 +436,12 @@ class Vmfs:
     # ------------------------------------------------------------ volume info
     def _free_blocks(self) -> tuple[int, int | None]:
         """(total, free) file blocks from the block-bitmap cluster metadata (§1.4)."""
+        try:
+            return self._count_blocks()
+        except VmfsError:
+            return self.volume_size // self.file_block_size, None
+
+    def _count_blocks(self) -> tuple[int, int | None]:
         if self.vmfs6:
             res, parent_cpg = self.sfb, self.fbb.per_group
             total_at, free_at, fmt = 0x20, 0x26, "<H"

@@ -1,0 +1,186 @@
+"""vmksim.vmfs on synthetic VMFS5 volumes: every addressing mode, corrupt images, big sparse files."""
+
+from __future__ import annotations
+
+import itertools
+import struct
+import tracemalloc
+from pathlib import Path
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from vmfs_synth import FS3, MIB, Synth, fd_addr
+from vmksim.cli import main
+from vmksim.errors import VmfsError
+from vmksim.vmfs import Vmfs
+from vmksim.vmfs.address import AddrType, decode
+
+
+def _open(s: Synth, tmp_path: Path) -> Vmfs:
+    return Vmfs.open([str(s.write(tmp_path / "synth.img"))])
+
+
+def test_every_vmfs5_addressing_mode(tmp_path: Path) -> None:
+    s = Synth()
+    s.add_file("resident", 5, 4305, resident=b"hello")
+    s.add_file("direct", MIB + 10, 1, [s.data(10, b"A" * MIB), s.data(11, b"B" * 10)])
+    pb = s.pointer_block({0: s.data(12, b"C" * MIB), 2: s.data(13, b"D" * 100)})
+    s.add_file("indirect", 2 * MIB + 100, 3, [pb])
+    inner = s.pointer_block({1: s.data(14, b"E" * 7)})
+    outer = s.pointer_block({3: inner})
+    s.add_file("double", 3 * 1024 * MIB + MIB + 7, 4304, [outer])
+    fs = _open(s, tmp_path)
+    assert fs.lookup("/resident").read() == b"hello"
+    assert fs.lookup("/direct").read() == b"A" * MIB + b"B" * 10
+    assert fs.lookup("/indirect").read() == b"C" * MIB + bytes(MIB) + b"D" * 100
+    dbl = fs.lookup("/double")
+    assert dbl.read(3 * 1024 * MIB + MIB - 2, 100) == b"\0\0" + b"E" * 7
+    assert [(e.offset, e.volume) for e in dbl.extents()][-1] == (3 * 1024 * MIB + MIB, 14 * MIB)
+
+
+@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(st.lists(st.one_of(st.none(), st.binary(min_size=1, max_size=64)), min_size=1, max_size=12))
+def test_sparse_read_matches_model(tmp_path: Path, blocks: list[bytes | None]) -> None:
+    """Property: a direct-block file reads back as its blocks, holes as zeros, extents tile [0, size)."""
+    s = Synth()
+    ptrs, want = [], b""
+    for i, blk in enumerate(blocks):
+        if blk is None:
+            ptrs.append(0)
+            want += bytes(MIB)
+        else:
+            payload = blk * (MIB // len(blk)) + blk[: MIB % len(blk)]
+            ptrs.append(s.data(10 + i, payload))
+            want += payload
+    size = len(want) - 3
+    s.add_file("f", size, 1, ptrs)
+    fd = _open(s, tmp_path).lookup("/f")
+    assert fd.read() == want[:size]
+    exts = list(fd.extents())
+    assert sum(e.length for e in exts) == size
+    assert all(a.offset + a.length == b.offset for a, b in itertools.pairwise(exts))
+
+
+@given(st.integers(0, (1 << 31) - 1), st.integers(0, (1 << 13) - 1), st.booleans())
+def test_vmfs6_sfb_address_fields(cluster: int, resource: int, tbz: bool) -> None:
+    """§1.3: VMFS6 SFB = type 1, TBZ bits 7-14, cluster bits 15-45, resource bits 51-63."""
+    addr = 1 | (int(tbz) << 7) | (cluster << 15) | (resource << 51)
+    d = decode(addr, vmfs6=True)
+    assert (d.type, d.cluster, d.resource, d.tbz) == (AddrType.FB, cluster, resource, tbz)
+
+
+def test_vmfs6_lfb_and_real_root_pointer() -> None:
+    assert decode(7 | (5 << 15), vmfs6=True).block == 5
+    # the real VMFS6 root directory's pointer: SFB cluster 0 resource 8 (= volume 8 MiB)
+    assert decode(0x0040000000000001, vmfs6=True)[:3] == (AddrType.FB, 0, 8)
+
+
+def _error(tmp_path: Path, s: Synth, path: str, corrupt: tuple[int, bytes] | None = None) -> str:
+    img = s.write(tmp_path / "bad.img")
+    if corrupt:
+        with open(img, "r+b") as fh:
+            fh.seek(corrupt[0])
+            fh.write(corrupt[1])
+    with pytest.raises(VmfsError) as info:
+        fs = Vmfs.open([str(img)])
+        fs.lookup(path).read()
+    msg = str(info.value)
+    assert "\n" not in msg and msg.startswith(str(img))
+    return msg
+
+
+def test_bad_magic(tmp_path: Path) -> None:
+    msg = _error(tmp_path, Synth(), "/", (FS3, b"\xde\xad\xbe\xef"))
+    assert "neither an LVM device" in msg
+
+
+def test_truncated_image(tmp_path: Path) -> None:
+    s = Synth()
+    s.add_file("f", 10, 1, [s.data(10, b"x" * 10)])
+    img = s.write(tmp_path / "t.img")
+    with open(img, "r+b") as fh:
+        fh.truncate(5 * MIB + 100)  # cuts through the root directory
+    with pytest.raises(VmfsError, match="truncated"):
+        Vmfs.open([str(img)]).lookup("/f")
+
+
+def test_pointer_block_loop(tmp_path: Path) -> None:
+    s = Synth()
+    loop = s.pointer_block({})
+    s.pointer_block_at(loop, {0: loop, 1: loop})  # a PB that lists itself
+    s.add_file("loop", 5 * 1024 * MIB, 4304, [loop])
+    assert "pointer-block loop" in _error(tmp_path, s, "/loop")
+
+
+def test_out_of_range_block(tmp_path: Path) -> None:
+    s = Synth()
+    s.add_file("far", 10, 1, [1 | (5000 << 6)])  # block 5000 of a 64-block volume
+    assert "outside the volume" in _error(tmp_path, s, "/far")
+
+
+def test_entry_pointing_nowhere(tmp_path: Path) -> None:
+    s = Synth()
+    s.entries.append(("ghost", fd_addr(20), 3))  # FD slot 20 was never written
+    msg = _error(tmp_path, s, "/ghost")
+    assert "/ghost" in msg and "not in use" in msg
+
+
+def test_wrong_address_type_in_pointer_array(tmp_path: Path) -> None:
+    s = Synth()
+    s.add_file("odd", 10, 1, [fd_addr(3)])
+    assert "FD address where a data block was expected" in _error(tmp_path, s, "/odd")
+
+
+def test_cli_reports_corruption_in_one_line(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    s = Synth()
+    s.add_file("far", 10, 1, [1 | (5000 << 6)])
+    img = s.write(tmp_path / "c.img")
+    assert main(["vmfs", "cat", str(img), "/far"]) == 1
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "outside the volume" in err
+
+
+def test_huge_sparse_file_extracts_sparse_with_flat_memory(tmp_path: Path) -> None:
+    """A 200 GiB thin file with 3 MiB of data: the copy is sparse and memory stays flat."""
+    s = Synth()
+    inner = s.pointer_block({0: s.data(10, b"head" * (MIB // 4)), 1023: s.data(11, b"tail" * (MIB // 4))})
+    inner2 = s.pointer_block({5: s.data(12, b"mid!" * (MIB // 4))})
+    outer = s.pointer_block({0: inner, 150: inner2})
+    size = 200 * 1024 * MIB
+    s.add_file("thin-flat.vmdk", size, 4304, [outer])
+    img = s.write(tmp_path / "thin.img")
+    dest = tmp_path / "out.vmdk"
+    tracemalloc.start()
+    assert main(["vmfs", "extract", str(img), "/thin-flat.vmdk", str(dest)]) == 0
+    _cur, peak = tracemalloc.get_traced_memory()
+    tracemalloc.stop()
+    st_ = dest.stat()
+    assert st_.st_size == size
+    assert st_.st_blocks * 512 < 16 * MIB  # sparse: 3 MiB of data
+    assert peak < 16 * MIB
+    with open(dest, "rb") as fh:
+        assert fh.read(4) == b"head"
+        fh.seek(1023 * MIB)
+        assert fh.read(4) == b"tail"
+        fh.seek(150 * 1024 * MIB + 5 * MIB)
+        assert fh.read(8) == b"mid!mid!"
+        fh.seek(100 * 1024 * MIB)
+        assert fh.read(16) == bytes(16)
+
+
+def test_failed_extract_leaves_nothing(tmp_path: Path) -> None:
+    s = Synth()
+    s.add_file("bad", 2 * MIB, 1, [s.data(10, b"x" * MIB), 1 | (5000 << 6)])
+    img = s.write(tmp_path / "b.img")
+    out = tmp_path / "out"
+    out.mkdir()
+    assert main(["vmfs", "extract", str(img), "/bad", str(out / "bad")]) == 1
+    assert list(out.iterdir()) == []
+
+
+def test_descriptor_label_roundtrip(tmp_path: Path) -> None:
+    fs = _open(Synth(label="lab"), tmp_path)
+    assert (fs.label, fs.major, fs.minor, fs.version_text) == ("lab", 14, 81, "VMFS-5.81")
+    assert struct.unpack("<I", fs.read_volume(FS3, 4))[0] == 0x2FABF15E
