@@ -315,6 +315,13 @@ def test_unreadable_files_are_one_line_errors(tmp_path: Path, content: bytes, me
     assert str(info.value).startswith(f"{path}: ") and "\n" not in str(info.value)
 
 
+def test_devices_and_directories_are_errors(tmp_path: Path) -> None:
+    with pytest.raises(ElfError, match="not a regular file"):
+        read_binary("/dev/null")
+    with pytest.raises(ElfError, match="is a directory"):
+        read_binary(str(tmp_path))
+
+
 @needs_gcc
 def test_truncated_and_corrupted_binaries_never_escape(built: dict[str, Path], tmp_path: Path) -> None:
     """Every prefix (in steps) and many random byte flips of a real binary: a verdict or an ElfError."""

@@ -134,12 +134,15 @@ def run_check(args: argparse.Namespace) -> int:
 
     policy = load_policy()
     release = policy.release(args.esxi)
+    targets = list(expand_targets(args.binaries))
+    detailed = args.verbose or len(targets) == 1
+    symbols = detailed or args.json  # naming the symbols is most of the time on a big directory
     checks: list[Check] = []
-    for path, problem in expand_targets(args.binaries):
+    for path, problem in targets:
         if problem is not None:
             checks.append(Check(path, release, None, error=str(ElfError(problem, source=path))))
         else:
-            checks.append(check_path(path, policy, release, from_vib=args.vib))
+            checks.append(check_path(path, policy, release, from_vib=args.vib, symbols=symbols))
 
     if args.json:
         for c in checks:
@@ -148,7 +151,6 @@ def run_check(args: argparse.Namespace) -> int:
         json.dump([c.as_dict() for c in checks], sys.stdout, indent=2)
         sys.stdout.write("\n")
     else:
-        detailed = args.verbose or len(checks) == 1
         for c in checks:
             _print_check(c, detailed)
         if any(isinstance(c.facts, ElfFacts) and not c.facts.static for c in checks):

@@ -135,10 +135,16 @@ def looks_checkable(path: str) -> bool:
     return head.startswith((ELF_MAGIC, SHEBANG))
 
 
-def read_binary(path: str) -> BinaryFacts:
-    """Read what *path* needs to run; :class:`ElfError` when it cannot be examined."""
+def read_binary(path: str, *, symbols: bool = True) -> BinaryFacts:
+    """Read what *path* needs to run; :class:`ElfError` when it cannot be examined.
+
+    *symbols*: also name the symbols behind each version need (reads all of
+    ``.dynsym``, most of the time spent on a large binary).
+    """
     if os.path.isdir(path):
         raise ElfError("is a directory", source=path)
+    if os.path.exists(path) and not os.path.isfile(path):
+        raise ElfError("not a regular file (a device, FIFO or socket)", source=path)
     try:
         fh = open(path, "rb")  # noqa: SIM115 - closed below; pyelftools reads lazily from it
     except OSError as exc:
@@ -149,7 +155,7 @@ def read_binary(path: str) -> BinaryFacts:
         except OSError as exc:
             raise ElfError(f"cannot read: {exc.strerror}", source=path) from None
         if head.startswith(ELF_MAGIC):
-            return _read_elf(path, fh)
+            return _read_elf(path, fh, symbols)
         if head.startswith(SHEBANG):
             return _read_script(path, head)
         if head and _is_text(head):
@@ -181,12 +187,12 @@ def _read_script(path: str, head: bytes) -> ScriptFacts:
     return ScriptFacts(path, interpreter, argument.strip())
 
 
-def _read_elf(path: str, fh: BinaryIO) -> ElfFacts:
+def _read_elf(path: str, fh: BinaryIO, symbols: bool) -> ElfFacts:
     size = os.fstat(fh.fileno()).st_size
     try:
         fh.seek(0)
         elf = _ElfReader(ELFFile(fh), size)
-        return elf.facts(path)
+        return elf.facts(path, symbols)
     except _TruncatedError as exc:
         raise ElfError(f"truncated ELF: {exc}", source=path) from None
     except _PARSE_ERRORS as exc:
@@ -218,7 +224,7 @@ class _ElfReader:
                     f"the {name} ends at byte {offset + length}, the file has {self.size} bytes"
                 )
 
-    def facts(self, path: str) -> ElfFacts:
+    def facts(self, path: str, symbols: bool) -> ElfFacts:
         header = self.elf.header
         interpreter, dynamic = self._segments()
         needed, pie = self._dynamic_tags(dynamic)
@@ -232,7 +238,7 @@ class _ElfReader:
             kind=_kind(str(header["e_type"]), interpreter, dynamic is not None, pie, needed),
             interpreter=interpreter,
             needed=needed,
-            version_needs=self._version_needs() if versions_known else (),
+            version_needs=self._version_needs(symbols) if versions_known else (),
             versions_known=versions_known or dynamic is None,
         )
 
@@ -265,7 +271,7 @@ class _ElfReader:
                 pie = bool(tag.entry.d_val & DF_1_PIE)
         return tuple(needed), pie
 
-    def _version_needs(self) -> tuple[VersionNeed, ...]:
+    def _version_needs(self, symbols: bool) -> tuple[VersionNeed, ...]:
         verneed = versym = dynsym = None
         for section in self.elf.iter_sections():
             if isinstance(section, GNUVerNeedSection):
@@ -276,13 +282,13 @@ class _ElfReader:
                 dynsym = section
         if verneed is None:
             return ()
-        by_index = _symbols_by_version(versym, dynsym)
+        by_index = _symbols_by_version(versym, dynsym) if symbols else {}
         needs: list[VersionNeed] = []
         for need, auxes in verneed.iter_versions():
             for aux in auxes:
-                symbols = by_index.get(aux["vna_other"] & ~VERSYM_HIDDEN, [])
+                names = by_index.get(aux["vna_other"] & ~VERSYM_HIDDEN, [])
                 needs.append(
-                    VersionNeed(need.name or "?", aux.name or "?", tuple(symbols[:SYMBOLS_PER_VERSION]))
+                    VersionNeed(need.name or "?", aux.name or "?", tuple(names[:SYMBOLS_PER_VERSION]))
                 )
         return tuple(needs)
 
