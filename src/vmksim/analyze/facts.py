@@ -1,0 +1,332 @@
+"""What a capture says about its host and VMs, and the time series the analyzer reads.
+
+ESXi counterpart: what a performance engineer reads off an esxtop batch CSV
+before judging it — the host (PCPUs from ``Physical Cpu(n)``; hyper-threading
+from the presence of ``% Core Util Time``, which esxtop writes only on HT
+hosts; NUMA nodes from ``Numa Node(n)``, absent on single-node hosts), the VMs
+(a VM is a world group that owns ``vmx-vcpu-N:<name>`` worlds; its vCPUs are
+those worlds), the sampling interval and the duration (esxtop.md §1.3 "Instance-
+name grammars", §1.4, §2.2).
+
+Instance names: groups are ``GID:name``; worlds ``GID:groupname:WID:worldname``
+where both names may contain colons, so a world is matched to its group by the
+GID before the first colon and the group's instance as a prefix
+(esxtop.md §1.3).
+
+Simplifications: the PCPU numbering is ESXi's (hyper-threads adjacent, nodes
+contiguous; esxi-scheduler.md §1.1), so node ``n`` owns PCPUs
+``n × P/N … (n+1) × P/N − 1``. Sockets are not in the capture; the host is
+assumed to have one NUMA node per socket. Only the counters the analyzer
+needs are read (:data:`COUNTERS`), in one streaming pass.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import warnings
+from dataclasses import dataclass, field
+from datetime import datetime
+
+import numpy as np
+import numpy.typing as npt
+
+from vmksim.errors import CaptureError
+from vmksim.esxtop.reader import CaptureReader
+from vmksim.stats.sample import Column, ColumnIndex
+
+__all__ = ["COUNTERS", "CaptureData", "HostFacts", "VmFacts", "load_capture"]
+
+FloatArray = npt.NDArray[np.float64]
+
+#: (object, counter) pairs the analyzer reads; everything else in the file is skipped.
+COUNTERS: tuple[tuple[str, str], ...] = (
+    ("Physical Cpu", "% Processor Time"),
+    ("Physical Cpu", "% Util Time"),
+    ("Physical Cpu", "% Core Util Time"),
+    ("Physical Cpu Load", "Cpu Load (1 Minute Avg)"),
+    ("Numa Node", "Total MBytes"),
+    ("Numa Node", "Free MBytes"),
+    ("Memory", "Machine MBytes"),
+    ("Memory", "Free MBytes"),
+    ("Memory", "Kernel State"),
+    ("Memory", "Swap Used MBytes"),
+    ("Memory", "Memctl Current MBytes"),
+    *(
+        ("Group Cpu", c)
+        for c in ("Members", "% Used", "% Run", "% Ready", "% CoStop", "% Max Limited", "% Swap Wait",
+                  "% Wait", "% VmWait", "Alloc Min", "Alloc Max", "Alloc Shares", "Wakeups/sec", "% Demand")
+    ),
+    *(
+        ("Vcpu", c)
+        for c in ("% Used", "% Run", "% Ready", "% CoStop", "% Max Limited", "% Swap Wait", "% Wait",
+                  "Wakeups/sec", "% Demand")
+    ),
+    *(
+        ("Group Memory", c)
+        for c in ("Memory Size MBytes", "Numa Home Nodes", "Numa Rebalance Count Delta",
+                  "Numa Remote Memory MBytes", "Numa Local Memory MBytes", "Numa % Local", "Memctl MBytes",
+                  "Swapped MBytes", "Swap Read MBytes/sec", "Swap Written MBytes/sec", "Alloc Max")
+    ),
+)  # fmt: skip
+
+_VCPU_WORLD = re.compile(r"^vmx-vcpu-(\d+)(?::|$)")
+
+
+@dataclass(frozen=True, slots=True)
+class HostFacts:
+    name: str
+    pcpus: int
+    cores: int
+    ht: bool
+    numa_nodes: int
+    memory_mb: float | None
+    node_memory_mb: tuple[float, ...]
+
+    @property
+    def pcpus_per_node(self) -> int:
+        return max(self.pcpus // max(self.numa_nodes, 1), 1)
+
+    @property
+    def cores_per_node(self) -> int:
+        return max(self.cores // max(self.numa_nodes, 1), 1)
+
+    def node_of_pcpu(self, pcpu: int) -> int:
+        return min(pcpu // self.pcpus_per_node, self.numa_nodes - 1)
+
+    def to_json(self) -> dict[str, object]:
+        return {
+            "name": self.name,
+            "pcpus": self.pcpus,
+            "cores": self.cores,
+            "ht": self.ht,
+            "numa_nodes": self.numa_nodes,
+            "cores_per_node": self.cores_per_node,
+            "memory_mb": self.memory_mb,
+            "node_memory_mb": list(self.node_memory_mb),
+        }
+
+
+@dataclass(frozen=True, slots=True)
+class VmFacts:
+    """A VM in the capture: its group instance (``GID:name``) and its vCPU worlds in vCPU order."""
+
+    name: str
+    group: str
+    group_id: int
+    vcpus: int
+    vcpu_worlds: tuple[str, ...]
+    memory_mb: float | None
+
+    def to_json(self) -> dict[str, object]:
+        return {
+            "name": self.name,
+            "group_id": self.group_id,
+            "vcpus": self.vcpus,
+            "memory_mb": self.memory_mb,
+        }
+
+
+@dataclass(slots=True)
+class CaptureData:
+    """A capture's needed columns in memory: ``matrix[sample, column]`` plus host and VM facts."""
+
+    source: str
+    host: HostFacts
+    vms: tuple[VmFacts, ...]
+    times: tuple[datetime, ...]
+    columns: tuple[Column, ...]
+    matrix: FloatArray
+    all_counters: bool
+    total_columns: int
+    warnings: tuple[str, ...] = ()
+    _index: ColumnIndex = field(init=False, repr=False)
+
+    def __post_init__(self) -> None:
+        self._index = ColumnIndex(self.columns)
+
+    # --- time ---------------------------------------------------------------------
+    @property
+    def samples(self) -> int:
+        return len(self.times)
+
+    @property
+    def interval_s(self) -> float:
+        """The median gap between samples (esxtop -d); 5 s (esxtop's default) for a one-sample capture."""
+        if len(self.times) < 2:
+            return 5.0
+        gaps = np.diff([t.timestamp() for t in self.times])
+        return float(np.median(gaps))
+
+    @property
+    def duration_s(self) -> float:
+        """Time covered: first to last sample plus the first interval."""
+        if not self.times:
+            return 0.0
+        return self.times[-1].timestamp() - self.times[0].timestamp() + self.interval_s
+
+    def offsets_s(self) -> FloatArray:
+        """Seconds from the first sample's start to each sample's end."""
+        if not self.times:
+            return np.empty(0)
+        t0 = self.times[0].timestamp() - self.interval_s
+        return np.array([t.timestamp() - t0 for t in self.times])
+
+    # --- series ---------------------------------------------------------------------
+    def has(self, obj: str, counter: str) -> bool:
+        return any(c.object == obj and c.counter == counter for c in self.columns)
+
+    def series(self, obj: str, instance: str | None, counter: str) -> FloatArray | None:
+        i = self._index.get(obj, instance, counter)
+        return None if i is None else self.matrix[:, i]
+
+    def vm_vcpu_matrix(self, vm: VmFacts, counter: str) -> FloatArray | None:
+        """``[sample, vcpu]`` of a Vcpu counter for the VM's vCPU worlds; None when not captured.
+
+        Without Vcpu rows, falls back to the Group Cpu value divided evenly over the vCPUs.
+        """
+        cols = [self._index.get("Vcpu", w, counter) for w in vm.vcpu_worlds]
+        if vm.vcpu_worlds and all(c is not None for c in cols):
+            return self.matrix[:, [c for c in cols if c is not None]]
+        group = self.series("Group Cpu", vm.group, counter)
+        if group is None:
+            return None
+        return np.repeat((group / max(vm.vcpus, 1))[:, None], max(vm.vcpus, 1), axis=1)
+
+    def vm_per_vcpu(self, vm: VmFacts, counter: str) -> FloatArray | None:
+        """Mean over the VM's vCPUs, per sample (the per-vCPU figure the rules of thumb use)."""
+        m = self.vm_vcpu_matrix(vm, counter)
+        return None if m is None else m.mean(axis=1)
+
+    def vm_memory(self, vm: VmFacts, counter: str) -> FloatArray | None:
+        return self.series("Group Memory", vm.group, counter)
+
+    def pcpu_matrix(self, counter: str) -> FloatArray | None:
+        """``[sample, pcpu]`` of a Physical Cpu counter (without _Total)."""
+        cols = [self._index.get("Physical Cpu", str(p), counter) for p in range(self.host.pcpus)]
+        if not cols or any(c is None for c in cols):
+            return None
+        return self.matrix[:, [c for c in cols if c is not None]]
+
+    def host_util(self) -> FloatArray | None:
+        """Mean PCPU UTIL per sample (``Physical Cpu(_Total)\\% Util Time``, else the mean of PCPUs)."""
+        total = self.series("Physical Cpu", "_Total", "% Util Time")
+        if total is not None:
+            return total
+        m = self.pcpu_matrix("% Util Time")
+        return None if m is None else m.mean(axis=1)
+
+    def node_util(self) -> FloatArray | None:
+        """``[sample, node]`` mean PCPU UTIL of each NUMA node's PCPUs."""
+        m = self.pcpu_matrix("% Util Time")
+        if m is None:
+            return None
+        per = self.host.pcpus_per_node
+        nodes = self.host.numa_nodes
+        return np.column_stack([m[:, n * per : (n + 1) * per].mean(axis=1) for n in range(nodes)])
+
+
+# --- loading -------------------------------------------------------------------------------
+
+
+def load_capture(path: str | os.PathLike[str]) -> CaptureData:
+    """Read the columns the analyzer needs from an esxtop batch CSV (real or simulated)."""
+    patterns = [f"{obj}(*)\\{counter}" for obj, counter in COUNTERS]
+    patterns += [f"{obj}\\{counter}" for obj, counter in COUNTERS if obj in ("Memory", "Physical Cpu Load")]
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        reader = CaptureReader(path, patterns)
+        rows = list(reader)
+    if not rows:
+        raise CaptureError("the capture has a header but no data rows", source=str(path))
+    columns = reader.columns
+    matrix = np.vstack([r.values for r in rows]) if columns else np.empty((len(rows), 0))
+    all_counters = any(c.object == "Group Cpu" and c.counter == "Alloc Shares" for c in reader.all_columns)
+    host = _host_facts(reader.host, columns, matrix)
+    vms = _vm_facts(columns, matrix)
+    if host.pcpus == 0:
+        raise CaptureError(
+            "no 'Physical Cpu(n)' columns: not an esxtop CPU capture (was the CPU panel excluded from the rc file?)",
+            source=str(path),
+        )
+    return CaptureData(
+        source=str(path),
+        host=host,
+        vms=vms,
+        times=tuple(r.time for r in rows),
+        columns=columns,
+        matrix=matrix,
+        all_counters=all_counters,
+        total_columns=len(reader.all_columns),
+        warnings=tuple(reader.warnings),
+    )
+
+
+def _mean_of(
+    columns: tuple[Column, ...], matrix: FloatArray, obj: str, instance: str | None, counter: str
+) -> float | None:
+    for i, c in enumerate(columns):
+        if c.object == obj and c.instance == instance and c.counter == counter:
+            v = matrix[:, i]
+            v = v[~np.isnan(v)]
+            return float(v.mean()) if v.size else None
+    return None
+
+
+def _host_facts(name: str, columns: tuple[Column, ...], matrix: FloatArray) -> HostFacts:
+    pcpu_ids = {
+        int(c.instance) for c in columns if c.object == "Physical Cpu" and c.instance and c.instance.isdigit()
+    }
+    pcpus = max(pcpu_ids) + 1 if pcpu_ids else 0
+    ht = any(c.object == "Physical Cpu" and c.counter == "% Core Util Time" for c in columns)
+    node_ids = sorted(
+        {int(c.instance) for c in columns if c.object == "Numa Node" and c.instance and c.instance.isdigit()}
+    )
+    nodes = len(node_ids) or 1
+    node_mem = tuple(_mean_of(columns, matrix, "Numa Node", str(n), "Total MBytes") or 0.0 for n in node_ids)
+    machine = _mean_of(columns, matrix, "Memory", None, "Machine MBytes")
+    cores = pcpus // 2 if ht else pcpus
+    return HostFacts(name, pcpus, cores, ht, nodes, machine, node_mem)
+
+
+def _vm_facts(columns: tuple[Column, ...], matrix: FloatArray) -> tuple[VmFacts, ...]:
+    groups: dict[str, str] = {}  # GID -> group instance
+    for c in columns:
+        if c.object == "Group Cpu" and c.instance and ":" in c.instance:
+            groups.setdefault(c.instance.split(":", 1)[0], c.instance)
+    vcpus: dict[str, dict[int, str]] = {}
+    for c in columns:
+        if c.object != "Vcpu" or not c.instance or ":" not in c.instance:
+            continue
+        group = groups.get(c.instance.split(":", 1)[0])
+        if group is None or not c.instance.startswith(group + ":"):
+            continue
+        world = c.instance[len(group) + 1 :].split(":", 1)
+        m = _VCPU_WORLD.match(world[1]) if len(world) == 2 else None
+        if m is not None:
+            vcpus.setdefault(group, {})[int(m.group(1))] = c.instance
+    vm_groups = set(vcpus)
+    if not vcpus:
+        # No Vcpu rows (an entity-limited capture): VMs are the groups carrying % VmWait
+        # (esxtop writes it for VM groups only, esxtop.md §1.2); one vCPU each is all we can say.
+        vm_groups = {
+            c.instance for c in columns if c.object == "Group Cpu" and c.counter == "% VmWait" and c.instance
+        }
+    out = []
+    for group in dict.fromkeys(groups.values()):
+        if group not in vm_groups:
+            continue
+        gid, name = group.split(":", 1)
+        worlds = vcpus.get(group, {})
+        mem = _mean_of(columns, matrix, "Group Memory", group, "Memory Size MBytes")
+        out.append(
+            VmFacts(
+                name=name,
+                group=group,
+                group_id=int(gid) if gid.isdigit() else -1,
+                vcpus=max(len(worlds), 1),
+                vcpu_worlds=tuple(worlds[i] for i in sorted(worlds)),
+                memory_mb=mem,
+            )
+        )
+    return tuple(out)

@@ -1,0 +1,147 @@
+"""Terminal views of an analysis and of a comparison (rich tables).
+
+What a person first wants from a capture: the host in one line, a table of
+VMs with the per-vCPU figures the rules of thumb use (%RDY, %CSTP, %MLMTD,
+%SWPWT; N%L), and the findings with their fixes, most severe first.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from typing import TYPE_CHECKING
+
+from rich.console import Console
+from rich.table import Table
+
+from vmksim.analyze.findings import Finding, Severity
+from vmksim.analyze.summary import Analysis, VmSummary
+
+if TYPE_CHECKING:
+    from vmksim.analyze.compare import Comparison
+
+__all__ = ["facts_line", "print_analysis", "print_comparison", "print_findings"]
+
+_STYLE = {Severity.CRITICAL: "bold red", Severity.WARNING: "yellow", Severity.INFO: "cyan"}
+#: VM rows shown in the terminal (worst %RDY first); the JSON and the report carry all.
+MAX_VM_ROWS = 40
+
+
+def _f(v: float | None, digits: int = 1) -> str:
+    return "-" if v is None or not math.isfinite(v) else f"{v:.{digits}f}"
+
+
+def facts_line(a: Analysis) -> str:
+    d, h = a.data, a.data.host
+    ht = "HT" if h.ht else "no HT"
+    mem = f", {h.memory_mb / 1024:.0f} GB" if h.memory_mb else ""
+    return (
+        f"host {h.name}: {h.pcpus} PCPUs ({h.cores} cores, {ht}), {h.numa_nodes} NUMA node(s){mem}; "
+        f"{len(d.vms)} VMs with {sum(v.vcpus for v in d.vms)} vCPUs ({a.host.vcpus_per_pcpu:.2f} per PCPU); "
+        f"{d.samples} samples every {d.interval_s:g} s = {d.duration_s / 60:.1f} min; "
+        f"{'all counters (-a)' if d.all_counters else 'default counters'}, {d.total_columns} columns"
+    )
+
+
+def _vm_table(vms: Sequence[VmSummary], title: str) -> Table:
+    t = Table(title=title, title_justify="left")
+    for col in ("VM", "vCPUs", "%USED", "%RUN", "%RDY", "peak", "%CSTP", "%MLMTD", "%SWPWT", "N%L", "NMIG"):
+        t.add_column(col, justify="left" if col == "VM" else "right")
+    ordered = sorted(vms, key=lambda v: -(v.ready if math.isfinite(v.ready) else -1))
+    for v in ordered[:MAX_VM_ROWS]:
+        t.add_row(
+            v.name, str(v.vcpus), _f(v.used), _f(v.run), _f(v.ready), _f(v.ready_peak), _f(v.costop),
+            _f(v.max_limited), _f(v.swap_wait), _f(v.numa_local_pct, 0), _f(v.numa_migrations, 0),
+        )  # fmt: skip
+    if len(ordered) > MAX_VM_ROWS:
+        t.caption = f"{len(ordered) - MAX_VM_ROWS} more VMs in --json / --report"
+    return t
+
+
+def print_findings(console: Console, findings: Sequence[Finding]) -> None:
+    if not findings:
+        console.print("[green]No findings: every VM and the host are within the thresholds.[/]")
+        return
+    t = Table(title="Findings", title_justify="left", show_lines=True)
+    for col in ("severity", "VM", "metric", "finding", "likely cause", "fix"):
+        t.add_column(col)
+    for f in findings:
+        t.add_row(
+            f"[{_STYLE[f.severity]}]{f.severity.value}[/]",
+            f.vm or "(host)",
+            f.metric,
+            f.message,
+            f.cause,
+            f.fix,
+        )
+    console.print(t)
+
+
+def print_analysis(a: Analysis, console: Console | None = None) -> None:
+    console = console or Console()
+    console.print(f"[bold]{a.data.source}[/]")
+    console.print(facts_line(a))
+    console.print(
+        f"host PCPU UTIL {_f(a.host.util)} % mean, {_f(a.host.util_peak)} % peak; "
+        f"figures per vCPU, means over the capture"
+    )
+    for w in a.data.warnings:
+        console.print(f"[yellow]capture warning:[/] {w}")
+    console.print(_vm_table(a.vms, "VMs (worst %RDY first)"))
+    print_findings(console, a.findings)
+
+
+def print_comparison(c: Comparison, console: Console | None = None) -> None:
+    console = console or Console()
+    console.print(f"[bold]A[/] {c.a.data.source}\n  {facts_line(c.a)}")
+    console.print(f"[bold]B[/] {c.b.data.source}\n  {facts_line(c.b)}")
+    t = Table(title="Host", title_justify="left")
+    for col in ("figure", "A", "B", "B - A"):
+        t.add_column(col, justify="left" if col == "figure" else "right")
+    for label, x, y in c.host_rows():
+        t.add_row(label, _f(x), _f(y), _delta(x, y))
+    console.print(t)
+    t = Table(title="VMs (per vCPU; B - A)", title_justify="left")
+    t.add_column("VM")
+    for col in (
+        "vCPUs A/B",
+        "%RDY A",
+        "%RDY B",
+        "Δ",
+        "%CSTP A",
+        "%CSTP B",
+        "Δ",
+        "%MLMTD A",
+        "%MLMTD B",
+        "N%L A",
+        "N%L B",
+    ):
+        t.add_column(col, justify="right")
+    for row in c.vm_rows()[:MAX_VM_ROWS]:
+        a, b = row.a, row.b
+        t.add_row(
+            row.name,
+            f"{a.vcpus if a else '-'}/{b.vcpus if b else '-'}",
+            _f(a.ready if a else None), _f(b.ready if b else None), _delta(a.ready if a else None, b.ready if b else None),
+            _f(a.costop if a else None), _f(b.costop if b else None), _delta(a.costop if a else None, b.costop if b else None),
+            _f(a.max_limited if a else None), _f(b.max_limited if b else None),
+            _f(a.numa_local_pct if a else None, 0), _f(b.numa_local_pct if b else None, 0),
+        )  # fmt: skip
+    console.print(t)
+    console.print(
+        f"findings: A {len(c.a.findings)}, B {len(c.b.findings)}; "
+        f"fixed in B: {len(c.fixed)}, new in B: {len(c.new)}"
+    )
+    for f in c.new:
+        console.print(f"  [red]new[/] {f.message}")
+    for f in c.fixed:
+        console.print(f"  [green]gone[/] {f.message}")
+
+
+def _delta(a: float | None, b: float | None) -> str:
+    if a is None or b is None or not (math.isfinite(a) and math.isfinite(b)):
+        return "-"
+    d = b - a
+    style = "green" if d < -0.05 else "red" if d > 0.05 else ""
+    text = f"{d:+.1f}"
+    return f"[{style}]{text}[/]" if style else text
