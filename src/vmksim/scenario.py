@@ -1,0 +1,541 @@
+"""Scenario files: a host, its settings, resource pools, VMs and their workloads, as TOML.
+
+ESXi counterpart: what an administrator would configure on one host before
+powering VMs on — the hardware (a topology preset or counts), host advanced
+settings (``Numa.PreferHT``...), the resource-pool tree with CPU shares,
+reservations and limits (esxi-scheduler.md §1.3, RM 7.0 "Resource pools"),
+and one ``.vmx`` per VM. The workload tables are vmksim's own: they say what
+the guest does with its vCPUs.
+
+One path, as in Ciw (STYLE.md): :func:`load_scenario` reads TOML, then
+:func:`scenario_from_mapping` normalises and validates every key and builds
+frozen objects. Every error is a :class:`~vmksim.errors.ScenarioError` that
+names the file, the key (``vm[2].workload.busy_ms``) and the bad value.
+
+Format (see ``examples/nfv.toml``)::
+
+    esxi = "8.0"
+    [host]                      preset = "nfv-2x24-ht"  (or sockets, cores_per_socket, ...)
+    [host.settings]             "Numa.PreferHT" = 1     (host advanced settings)
+    [run]                       duration_s = 600, interval_s = 5, seed = 1
+    [[pool]]                    name, parent, shares (number or low/normal/high),
+                                reservation_mhz, limit_mhz
+    [[vm]]                      name, count, vcpus, cores_per_socket, memory_gb, vmx, pool
+    [vm.settings]               any .vmx key, e.g. "sched.cpu.shares" = "high"
+    [vm.workload]               kind = constant|onoff|periodic|threads|trace, ... (WorkloadSpec)
+
+Simplifications: pools have CPU settings only (memory allocation of pools is
+not modelled); expandable reservations are not modelled (a pool's reservation
+is a fixed floor).
+"""
+
+from __future__ import annotations
+
+import math
+import tomllib
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from enum import Enum
+from pathlib import Path
+from typing import Any
+
+from vmksim.errors import ScenarioError, TopologyError, VmxError
+from vmksim.topology import HostTopology, host_from_mapping
+from vmksim.vmx import VmConfig, load_vm, vm_from_options
+
+__all__ = [
+    "POOL_SHARE_LEVELS",
+    "DailySpec",
+    "Distribution",
+    "PoolSpec",
+    "RunSpec",
+    "Scenario",
+    "VmSpec",
+    "WorkloadKind",
+    "WorkloadSpec",
+    "load_scenario",
+    "scenario_from_mapping",
+]
+
+#: CPU shares of a resource pool at each level: those of a 4-vCPU VM (RM 7.0, esxi-scheduler.md §1.3).
+POOL_SHARE_LEVELS: dict[str, int] = {"low": 2000, "normal": 4000, "high": 8000}
+
+
+class WorkloadKind(Enum):
+    """What the guest does with its vCPUs (vmksim.workload implements each)."""
+
+    CONSTANT = "constant"  # demand_pct of one core on every vCPU, in slices of slice_ms
+    ONOFF = "onoff"  # bursts of busy_ms CPU work, idle_ms halted after each burst
+    PERIODIC = "periodic"  # a timer every period_ms adds work_ms of work (VNF polling)
+    THREADS = "threads"  # a multi-threaded guest with only `threads` vCPUs busy (onoff on those)
+    TRACE = "trace"  # replay of a per-VM demand column from a CSV file
+
+
+class Distribution(Enum):
+    """Distribution of burst and idle lengths around their means."""
+
+    EXPONENTIAL = "exponential"
+    DETERMINISTIC = "deterministic"
+    HYPEREXPONENTIAL = "hyperexponential"  # balanced two-phase H2 with squared CV `cv2`
+
+
+@dataclass(frozen=True, slots=True)
+class DailySpec:
+    """A daily pattern: demand follows a cosine between trough and 100 % with its peak at peak_hour.
+
+    ``day_s`` is the length of a simulated day (86 400 s; shorter to compress a
+    day into a short run).
+    """
+
+    peak_hour: float = 14.0
+    trough_pct: float = 30.0
+    day_s: float = 86_400.0
+
+
+@dataclass(frozen=True, slots=True)
+class WorkloadSpec:
+    """A guest workload; fields not used by ``kind`` keep their defaults."""
+
+    kind: WorkloadKind = WorkloadKind.CONSTANT
+    demand_pct: float = 50.0
+    slice_ms: float = 10.0
+    busy_ms: float = 5.0
+    idle_ms: float = 5.0
+    distribution: Distribution = Distribution.EXPONENTIAL
+    cv2: float = 4.0
+    threads: int | None = None
+    period_ms: float = 1.0
+    work_ms: float = 0.2
+    trace: Path | None = None
+    column: str | None = None
+    daily: DailySpec | None = None
+    active_memory_pct: float = 100.0
+
+
+@dataclass(frozen=True, slots=True)
+class PoolSpec:
+    """A CPU resource pool; ``parent`` None means a child of the host's root pool."""
+
+    name: str
+    parent: str | None = None
+    shares: int = POOL_SHARE_LEVELS["normal"]
+    reservation_mhz: int = 0
+    limit_mhz: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class VmSpec:
+    """One VM: its configuration (the same VmConfig `vmksim plan` uses), pool and workload."""
+
+    config: VmConfig
+    workload: WorkloadSpec
+    pool: str | None = None
+
+    @property
+    def name(self) -> str:
+        return self.config.name
+
+
+@dataclass(frozen=True, slots=True)
+class RunSpec:
+    duration_s: float = 600.0
+    interval_s: float = 5.0
+    seed: int = 1
+
+    @property
+    def duration_us(self) -> int:
+        return round(self.duration_s * 1e6)
+
+    @property
+    def interval_us(self) -> int:
+        return round(self.interval_s * 1e6)
+
+    @property
+    def iterations(self) -> int:
+        """esxtop ``-n``: samples in the run (the last one may be shorter than the interval)."""
+        return max(1, math.ceil(self.duration_us / self.interval_us))
+
+
+@dataclass(frozen=True, slots=True)
+class Scenario:
+    source: str
+    host: HostTopology
+    esxi: str
+    host_settings: Mapping[str, str]
+    run: RunSpec
+    pools: tuple[PoolSpec, ...]
+    vms: tuple[VmSpec, ...]
+    name: str = "scenario"
+    _index: dict[str, int] = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "_index", {vm.name: i for i, vm in enumerate(self.vms)})
+
+    def vm(self, name: str) -> VmSpec:
+        return self.vms[self._index[name]]
+
+    def with_run(self, **changes: Any) -> Scenario:
+        """A copy with [run] fields changed (duration_s, interval_s, seed)."""
+        import dataclasses
+
+        return dataclasses.replace(self, run=dataclasses.replace(self.run, **changes))
+
+
+# --- reading -----------------------------------------------------------------------------------
+
+
+def load_scenario(path: str | Path) -> Scenario:
+    """Read and validate a scenario TOML file."""
+    p = Path(path)
+    try:
+        text = p.read_text(encoding="utf-8")
+    except OSError as exc:
+        raise ScenarioError(f"cannot read: {exc.strerror}", source=str(p)) from None
+    except UnicodeDecodeError:
+        raise ScenarioError("not a UTF-8 text file", source=str(p)) from None
+    try:
+        data = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise ScenarioError(f"not valid TOML: {exc}", source=str(p)) from None
+    return scenario_from_mapping(data, source=str(p), base_dir=p.parent, name=p.stem)
+
+
+_TOP_KEYS = ("esxi", "host", "run", "pool", "vm", "name")
+_RUN_KEYS = ("duration_s", "interval_s", "seed")
+_POOL_KEYS = ("name", "parent", "shares", "reservation_mhz", "limit_mhz")
+_VM_KEYS = ("name", "count", "vcpus", "cores_per_socket", "memory_gb", "vmx", "pool", "settings", "workload")
+_WL_KEYS: dict[WorkloadKind, tuple[str, ...]] = {
+    WorkloadKind.CONSTANT: ("demand_pct", "slice_ms"),
+    WorkloadKind.ONOFF: ("busy_ms", "idle_ms", "distribution", "cv2"),
+    WorkloadKind.PERIODIC: ("period_ms", "work_ms"),
+    WorkloadKind.THREADS: ("threads", "busy_ms", "idle_ms", "distribution", "cv2"),
+    WorkloadKind.TRACE: ("trace", "column", "slice_ms"),
+}
+_WL_COMMON = ("kind", "daily", "active_memory_pct")
+
+
+class _Ctx:
+    """Where we are in the file, for error messages."""
+
+    __slots__ = ("base_dir", "source")
+
+    def __init__(self, source: str, base_dir: Path) -> None:
+        self.source = source
+        self.base_dir = base_dir
+
+    def error(self, problem: str, where: str) -> ScenarioError:
+        return ScenarioError(problem, source=self.source, where=where)
+
+    def table(self, value: Any, where: str) -> dict[str, Any]:
+        if not isinstance(value, dict):
+            raise self.error(f"must be a table, got {value!r}", where)
+        return value
+
+    def keys(self, table: Mapping[str, Any], allowed: tuple[str, ...], where: str) -> None:
+        for key in table:
+            if key not in allowed:
+                raise self.error(f"unknown key '{key}' (expected one of: {', '.join(allowed)})", where)
+
+    def number(
+        self,
+        table: Mapping[str, Any],
+        key: str,
+        where: str,
+        default: float,
+        *,
+        low: float = 0.0,
+        high: float = math.inf,
+        low_open: bool = False,
+    ) -> float:
+        raw = table.get(key, default)
+        if isinstance(raw, bool) or not isinstance(raw, int | float) or not math.isfinite(raw):
+            raise self.error(f"must be a number, got {raw!r}", f"{where}.{key}")
+        value = float(raw)
+        if value < low or (low_open and value == low) or value > high:
+            bound = f"> {low:g}" if low_open else f">= {low:g}"
+            rng = bound if high == math.inf else f"{bound} and <= {high:g}"
+            raise self.error(f"must be {rng}, got {raw!r}", f"{where}.{key}")
+        return value
+
+    def integer(
+        self, table: Mapping[str, Any], key: str, where: str, default: int | None, *, low: int = 0
+    ) -> int:
+        raw = table.get(key, default)
+        if isinstance(raw, bool) or not isinstance(raw, int):
+            raise self.error(f"must be a whole number, got {raw!r}", f"{where}.{key}")
+        if raw < low:
+            raise self.error(f"must be at least {low}, got {raw!r}", f"{where}.{key}")
+        return raw
+
+    def string(self, table: Mapping[str, Any], key: str, where: str) -> str:
+        raw = table[key]
+        if not isinstance(raw, str) or not raw.strip():
+            raise self.error(f"must be a non-empty string, got {raw!r}", f"{where}.{key}")
+        return raw.strip()
+
+    def enum(self, table: Mapping[str, Any], key: str, where: str, kind: type[Enum], default: Enum) -> Any:
+        raw = table.get(key, default.value)
+        try:
+            return kind(str(raw).strip().lower())
+        except ValueError:
+            allowed = "|".join(str(m.value) for m in kind)
+            raise self.error(f"must be one of {allowed}, got {raw!r}", f"{where}.{key}") from None
+
+
+def scenario_from_mapping(
+    data: Mapping[str, Any],
+    *,
+    source: str = "<scenario>",
+    base_dir: Path | None = None,
+    name: str = "scenario",
+) -> Scenario:
+    """Normalise → validate → build a :class:`Scenario` from parsed TOML (a dict)."""
+    ctx = _Ctx(source, base_dir or Path("."))
+    ctx.keys(data, _TOP_KEYS, "top level")
+    esxi = data.get("esxi", "8.0")
+    if not isinstance(esxi, str | float) or isinstance(esxi, bool):
+        raise ctx.error(f'must be a version string like "8.0", got {esxi!r}', "esxi")
+    esxi = str(esxi).strip()  # the version itself is checked by the NUMA planner (kernel build)
+    host, host_settings = _host(ctx, data.get("host"))
+    run = _run(ctx, data.get("run", {}))
+    pools = _pools(ctx, data.get("pool", []))
+    vms = _vms(ctx, data.get("vm"), {p.name for p in pools})
+    scenario_name = str(data.get("name", name))
+    return Scenario(
+        source=source,
+        host=host,
+        esxi=esxi,
+        host_settings=host_settings,
+        run=run,
+        pools=pools,
+        vms=vms,
+        name=scenario_name,
+    )
+
+
+def _host(ctx: _Ctx, raw: Any) -> tuple[HostTopology, dict[str, str]]:
+    if raw is None:
+        raise ctx.error(
+            'missing [host] table (preset = "nfv-2x24-ht" or sockets, cores_per_socket, ...)', "host"
+        )
+    table = dict(ctx.table(raw, "host"))
+    settings_raw = table.pop("settings", {})
+    settings = ctx.table(settings_raw, "host.settings")
+    host_settings: dict[str, str] = {}
+    for key, value in settings.items():
+        if isinstance(value, dict | list):
+            raise ctx.error(f"must be a number, string or boolean, got {value!r}", f"host.settings.{key}")
+        host_settings[str(key)] = _setting_text(value)
+    try:
+        host = host_from_mapping(table, source=ctx.source, default_name=table.get("name", "host"))
+    except TopologyError as exc:
+        raise ctx.error(exc.problem, f"host.{exc.where}" if exc.where else "host") from None
+    return host, host_settings
+
+
+def _setting_text(value: object) -> str:
+    if isinstance(value, bool):
+        return "TRUE" if value else "FALSE"
+    return str(value)
+
+
+def _run(ctx: _Ctx, raw: Any) -> RunSpec:
+    table = ctx.table(raw, "run")
+    ctx.keys(table, _RUN_KEYS, "run")
+    duration = ctx.number(table, "duration_s", "run", 600.0, low=0.0, low_open=True)
+    interval = ctx.number(table, "interval_s", "run", 5.0, low=0.0, low_open=True)
+    seed = ctx.integer(table, "seed", "run", 1)
+    if interval > duration:
+        raise ctx.error(
+            f"interval_s ({interval:g}) is longer than duration_s ({duration:g})", "run.interval_s"
+        )
+    if round(duration * 1e6) < 1000 or round(interval * 1e6) < 1000:
+        raise ctx.error("duration_s and interval_s must be at least 1 ms", "run")
+    return RunSpec(duration_s=duration, interval_s=interval, seed=seed)
+
+
+def _pools(ctx: _Ctx, raw: Any) -> tuple[PoolSpec, ...]:
+    if not isinstance(raw, list):
+        raise ctx.error("must be an array of tables ([[pool]])", "pool")
+    pools: list[PoolSpec] = []
+    names: set[str] = set()
+    for i, item in enumerate(raw):
+        where = f"pool[{i}]"
+        table = ctx.table(item, where)
+        ctx.keys(table, _POOL_KEYS, where)
+        if "name" not in table:
+            raise ctx.error("missing key 'name'", where)
+        name = ctx.string(table, "name", where)
+        if name in names:
+            raise ctx.error(f"duplicate pool name {name!r}", f"{where}.name")
+        names.add(name)
+        parent = ctx.string(table, "parent", where) if "parent" in table else None
+        shares = _shares(ctx, table.get("shares", "normal"), POOL_SHARE_LEVELS, f"{where}.shares")
+        reservation = ctx.integer(table, "reservation_mhz", where, 0)
+        limit = ctx.integer(table, "limit_mhz", where, None, low=1) if "limit_mhz" in table else None
+        if limit is not None and reservation > limit:
+            raise ctx.error(
+                f"reservation_mhz ({reservation}) is above limit_mhz ({limit})", f"{where}.reservation_mhz"
+            )
+        pools.append(PoolSpec(name, parent, shares, reservation, limit))
+    by_name = {p.name: p for p in pools}
+    for i, pool in enumerate(pools):
+        seen = {pool.name}
+        parent = pool.parent
+        while parent is not None:
+            if parent not in by_name:
+                raise ctx.error(f"unknown parent pool {parent!r}", f"pool[{i}].parent")
+            if parent in seen:
+                raise ctx.error(
+                    f"pool {pool.name!r} is its own ancestor (cycle through {parent!r})", f"pool[{i}].parent"
+                )
+            seen.add(parent)
+            parent = by_name[parent].parent
+    return tuple(pools)
+
+
+def _shares(ctx: _Ctx, raw: Any, levels: dict[str, int], where: str) -> int:
+    if isinstance(raw, str) and raw.strip().lower() in levels:
+        return levels[raw.strip().lower()]
+    if isinstance(raw, bool) or not isinstance(raw, int) or raw < 1:
+        raise ctx.error(f"must be low, normal, high or a whole number >= 1, got {raw!r}", where)
+    return raw
+
+
+def _vms(ctx: _Ctx, raw: Any, pool_names: set[str]) -> tuple[VmSpec, ...]:
+    if raw is None:
+        raise ctx.error("no VMs: add at least one [[vm]] table", "vm")
+    if not isinstance(raw, list):
+        raise ctx.error("must be an array of tables ([[vm]])", "vm")
+    out: list[VmSpec] = []
+    seen: dict[str, str] = {}
+    for i, item in enumerate(raw):
+        where = f"vm[{i}]"
+        table = ctx.table(item, where)
+        ctx.keys(table, _VM_KEYS, where)
+        count = ctx.integer(table, "count", where, 1, low=1)
+        pool = None
+        if "pool" in table:
+            pool = ctx.string(table, "pool", where)
+            if pool not in pool_names:
+                known = ", ".join(sorted(pool_names)) or "none defined"
+                raise ctx.error(f"unknown pool {pool!r} (pools: {known})", f"{where}.pool")
+        workload = _workload(ctx, table.get("workload", {}), f"{where}.workload")
+        base_name, base_vmx, vcpus = _vm_base(ctx, table, where)
+        for k in range(count):
+            name = base_name if count == 1 else f"{base_name}-{k + 1}"
+            if name in seen:
+                raise ctx.error(f"duplicate VM name {name!r} (also made by {seen[name]})", f"{where}.name")
+            seen[name] = where
+            config = _vm_config(ctx, table, where, name, vcpus, base_vmx)
+            out.append(VmSpec(config=config, workload=workload, pool=pool))
+    return tuple(out)
+
+
+def _vm_base(ctx: _Ctx, table: Mapping[str, Any], where: str) -> tuple[str, Any, int]:
+    base_vmx = None
+    vcpus: int | None = None
+    name: str | None = ctx.string(table, "name", where) if "name" in table else None
+    if "vmx" in table:
+        path = Path(ctx.string(table, "vmx", where))
+        if not path.is_absolute():
+            path = ctx.base_dir / path
+        try:
+            config, base_vmx = load_vm(path)
+        except VmxError as exc:
+            raise ctx.error(f"{exc}", f"{where}.vmx") from None
+        vcpus = config.vcpus
+        name = name or config.name
+    if name is None:
+        raise ctx.error("missing key 'name'", where)
+    if "vcpus" in table:
+        vcpus = ctx.integer(table, "vcpus", where, 1, low=1)
+    if vcpus is None:
+        raise ctx.error("missing key 'vcpus' (or vmx = \"file.vmx\")", where)
+    return name, base_vmx, vcpus
+
+
+def _vm_config(ctx: _Ctx, table: Mapping[str, Any], where: str, name: str, vcpus: int, base: Any) -> VmConfig:
+    cps = ctx.integer(table, "cores_per_socket", where, 1, low=1) if "cores_per_socket" in table else None
+    memory = ctx.number(table, "memory_gb", where, 0.0) if "memory_gb" in table else None
+    if cps is not None and vcpus % cps:
+        raise ctx.error(
+            f"cores_per_socket ({cps}) does not divide vcpus ({vcpus})", f"{where}.cores_per_socket"
+        )
+    settings = ctx.table(table.get("settings", {}), f"{where}.settings")
+    text: dict[str, str] = {}
+    for key, value in settings.items():
+        if isinstance(value, dict | list):
+            raise ctx.error(f"must be a number, string or boolean, got {value!r}", f"{where}.settings.{key}")
+        text[str(key)] = _setting_text(value)
+    if base is None and memory is None:
+        memory = 4.0  # a VM without memory_gb gets 4 GB, enough for NUMA locality figures
+    try:
+        config, _ = vm_from_options(
+            name=name,
+            vcpus=vcpus,
+            cores_per_socket=cps,
+            memory_gb=memory,
+            settings=text,
+            base=base,
+            source=f"{ctx.source}:{where}.settings",
+        )
+    except VmxError as exc:
+        raise ctx.error(exc.problem, f"{where}.settings") from None
+    return config
+
+
+def _workload(ctx: _Ctx, raw: Any, where: str) -> WorkloadSpec:
+    table = ctx.table(raw, where)
+    kind: WorkloadKind = ctx.enum(table, "kind", where, WorkloadKind, WorkloadKind.CONSTANT)
+    allowed = _WL_COMMON + _WL_KEYS[kind]
+    for key in table:
+        if key not in allowed:
+            raise ctx.error(
+                f"key '{key}' does not apply to kind = \"{kind.value}\" (allowed: {', '.join(allowed)})",
+                where,
+            )
+    d = WorkloadSpec()
+    values: dict[str, Any] = {"kind": kind}
+    values["demand_pct"] = ctx.number(table, "demand_pct", where, d.demand_pct, high=100.0)
+    values["slice_ms"] = ctx.number(table, "slice_ms", where, d.slice_ms, low=0.001)
+    values["busy_ms"] = ctx.number(table, "busy_ms", where, d.busy_ms, low=0.001)
+    values["idle_ms"] = ctx.number(table, "idle_ms", where, d.idle_ms)
+    values["distribution"] = ctx.enum(table, "distribution", where, Distribution, d.distribution)
+    values["cv2"] = ctx.number(table, "cv2", where, d.cv2, low=1.0, low_open=True)
+    values["period_ms"] = ctx.number(table, "period_ms", where, d.period_ms, low=0.01)
+    values["work_ms"] = ctx.number(table, "work_ms", where, d.work_ms, low=0.001)
+    values["active_memory_pct"] = ctx.number(
+        table, "active_memory_pct", where, d.active_memory_pct, high=100.0
+    )
+    if kind is WorkloadKind.THREADS:
+        if "threads" not in table:
+            raise ctx.error("kind = \"threads\" needs 'threads' (how many vCPUs are busy)", where)
+        values["threads"] = ctx.integer(table, "threads", where, 1, low=0)
+    if kind is WorkloadKind.TRACE:
+        if "trace" not in table:
+            raise ctx.error("kind = \"trace\" needs 'trace' (a CSV file of time_s and demand columns)", where)
+        path = Path(ctx.string(table, "trace", where))
+        values["trace"] = path if path.is_absolute() else ctx.base_dir / path
+        if not values["trace"].is_file():
+            raise ctx.error(f"trace file not found: {str(values['trace'])!r}", f"{where}.trace")
+        if "column" in table:
+            values["column"] = ctx.string(table, "column", where)
+    if "daily" in table:
+        values["daily"] = _daily(ctx, table["daily"], f"{where}.daily")
+    return WorkloadSpec(**values)
+
+
+def _daily(ctx: _Ctx, raw: Any, where: str) -> DailySpec | None:
+    if raw is False:
+        return None
+    if raw is True:
+        return DailySpec()
+    table = ctx.table(raw, where)
+    ctx.keys(table, ("peak_hour", "trough_pct", "day_s"), where)
+    d = DailySpec()
+    return DailySpec(
+        peak_hour=ctx.number(table, "peak_hour", where, d.peak_hour, high=24.0),
+        trough_pct=ctx.number(table, "trough_pct", where, d.trough_pct, high=100.0),
+        day_s=ctx.number(table, "day_s", where, d.day_s, low=1.0),
+    )
