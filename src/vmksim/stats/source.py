@@ -55,6 +55,13 @@ class GroupInfo(NamedTuple):
     is_vm: bool
     vcpus: int
     memory_mb: int
+    # --- added for the esxtop CPU ALLOC / MEM ALLOC fields (defaults: no reservation, unlimited)
+    cpu_min_mhz: int = 0
+    cpu_max_mhz: int = -1  # -1: unlimited, as esxtop's AMAX shows it
+    cpu_shares: int = 0
+    mem_min_mb: int = 0
+    mem_max_mb: int = -1
+    mem_shares: int = 0
 
 
 @dataclass(frozen=True, slots=True)
@@ -85,6 +92,43 @@ class CounterSnapshot:
     memory_on_node: FloatArray
     # --- per group: instantaneous home nodes of its NUMA clients (empty if unmanaged)
     home_nodes: tuple[tuple[int, ...], ...]
+
+    # --- Optional counters, added for the esxtop catalogue (vmksim.metrics). A source that
+    # does not model one leaves it None / empty and esxtop shows 0 for it (or omits the
+    # object: no interrupt vectors -> no Interrupt Cookie columns).
+    # per world, cumulative µs: %SYS and %OVRLP numerators
+    system: FloatArray | None = None
+    overlap: FloatArray | None = None
+    # per world, cumulative event counts (SWTCH/s, MIG/s, QEXP/s, WAKE/s)
+    switches: IntArray | None = None
+    migrations: IntArray | None = None
+    quantum_expires: IntArray | None = None
+    wakeups: IntArray | None = None
+    # per world, instantaneous: the PCPU it last ran on (Vcpu\Physical Cpu)
+    last_pcpu: IntArray | None = None
+    # per group, instantaneous MB (GRANT, CNSM, TCHD, MCTLSZ, SWCUR, SHRDSVD, OVHD);
+    # granted/consumed default to the sum of memory_on_node
+    mem_granted: FloatArray | None = None
+    mem_consumed: FloatArray | None = None
+    mem_touched: FloatArray | None = None
+    mem_balloon: FloatArray | None = None
+    mem_swapped: FloatArray | None = None
+    mem_shared_saved: FloatArray | None = None
+    mem_overhead: FloatArray | None = None
+    # per group, cumulative MB swapped in / out (SWR/s, SWW/s)
+    swap_in_mb: FloatArray | None = None
+    swap_out_mb: FloatArray | None = None
+    # host: VMkernel's own memory (MB) and free-memory state code (Memory\Kernel State);
+    # None lets the stats layer derive them (vmksim.stats.sampler)
+    kernel_mb: float | None = None
+    mem_state: int | None = None
+    # host: cumulative energy in joules (Power Usage Now Watts) and the power cap
+    energy_j: float | None = None
+    power_cap_w: float = 0.0
+    # interrupts: vector numbers, and per (vector, PCPU) cumulative counts and handler µs
+    interrupt_vectors: tuple[int, ...] = ()
+    interrupts: IntArray | None = None
+    interrupt_time: FloatArray | None = None
 
 
 class CounterSource(Protocol):
