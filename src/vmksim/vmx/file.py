@@ -53,7 +53,11 @@ def encode_value(value: str) -> str:
     """Quote a value the way ESXi writes it (``|XX`` for quote, pipe and control characters)."""
     chars = []
     for ch in value:
-        if (ch in '"|\\' and (ch != "\\" or value.endswith("\\"))) or ord(ch) < 0x20 or 0x7F <= ord(ch) <= 0x9F:
+        if (
+            (ch in '"|\\' and (ch != "\\" or value.endswith("\\")))
+            or ord(ch) < 0x20
+            or 0x7F <= ord(ch) <= 0x9F
+        ):
             chars.append(f"|{ord(ch):02X}")
         else:
             chars.append(ch)
