@@ -545,7 +545,11 @@ def _warn(
     if len(ppds) > 1:
         ctx.warn(
             f"Wide VM: {n} vCPUs exceed a node's capacity; it spans {len(ppds)} NUMA clients. "
-            "Size it within a node if the workload allows, or let the guest see vNUMA."
+            + (
+                "The guest sees the vNUMA layout, so a NUMA-aware guest can keep its memory local."
+                if len(vpds) > 1
+                else "The guest sees one node: size it within a node if the workload allows, or expose vNUMA."
+            )
         )
     if not managed and n > cores and host.numa_nodes > 1:
         ctx.warn("Not NUMA-managed: vCPUs float over all nodes and memory is not local; expect poor N%L.")
