@@ -1,0 +1,238 @@
+"""`vmksim top`: esxtop's screens over a replayed capture, driven by keys (textual pilot), and its CLI."""
+
+from __future__ import annotations
+
+import asyncio
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from vmksim.cli import main
+from vmksim.esxtop import CaptureReader, write_batch
+from vmksim.esxtop.app import KEYS, TopApp
+from vmksim.esxtop.feed import Feed
+from vmksim.esxtop.screens import PANELS, Frame, Topology, ViewState, render
+from vmksim.metrics import Panel
+from vmksim.stats.fake import FakeSource
+from vmksim.stats.sample import Recording
+from vmksim.stats.sampler import Sampler, run_batch
+from vmksim.topology import HostTopology
+
+FIXTURES = Path(__file__).parent / "fixtures" / "esxtop"
+
+
+@pytest.fixture(scope="module")
+def capture(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    host = HostTopology.from_counts(
+        name="t", sockets=2, cores_per_socket=2, threads_per_core=2, numa_nodes=2, memory_gb=16
+    )
+    src = FakeSource(host, [("web-1", 2, 2048), ("db (prod)", 4, 4096)], seed=5)
+    sampler = Sampler(src, all_counters=True)
+    rec = Recording(sampler.host, sampler.columns, list(run_batch(sampler, src.advance, 5_000_000, 3)))
+    path = tmp_path_factory.mktemp("top") / "cap.csv"
+    with open(path, "w", newline="") as fh:
+        write_batch(rec, fh)
+    return path
+
+
+def feed_of(path: Path) -> Feed:
+    reader = CaptureReader(path)
+    return Feed(reader.host, reader.columns, iter(reader), title=path.name)
+
+
+def text(app: TopApp, widget: str) -> str:
+    return str(app.query_one(widget).render())
+
+
+def table(app: TopApp) -> tuple[list[str], list[list[str]]]:
+    from textual.widgets import DataTable
+
+    t = app.query_one(DataTable)
+    heads = [c.label.plain for c in t.columns.values()]
+    return heads, [[str(c) for c in t.get_row_at(i)] for i in range(t.row_count)]
+
+
+def drive(path: Path, keys: list[str], check: object) -> None:
+    async def go() -> None:
+        app = TopApp(feed_of(path), delay=3600, autoplay=False)
+        async with app.run_test(size=(200, 50)) as pilot:
+            await pilot.pause()
+            for key in keys:
+                await pilot.press(key)
+                await pilot.pause()
+            check(app)  # type: ignore[operator]
+
+    asyncio.run(go())
+
+
+def test_cpu_panel_header_and_group_rows(capture: Path) -> None:
+    def check(app: TopApp) -> None:
+        header = text(app, "#header").splitlines()
+        assert header[0].startswith(
+            "12:00:05am up 0 days 00:00, 10 worlds, 2 VMs, 6 vCPUs; CPU load average: "
+        )
+        assert header[1].startswith("PCPU USED(%): ") and " AVG: " in header[1]
+        assert header[2].startswith("PCPU UTIL(%): ") and header[3].startswith("CORE UTIL(%): ")
+        heads, rows = table(app)
+        assert heads[:8] == ["ID", "GID", "NAME", "NWLD", "%USED", "%RUN", "%SYS", "%WAIT"]
+        assert sorted(r[2] for r in rows) == ["db (prod)", "system", "web-1"]
+        used = [float(r[4]) for r in rows]
+        assert used == sorted(used, reverse=True)  # esxtop sorts by %USED
+
+    drive(capture, [], check)
+
+
+def test_expand_vms_only_sort_and_limit(capture: Path) -> None:
+    def check(app: TopApp) -> None:
+        _heads, rows = table(app)
+        # V: VMs only; N: by GID; the highlight stays on db (prod) (first by %USED); e expands it.
+        assert [r[2].strip() for r in rows] == ["web-1", "db (prod)", "vmx"] + [
+            f"vmx-vcpu-{i}:db (prod)" for i in range(4)
+        ]
+        assert rows[2][:2] == ["1000100", "102000"] and rows[2][3] == ""  # a world: WID, GID, no NWLD
+
+    drive(capture, ["V", "N", "e"], check)
+
+    def limited(app: TopApp) -> None:
+        assert len(table(app)[1]) == 1
+        assert "1 rows" in text(app, "#status")
+
+    drive(capture, ["number_sign", "1", "enter"], limited)
+
+
+def test_memory_power_and_interrupt_panels(capture: Path) -> None:
+    def memory(app: TopApp) -> None:
+        header = text(app, "#header").splitlines()
+        assert "MEM overcommit avg: 0.00, 0.00, 0.00" in header[0]
+        assert header[1].startswith("PMEM  /MB: 16384 total: 164 vmk, ")
+        assert header[2].endswith("high state")
+        assert header[3].startswith("NUMA  /MB: 8192 (")
+        heads, rows = table(app)
+        assert heads[:3] == ["GID", "NAME", "NWLD"] and "N%L" in heads and "MEMSZ" in heads
+        assert [r[1] for r in rows] == ["db (prod)", "web-1", "system"]  # sorted by MEMSZ
+
+    drive(capture, ["m"], memory)
+
+    def power(app: TopApp) -> None:
+        assert text(app, "#header").splitlines()[2] == "PSTATE MHZ: 2400"
+        heads, rows = table(app)
+        assert heads[:3] == ["CPU", "%C0", "%C1"] and "PCPU USED(%)" in heads
+        assert [r[0] for r in rows] == [str(p) for p in range(8)]
+
+    drive(capture, ["p"], power)
+
+    def interrupts(app: TopApp) -> None:
+        heads, rows = table(app)
+        assert heads == ["VECTOR", "COUNT/s", "TIME/int"]
+        assert [r[0].strip() for r in rows][:3] == ["0x10", "CPU0", "CPU1"]
+
+    drive(capture, ["i", "e"], interrupts)
+
+
+def test_replay_steps_pause_fields_help_and_quit(capture: Path) -> None:
+    def check(app: TopApp) -> None:
+        status = text(app, "#status")
+        assert "sample 2/3" in status and "paused" in status
+        heads, _rows = table(app)
+        assert "%USED" not in heads and "%RDY" not in heads and "SWTCH/s" in heads  # f hid %STATE TIMES
+
+    # right right left: samples 2, 3, 2; f, space (toggle the first group), escape.
+    drive(capture, ["right", "right", "left", "f", "down", "space", "escape"], check)
+
+    def helped(app: TopApp) -> None:
+        assert type(app.screen).__name__ == "HelpScreen"
+        assert "expand" in str(app.screen.query_one("#help").render())
+
+    drive(capture, ["h"], helped)
+
+    def quit_(app: TopApp) -> None:
+        assert app._exit_renderables == [] or app.return_value is None
+
+    drive(capture, ["q"], quit_)
+
+
+def test_delay_and_pause_keys(capture: Path) -> None:
+    def check(app: TopApp) -> None:
+        assert app.delay == 2.0
+        assert "every 2s" in text(app, "#status")
+
+    drive(capture, ["P", "s", "2", "enter"], check)
+
+
+def test_every_binding_names_an_action() -> None:
+    for _key, action, _what in KEYS:
+        assert not action or hasattr(TopApp, "action_" + action.partition("(")[0])
+    assert set(PANELS) == {p.value for p in Panel}
+
+
+def test_screens_render_without_a_terminal(capture: Path) -> None:
+    reader = CaptureReader(capture)
+    first = next(iter(reader))
+    topo = Topology.of(reader.columns)
+    from datetime import timedelta
+
+    frame = Frame(topo, first.values, first.time, first.time, timedelta(seconds=5))
+    screen = render(frame, ViewState(panel=Panel.CPU, vms_only=True, expanded={"102000:db (prod)"}))
+    assert [r.cells[2].strip() for r in screen.rows][:2] == ["db (prod)", "vmx"]
+    assert topo.vms == {"101000:web-1", "102000:db (prod)"} and topo.vcpus == 6
+
+
+# --- CLI ---------------------------------------------------------------------------------
+def test_replay_batch_rewrites_selected_columns(
+    capture: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    out = tmp_path / "cpu.csv"
+    assert (
+        main(
+            ["top", "--replay", str(capture), "--batch", "--select", "Group Cpu(*)\\% Ready", "-o", str(out)]
+        )
+        == 0
+    )
+    lines = out.read_text().splitlines()
+    assert len(lines) == 4 and lines[0].count('","') == 3
+    assert (
+        main(["top", "--replay", str(capture), "--batch", "-n", "1", "--select", "Memory\\Free MBytes"]) == 0
+    )
+    printed = capsys.readouterr().out.splitlines()
+    assert (
+        printed[0] == '"(PDH-CSV 4.0) (UTC)(0)","\\\\localhost\\Memory\\Free MBytes",' and len(printed) == 2
+    )
+
+
+@pytest.mark.parametrize(
+    ("argv", "message"),
+    [
+        (["top"], "nothing to show"),
+        (["top", "--replay", str(FIXTURES / "not_esxtop.csv")], "not an esxtop batch CSV"),
+        (["top", "--replay", str(FIXTURES / "names.csv"), "-n", "0"], "-n must be at least 1"),
+        (["top", "--replay", str(FIXTURES / "names.csv"), "x.toml"], "either --replay"),
+        (["capture", "convert", str(FIXTURES / "names.csv")], "needs --parquet"),
+    ],
+)
+def test_bad_input_is_one_line_and_exit_1(
+    argv: list[str], message: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(argv) == 1
+    err = capsys.readouterr().err
+    assert message in err and err.count("\n") == 1 and err.startswith("vmksim: error: ")
+
+
+def test_capture_columns_and_convert(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["capture", "columns", str(FIXTURES / "termcap.csv")]) == 0
+    captured = capsys.readouterr()
+    assert captured.out.splitlines()[0] == "\\\\localhost.home\\Memory\\Free MBytes"
+    assert "vmksim: warning:" in captured.err and "termcap" in captured.err
+    pq = tmp_path / "n.parquet"
+    assert main(["capture", "convert", str(FIXTURES / "names.csv"), "--parquet", str(pq)]) == 0
+    import pandas as pd
+
+    assert len(pd.read_parquet(pq)) == 12
+
+
+def test_help_teaches_with_examples() -> None:
+    out = subprocess.run(
+        [sys.executable, "-m", "vmksim", "top", "--help"], capture_output=True, text=True, check=True
+    )
+    assert "examples:" in out.stdout and "--replay host.csv" in out.stdout
