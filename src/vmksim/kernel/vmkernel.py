@@ -1,0 +1,598 @@
+"""The simulated VMkernel of one host: worlds, PCPUs, the CPU scheduler core and the NUMA runtime.
+
+ESXi counterpart: the VMkernel with its powered-on VMs (esxi-scheduler.md §1–§3):
+one world per vCPU grouped per VM, CPU scheduling (vmksim.sched.core), NUMA
+placement (vmksim.numa.plan) and rebalancing/memory (vmksim.numa.runtime),
+exposing cumulative counters as a :class:`~vmksim.stats.source.CounterSource`.
+
+Build order at power-on: the planner sizes and places each VM's NUMA clients
+(VMs powered on in scenario order); CPU admission control checks reservations
+and latency-sensitivity-high VMs (which get exclusive cores on their home
+node); entitlements are divided down the resource-pool tree; then every vCPU
+starts halted and wakes when its workload first has work.
+
+Simplifications: only vCPU worlds are simulated (no VMX/MKS/system worlds;
+%SYS and %OVRLP are 0); WAIT is all guest idle (no VMWAIT/SWPWT); pool limits
+are split over the pool's VMs by their entitlements.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from vmksim.errors import InputError, PlacementError, ScenarioError
+from vmksim.numa.plan import VmPlan, plan_vms
+from vmksim.numa.runtime import NumaRuntime
+from vmksim.scenario import PoolSpec, Scenario, VmSpec
+from vmksim.sched import core as C
+from vmksim.sched.engine import CoreState, default_jit
+from vmksim.sched.entitlement import EntitlementNode, entitle
+from vmksim.sched.params import SchedParams
+from vmksim.stats.source import CounterSnapshot, GroupInfo, WorldInfo, WorldKind
+from vmksim.topology import HostTopology
+from vmksim.vmx import LatencySensitivity, VmConfig
+from vmksim.workload import BLOCK, Mode, VcpuProgram, demand_table, table_step_us, vcpu_programs
+
+__all__ = ["HT_CAPACITY_FACTOR", "Kernel", "VmLayout", "group_id"]
+
+#: Capacity of a hyper-threaded core relative to one thread (2 × 62.5 %), esxi-scheduler.md §1.6.
+HT_CAPACITY_FACTOR = 1.25
+#: Slack for an initial heap (grown on demand).
+_HEAP_PER_ENTITY = 8
+
+
+def group_id(index: int) -> int:
+    """esxtop GID of the index-th VM (stable, readable, never 0/1/2 which are ESXi's own groups)."""
+    return 10_000 + 1_000 * index
+
+
+@dataclass(frozen=True, slots=True)
+class VmLayout:
+    """Where a VM ended up: its NUMA plan summary and exclusive PCPUs (latency sensitivity high)."""
+
+    name: str
+    numa_managed: bool
+    client_of_vcpu: tuple[int, ...]
+    home_nodes: tuple[int, ...]
+    exclusive_pcpus: tuple[int, ...]
+    entitlement_mhz: float
+    warnings: tuple[str, ...]
+
+
+class Kernel:
+    """One simulated ESXi host running a scenario. Implements CounterSource."""
+
+    __slots__ = (
+        "_groups",
+        "_next_mem",
+        "_next_rebalance",
+        "_programs",
+        "_worlds",
+        "layouts",
+        "numa",
+        "params",
+        "scenario",
+        "state",
+    )
+
+    def __init__(
+        self, scenario: Scenario, *, params: SchedParams | None = None, jit: bool | None = None
+    ) -> None:
+        self.scenario = scenario
+        base = params or SchedParams()
+        try:
+            self.params = base.with_host_settings(scenario.host_settings, source=scenario.source)
+        except InputError as exc:
+            raise ScenarioError(exc.problem, source=scenario.source, where=exc.where) from None
+        host = scenario.host
+        vms = scenario.vms
+        plans = _plans(scenario)
+        groups, worlds = _infos(vms)
+        self._groups = groups
+        self._worlds = worlds
+        nw, np_, nv, nodes = len(worlds), host.pcpus, len(vms), host.numa_nodes
+        first = np.cumsum([0] + [vm.config.vcpus for vm in vms])
+        ents = _entitlements(scenario)
+        _admit(scenario, ents)
+
+        g = np.zeros(C.NG, dtype=np.int64)
+        g[[C.G_NW, C.G_NP, C.G_NV, C.G_NODES, C.G_TPC, C.G_TPN, C.G_BLOCK]] = (
+            nw,
+            np_,
+            nv,
+            nodes,
+            host.threads_per_core,
+            host.threads_per_node,
+            BLOCK,
+        )
+        duration = scenario.run.duration_us
+        step = table_step_us(duration)
+        steps = duration // step + 1
+        p = self.params
+        g[[C.G_TSTEPS, C.G_TSTEP, C.G_QUANTUM, C.G_SKEW, C.G_COSTART, C.G_LIMPERIOD, C.G_CREDIT]] = (
+            steps,
+            step,
+            p.quantum_us,
+            p.costop_skew_us,
+            p.costart_skew_us,
+            p.limit_period_us,
+            p.wake_credit_us,
+        )
+        g[C.G_REFILL] = -1
+        gf = np.zeros(C.NGF)
+        gf[[C.GF_HTCHARGE, C.GF_HTPCPU, C.GF_HTPROGRESS, C.GF_FREQ]] = (
+            p.ht_charge,
+            p.ht_pcpu_charge,
+            p.ht_progress,
+            p.frequency_factor,
+        )
+        wi = np.full((nw, C.NWI), 0, dtype=np.int64)
+        wf = np.zeros((nw, C.NWF))
+        pi = np.zeros((np_, C.NPI), dtype=np.int64)
+        for pc in host.pcpu_list:
+            sib = host.sibling(pc.id)
+            pi[pc.id] = (-1, -1 if sib is None else sib, pc.node, 0, 0, -1, 0, pc.core)
+        vi = np.zeros((nv, C.NVI), dtype=np.int64)
+        vf = np.zeros((nv, C.NVF))
+        masks: dict[tuple[int, ...], int] = {(): 0}
+        mask_rows: list[np.ndarray] = [np.ones(np_, dtype=np.int64)]
+        tb = np.ones((nv, steps))
+        ti = np.ones((nv, steps))
+        self._programs: list[VcpuProgram] = []
+        self.numa = NumaRuntime(host, nv, self.params)
+        layouts: list[VmLayout] = []
+        exclusive_used: set[int] = set()
+        for v, (vm, plan) in enumerate(zip(vms, plans, strict=True)):
+            cfg = vm.config
+            w0 = int(first[v])
+            limit = _vm_limit(scenario, vm, ents)
+            vi[v, C.V_FIRST], vi[v, C.V_N] = w0, cfg.vcpus
+            if limit is not None:
+                vi[v, C.V_LIMITED] = 1
+                vf[v, C.VF_BUDGET] = limit / host.mhz * p.limit_period_us
+            table = demand_table(vm.workload, vm.name, cfg.vcpus, duration)
+            tb[v], ti[v] = table.busy_scale[:steps], table.idle_scale[:steps]
+            weight = max(ents[vm.name] / cfg.vcpus, 1e-3)
+            managed = plan.numa_managed and len(plan.clients) > 0 and cfg.cpu_affinity is None
+            client_of = plan.client_of_vcpu if managed else tuple([-1] * cfg.vcpus)
+            homes = tuple(c.nodes for c in plan.clients) if managed else ()
+            excl = (
+                _exclusive(host, vm, client_of, homes, exclusive_used) if _is_lsh(cfg) else [-1] * cfg.vcpus
+            )
+            active = vm.workload.active_memory_pct / 100.0 * cfg.memory_mb
+            if managed:
+                for c in plan.clients:
+                    ws = [w0 + i for i in c.vcpus]
+                    share = active * len(c.vcpus) / cfg.vcpus
+                    self.numa.add_client(v, c.index, ws, c.nodes, share, movable=not _is_lsh(cfg))
+            else:
+                self.numa.add_unmanaged(v, active)
+            programs = vcpu_programs(vm.workload, vm.name, cfg.vcpus, scenario.run.seed)
+            self._programs.extend(programs)
+            for i in range(cfg.vcpus):
+                w = w0 + i
+                q, mask_key = _queue_and_mask(host, cfg, client_of[i], homes)
+                if mask_key not in masks:
+                    masks[mask_key] = len(mask_rows)
+                    row = np.zeros(np_, dtype=np.int64)
+                    row[list(mask_key)] = 1
+                    mask_rows.append(row)
+                prog = programs[i]
+                wi[w] = (
+                    C.WAIT,
+                    -1,
+                    -1,
+                    v,
+                    q,
+                    -1,
+                    masks[mask_key],
+                    0,
+                    0,
+                    int(prog.mode),
+                    0,
+                    prog.period_us,
+                    excl[i],
+                    0,
+                )
+                wf[w, C.F_WSCALE] = 1000.0 / weight
+                wf[w, C.F_WORKPER] = prog.work_us
+                if excl[i] >= 0:
+                    pi[excl[i], C.P_EXCL] = w
+                    sib = host.sibling(excl[i])
+                    if sib is not None:
+                        pi[sib, C.P_EXCL] = -2
+            layouts.append(
+                VmLayout(
+                    name=vm.name,
+                    numa_managed=managed,
+                    client_of_vcpu=client_of,
+                    home_nodes=tuple(h[0] for h in homes),
+                    exclusive_pcpus=tuple(x for x in excl if x >= 0),
+                    entitlement_mhz=ents[vm.name],
+                    warnings=tuple(plan.warnings),
+                )
+            )
+        self.layouts = tuple(layouts)
+        cap = max(1024, _HEAP_PER_ENTITY * (nw + np_ + nv))
+        g[C.G_HCAP] = cap
+        bb = np.zeros((nw, BLOCK))
+        ib = np.zeros((nw, BLOCK))
+        for w, prog in enumerate(self._programs):
+            if prog.mode is Mode.LOOP:
+                bb[w], ib[w] = prog.draw(BLOCK)
+        g[C.G_NLIMITED] = int(vi[:, C.V_LIMITED].sum())
+        arrays = {
+            "g": g,
+            "gf": gf,
+            "wi": wi.ravel(),
+            "wf": wf.ravel(),
+            "wc": np.zeros(nw * C.NWC, dtype=np.int64),
+            "pi": pi.ravel(),
+            "pf": np.zeros(np_),
+            "ci": np.zeros(host.cores * C.NCI, dtype=np.int64),
+            "vi": vi.ravel(),
+            "vf": vf.ravel(),
+            "rq": np.zeros((nodes + 1) * max(nw, 1), dtype=np.int64),
+            "rqn": np.zeros(nodes + 1, dtype=np.int64),
+            "qf": np.zeros(nodes + 1),
+            "hp": np.zeros(cap * C.NH, dtype=np.int64),
+            "aff": np.concatenate(mask_rows),
+            "bb": bb.ravel(),
+            "ib": ib.ravel(),
+            "tb": tb.ravel(),
+            "ti": ti.ravel(),
+        }
+        self.state = CoreState(arrays, jit=default_jit() if jit is None else jit)
+        self._start()
+        self._next_rebalance = self.params.rebalance_period_us
+        self._next_mem = self.params.housekeeping_us
+
+    # --- start-up ------------------------------------------------------------------------------
+    def _start(self) -> None:
+        s = self.state
+        for w, prog in enumerate(self._programs):
+            if prog.mode is Mode.LOOP:
+                # every vCPU starts halted; draw 0 is its first idle time and first burst
+                idle, busy = self._first_cycle(w)
+                s["wi"][w * C.NWI + C.W_CUR] = 1
+                s["wf"][w * C.NWF + C.F_WORK] = busy
+                self._push(round(idle), C.EV_WAKE, w, 0)
+            elif prog.mode is Mode.PERIODIC:
+                self._push(prog.phase_us, C.EV_TICK, w, 0)
+        if int(s["g"][C.G_NLIMITED]) > 0:
+            self._push(self.params.limit_period_us, C.EV_LIMIT, 0, 0)
+
+    def _first_cycle(self, w: int) -> tuple[float, float]:
+        v = int(self.state["wi"][w * C.NWI + C.W_VM])
+        steps = int(self.state["g"][C.G_TSTEPS])
+        return (
+            float(self.state["ib"][w * BLOCK]) * float(self.state["ti"][v * steps]),
+            float(self.state["bb"][w * BLOCK]) * float(self.state["tb"][v * steps]),
+        )
+
+    def _push(self, t: int, kind: int, x: int, gen: int) -> None:
+        mod_args = self.state.arrays
+        g, hp = mod_args[0], mod_args[13]
+        self.state._mod.heap_push(g, hp, t, kind, x, gen)
+
+    # --- CounterSource ---------------------------------------------------------------------------
+    @property
+    def host(self) -> HostTopology:
+        return self.scenario.host
+
+    @property
+    def host_name(self) -> str:
+        return self.scenario.host.name
+
+    @property
+    def worlds(self) -> tuple[WorldInfo, ...]:
+        return self._worlds
+
+    @property
+    def groups(self) -> tuple[GroupInfo, ...]:
+        return self._groups
+
+    @property
+    def now_us(self) -> int:
+        return int(self.state["g"][C.G_NOW])
+
+    # --- running ---------------------------------------------------------------------------------
+    def advance(self, delta_us: int) -> None:
+        self.run_until(self.now_us + delta_us)
+
+    def run_until(self, t_us: int) -> None:
+        """Simulate up to *t_us* (events at exactly t_us run on the next call)."""
+        while True:
+            t_house = min(self._next_rebalance, self._next_mem)
+            stop = min(t_house, t_us)
+            self.state.run_until(stop, self._refill)
+            if stop < t_house:
+                return
+            if self._next_mem == stop:
+                self.numa.advance_memory(stop)
+                self._next_mem += self.params.housekeeping_us
+            if self._next_rebalance == stop:
+                self._rebalance(stop)
+                self._next_rebalance += self.params.rebalance_period_us
+            if stop == t_us:
+                return
+
+    def _refill(self, w: int) -> None:
+        s = self.state
+        base = w * BLOCK
+        cur = int(s["wi"][w * C.NWI + C.W_CUR])
+        busy, idle = self._programs[w].draw(cur)
+        for name, fresh in (("bb", busy), ("ib", idle)):
+            arr = s[name]
+            keep = [float(x) for x in arr[base + cur : base + BLOCK]] + fresh.tolist()
+            arr[base : base + BLOCK] = keep if not s.jit else np.asarray(keep)
+        s["wi"][w * C.NWI + C.W_CUR] = 0
+
+    def _rebalance(self, now: int) -> None:
+        demand = self._world_demand(now)
+        per_client = {i: float(sum(demand[w] for w in c.worlds)) for i, c in enumerate(self.numa.clients)}
+        for move in self.numa.rebalance(now, per_client):
+            node = move.target
+            for w in move.client.worlds:
+                key = tuple(self.host.node_pcpus(node))
+                mask = self._mask_for(key)
+                self.state.call("move_world", w, node, mask, now)
+
+    def _mask_for(self, key: tuple[int, ...]) -> int:
+        # A NUMA-managed world is confined by its run queue (home node), not by a mask.
+        return 0
+
+    def _world_demand(self, now: int) -> np.ndarray:
+        wc = self.state.view("wc").reshape(-1, C.NWC)
+        wi = self.state.view("wi").reshape(-1, C.NWI)
+        total = wc[:, C.C_RUN] + wc[:, C.C_READY] + wc[:, C.C_COSTOP]
+        running = wi[:, C.W_STATE] != C.WAIT
+        return (total + np.where(running, now - wi[:, C.W_SINCE], 0)).astype(np.float64)
+
+    # --- counters --------------------------------------------------------------------------------
+    def snapshot(self) -> CounterSnapshot:
+        now = self.now_us
+        s = self.state
+        host = self.host
+        wi = s.view("wi").reshape(-1, C.NWI)
+        wf = s.view("wf").reshape(-1, C.NWF)
+        wc = s.view("wc").reshape(-1, C.NWC).astype(np.int64)
+        pi = s.view("pi").reshape(-1, C.NPI)
+        ci = s.view("ci").reshape(-1, C.NCI)
+        freq = self.params.frequency_factor
+        state = wi[:, C.W_STATE]
+        part = now - wi[:, C.W_SINCE]
+        times = wc[:, : C.C_WAIT + 1].copy()
+        times[np.arange(len(state)), state] += part
+        mlmtd = wc[:, C.C_MLMTD] + np.where((state == C.READY) & (wi[:, C.W_MLMTD] != 0), part, 0)
+        # partial charging since each core's last settle
+        world_on = pi[:, C.P_WORLD]
+        busy = world_on >= 0
+        sib = pi[:, C.P_SIB]
+        sib_busy = np.where(sib >= 0, busy[np.maximum(sib, 0)], False) & (sib >= 0)
+        d = now - ci[pi[:, C.P_CORE], C.K_LAST]
+        d = np.where(busy, d, 0)
+        used_rate = np.where(sib_busy, self.params.ht_charge, 1.0) * freq
+        pcpu_rate = np.where(sib_busy, self.params.ht_pcpu_charge, 1.0) * freq
+        used = wf[:, C.F_USED].copy()
+        htloss = wf[:, C.F_HTLOSS].copy()
+        run_pcpus = np.nonzero(busy)[0]
+        np.add.at(used, world_on[run_pcpus], (used_rate * d)[run_pcpus])
+        np.add.at(
+            htloss, world_on[run_pcpus], ((1.0 - self.params.ht_charge) * freq * d * sib_busy)[run_pcpus]
+        )
+        pcpu_used = s.view("pf").astype(np.float64) + pcpu_rate * d
+        pcpu_busy = pi[:, C.P_BUSY] + d
+        core_d = now - ci[:, C.K_LAST]
+        core_any = np.zeros(host.cores, dtype=bool)
+        np.logical_or.at(core_any, pi[:, C.P_CORE], busy)
+        core_busy = ci[:, C.K_BUSY] + np.where(core_any, core_d, 0)
+        run, ready, costop, wait = (times[:, i].astype(np.int64) for i in range(4))
+        latency = (ready - mlmtd + costop).astype(np.float64) + htloss + run * (1.0 - freq)
+        zeros = np.zeros(len(state), dtype=np.int64)
+        return CounterSnapshot(
+            time_us=now,
+            run=run,
+            ready=ready,
+            max_limited=mlmtd.astype(np.int64),
+            costop=costop,
+            wait=wait,
+            idle=wait.copy(),
+            vmwait=zeros,
+            swpwait=zeros.copy(),
+            used=used,
+            latency=latency,
+            demand=(run + ready + costop).astype(np.float64),
+            pcpu_used=pcpu_used,
+            pcpu_busy=pcpu_busy.astype(np.int64),
+            core_busy=core_busy.astype(np.int64),
+            numa_migrations=self.numa.migrations.copy(),
+            memory_on_node=self.numa.memory_on_node(),
+            home_nodes=self.numa.home_nodes(len(self._groups)),
+            switches=wc[:, C.C_SWTCH].copy(),
+            migrations=wc[:, C.C_MIG].copy(),
+            quantum_expires=wc[:, C.C_QEXP].copy(),
+            wakeups=wc[:, C.C_WAKE].copy(),
+            last_pcpu=np.maximum(wi[:, C.W_LAST], 0).astype(np.int64),
+        )
+
+    def world_states(self) -> np.ndarray:
+        """Current state code of every world (vmksim.sched.core RUN/READY/COSTOP/WAIT)."""
+        return self.state.view("wi").reshape(-1, C.NWI)[:, C.W_STATE].copy()
+
+    def pcpu_worlds(self) -> np.ndarray:
+        """World running on each PCPU (-1 idle)."""
+        return self.state.view("pi").reshape(-1, C.NPI)[:, C.P_WORLD].copy()
+
+
+# --- build helpers -------------------------------------------------------------------------------
+def _plans(scenario: Scenario) -> list[VmPlan]:
+
+    try:
+        return plan_vms(
+            scenario.host, [vm.config for vm in scenario.vms], scenario.esxi, scenario.host_settings
+        )
+    except PlacementError:
+        raise
+    except InputError as exc:
+        # the planner names the VM's settings (source "<scenario>:vm[i].settings") or --esxi
+        where = "esxi" if exc.source in (None, "--esxi") else str(exc.source).rpartition(":")[2]
+        raise ScenarioError(exc.problem, source=scenario.source, where=where) from None
+
+
+def _infos(vms: tuple[VmSpec, ...]) -> tuple[tuple[GroupInfo, ...], tuple[WorldInfo, ...]]:
+    groups = []
+    worlds = []
+    for v, vm in enumerate(vms):
+        cfg = vm.config
+        gid = group_id(v)
+        groups.append(
+            GroupInfo(
+                group_id=gid,
+                name=vm.name,
+                is_vm=True,
+                vcpus=cfg.vcpus,
+                memory_mb=cfg.memory_mb,
+                cpu_min_mhz=cfg.cpu_min_mhz,
+                cpu_max_mhz=-1 if cfg.cpu_max_mhz is None else cfg.cpu_max_mhz,
+                cpu_shares=cfg.cpu_shares,
+                mem_min_mb=cfg.mem_min_mb,
+                mem_max_mb=-1 if cfg.mem_max_mb is None else cfg.mem_max_mb,
+                mem_shares=cfg.mem_shares,
+            )
+        )
+        for i in range(cfg.vcpus):
+            worlds.append(WorldInfo(gid + 1 + i, v, WorldKind.VCPU, f"vmx-vcpu-{i}:{vm.name}", i))
+    return tuple(groups), tuple(worlds)
+
+
+def host_capacity_mhz(host: HostTopology) -> float:
+    """Used-MHz the host delivers with every thread busy (HT cores count 1.25, §1.6)."""
+    return host.cores * host.mhz * (HT_CAPACITY_FACTOR if host.ht else 1.0)
+
+
+def _entitlements(scenario: Scenario) -> dict[str, float]:
+    host = scenario.host
+    children: dict[str | None, list[EntitlementNode]] = {}
+    for vm in scenario.vms:
+        cfg = vm.config
+        leaf = EntitlementNode(
+            name=vm.name,
+            shares=cfg.cpu_shares,
+            reservation_mhz=cfg.cpu_min_mhz,
+            limit_mhz=cfg.cpu_max_mhz,
+            cap_mhz=cfg.vcpus * host.mhz,
+        )
+        children.setdefault(vm.pool, []).append(leaf)
+
+    def build(pool: PoolSpec) -> EntitlementNode:
+        kids = [build(p) for p in scenario.pools if p.parent == pool.name]
+        kids += children.get(pool.name, [])
+        return EntitlementNode(
+            name=f"pool:{pool.name}",
+            shares=pool.shares,
+            reservation_mhz=pool.reservation_mhz,
+            limit_mhz=pool.limit_mhz,
+            children=tuple(kids),
+        )
+
+    top = [build(p) for p in scenario.pools if p.parent is None] + children.get(None, [])
+    top = [n for n in top if n.children or n.cap_mhz is not None]
+    return entitle(host_capacity_mhz(host), top)
+
+
+def _vm_limit(scenario: Scenario, vm: VmSpec, ents: dict[str, float]) -> float | None:
+    """The VM's own limit, tightened to its entitlement when an ancestor pool has a limit."""
+    limit: float | None = vm.config.cpu_max_mhz
+    by_name = {p.name: p for p in scenario.pools}
+    pool = by_name.get(vm.pool) if vm.pool else None
+    while pool is not None:
+        if pool.limit_mhz is not None:
+            limit = ents[vm.name] if limit is None else min(limit, ents[vm.name])
+            break
+        pool = by_name.get(pool.parent) if pool.parent else None
+    return None if limit is None else float(limit)
+
+
+def _is_lsh(cfg: VmConfig) -> bool:
+    return cfg.latency_sensitivity is LatencySensitivity.HIGH
+
+
+def _admit(scenario: Scenario, ents: dict[str, float]) -> None:
+    """CPU admission control: reservations must fit; LS=high needs a full reservation (§1.8)."""
+    host = scenario.host
+    capacity = host.cores * host.mhz
+    reserved = sum(vm.config.cpu_min_mhz for vm in scenario.vms) + sum(
+        p.reservation_mhz for p in scenario.pools if p.parent is None
+    )
+    if reserved > capacity:
+        raise PlacementError(
+            f"{scenario.source}: CPU reservations total {reserved} MHz but the host has "
+            f"{capacity} MHz ({host.cores} cores x {host.mhz} MHz); ESXi admission control refuses power-on"
+        )
+    for vm in scenario.vms:
+        cfg = vm.config
+        if _is_lsh(cfg):
+            need = cfg.vcpus * host.mhz
+            if cfg.cpu_min_mhz < need:
+                raise PlacementError(
+                    f"{scenario.source}: VM {vm.name!r} has latency sensitivity high but a CPU reservation of "
+                    f"{cfg.cpu_min_mhz} MHz; it needs sched.cpu.min = {need} ({cfg.vcpus} vCPUs x {host.mhz} MHz)"
+                )
+        if cfg.cpu_affinity is not None:
+            bad = [p for p in cfg.cpu_affinity if p >= host.pcpus]
+            if bad:
+                raise ScenarioError(
+                    f"sched.cpu.affinity names PCPU {bad[0]} but the host has PCPUs 0-{host.pcpus - 1}",
+                    source=scenario.source,
+                    where=f"vm {vm.name!r} settings",
+                )
+
+
+def _exclusive(
+    host: HostTopology,
+    vm: VmSpec,
+    client_of: tuple[int, ...],
+    homes: tuple[tuple[int, ...], ...],
+    used: set[int],
+) -> list[int]:
+    """Whole cores for a latency-sensitivity-high VM, one per vCPU, on each vCPU's home node."""
+    out = []
+    tpc = host.threads_per_core
+    for i in range(vm.config.vcpus):
+        c = client_of[i]
+        nodes = homes[c] if c >= 0 else tuple(range(host.numa_nodes))
+        nodes = tuple(nodes) + tuple(n for n in range(host.numa_nodes) if n not in nodes)
+        chosen = -1
+        for node in nodes:
+            for p in host.node_pcpus(node)[::tpc]:
+                core = host.pcpu(p).core
+                if core not in used:
+                    used.add(core)
+                    chosen = p
+                    break
+            if chosen >= 0:
+                break
+        if chosen < 0:
+            raise PlacementError(
+                f"VM {vm.name!r} has latency sensitivity high and needs {vm.config.vcpus} exclusive cores; "
+                f"the host has no free core left for vCPU {i}"
+            )
+        out.append(chosen)
+    return out
+
+
+def _queue_and_mask(
+    host: HostTopology, cfg: VmConfig, client: int, homes: tuple[tuple[int, ...], ...]
+) -> tuple[int, tuple[int, ...]]:
+    """Run queue (home node, or numa_nodes for "anywhere") and allowed PCPUs (() = all)."""
+    if cfg.cpu_affinity is not None:
+        return host.numa_nodes, tuple(cfg.cpu_affinity)
+    if client < 0:
+        return host.numa_nodes, ()
+    nodes = homes[client]
+    if len(nodes) == 1:
+        return nodes[0], ()
+    return host.numa_nodes, tuple(p for n in nodes for p in host.node_pcpus(n))

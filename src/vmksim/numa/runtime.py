@@ -1,0 +1,195 @@
+"""The NUMA scheduler at run time: client home nodes, the periodic rebalancer, memory locality.
+
+ESXi counterpart: the VMkernel NUMA scheduler after initial placement
+(esxi-scheduler.md §2.4–2.6). Clients and their first home nodes come from
+vmksim.numa.plan; this module moves them and their memory afterwards.
+
+* **Rebalancer** (§2.5): every ``Numa.RebalancePeriod`` (2 s) compare node
+  loads; if the most and least loaded nodes differ by more than
+  ``Numa.MigImbalanceThreshold`` (10 % of a node) move the client from the
+  busiest node whose move best evens the two, preferring one that already has
+  memory on the target. A node's load is the CPU its clients demanded (RUN +
+  READY + COSTOP) over the last period, in cores, divided by its cores.
+  ESXi's own load metric ("entitlement minus consumption") and its weights are
+  [UNDOC]; locality swaps and action affinity are not modelled. Each move counts
+  one NMIG for the VM.
+* **Memory** (§2.6): a client's touched memory (``active_memory_pct`` of its
+  share of the VM's memory) is allocated on its home node at power-on
+  (untouched memory counts as local); after a move its pages migrate to the
+  new home at ``page_migration_mb_per_s``; N%L = memory on the home nodes ÷
+  all memory. Node memory capacity is not enforced (no spill to remote
+  memory when a node is full). Unmanaged VMs' memory is interleaved over all
+  nodes.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+import numpy.typing as npt
+
+from vmksim.sched.params import SchedParams
+from vmksim.topology import HostTopology
+
+__all__ = ["Migration", "NumaClient", "NumaRuntime"]
+
+FloatArray = npt.NDArray[np.float64]
+
+
+class NumaClient:
+    """One NUMA client (PPD) at run time: its worlds, nodes and memory per node (MB)."""
+
+    __slots__ = ("group", "index", "last_move_us", "memory", "movable", "nodes", "worlds")
+
+    def __init__(
+        self,
+        group: int,
+        index: int,
+        worlds: Sequence[int],
+        nodes: Sequence[int],
+        memory: FloatArray,
+        movable: bool,
+    ) -> None:
+        self.group = group
+        self.index = index
+        self.worlds = tuple(worlds)
+        self.nodes = tuple(nodes)
+        self.memory = memory
+        self.movable = movable
+        self.last_move_us = -(1 << 62)
+
+    @property
+    def home(self) -> int:
+        return self.nodes[0]
+
+
+class Migration:
+    """A decided move of one client (applied by the kernel to its worlds)."""
+
+    __slots__ = ("client", "source", "target")
+
+    def __init__(self, client: NumaClient, source: int, target: int) -> None:
+        self.client = client
+        self.source = source
+        self.target = target
+
+
+class NumaRuntime:
+    """Home nodes, NMIG and memory placement of every VM on one host."""
+
+    __slots__ = (
+        "_last_demand",
+        "_last_mem_us",
+        "clients",
+        "host",
+        "migrations",
+        "params",
+        "unmanaged_memory",
+    )
+
+    def __init__(self, host: HostTopology, groups: int, params: SchedParams) -> None:
+        self.host = host
+        self.params = params
+        self.clients: list[NumaClient] = []
+        self.migrations = np.zeros(groups, dtype=np.int64)
+        self.unmanaged_memory = np.zeros((groups, host.numa_nodes))
+        self._last_demand: dict[int, float] = {}
+        self._last_mem_us = 0
+
+    def add_client(
+        self,
+        group: int,
+        index: int,
+        worlds: Sequence[int],
+        nodes: Sequence[int],
+        memory_mb: float,
+        movable: bool,
+    ) -> NumaClient:
+        mem = np.zeros(self.host.numa_nodes)
+        for node in nodes:
+            mem[node] += memory_mb / len(nodes)
+        client = NumaClient(group, index, worlds, nodes, mem, movable)
+        self.clients.append(client)
+        return client
+
+    def add_unmanaged(self, group: int, memory_mb: float) -> None:
+        self.unmanaged_memory[group, :] += memory_mb / self.host.numa_nodes
+
+    # --- queries ---------------------------------------------------------------------------
+    def memory_on_node(self) -> FloatArray:
+        out = self.unmanaged_memory.copy()
+        for c in self.clients:
+            out[c.group] += c.memory
+        return out
+
+    def home_nodes(self, groups: int) -> tuple[tuple[int, ...], ...]:
+        homes: list[list[int]] = [[] for _ in range(groups)]
+        for c in self.clients:
+            homes[c.group].append(c.home)
+        return tuple(tuple(h) for h in homes)
+
+    # --- memory ----------------------------------------------------------------------------
+    def advance_memory(self, now_us: int) -> None:
+        """Migrate remote pages of every client toward its home node(s) up to the rate limit."""
+        dt = (now_us - self._last_mem_us) / 1e6
+        self._last_mem_us = now_us
+        budget = self.params.page_migration_mb_per_s * dt
+        if budget <= 0:
+            return
+        for c in self.clients:
+            home = np.zeros(len(c.memory), dtype=bool)
+            home[list(c.nodes)] = True
+            remote = float(c.memory[~home].sum())
+            if remote <= 0:
+                continue
+            moved = min(remote, budget)
+            c.memory[~home] *= 1.0 - moved / remote
+            c.memory[home] += moved / home.sum()
+
+    # --- rebalancing -----------------------------------------------------------------------
+    def rebalance(self, now_us: int, demand_us: dict[int, float]) -> list[Migration]:
+        """Decide client moves from each client's cumulative demand (µs, keyed by client position)."""
+        period = self.params.rebalance_period_us
+        rates = {}
+        for i, total in demand_us.items():
+            rates[i] = (total - self._last_demand.get(i, 0.0)) / period
+        self._last_demand = dict(demand_us)
+        if not self.params.rebalance_enable or self.host.numa_nodes < 2:
+            return []
+        # Numa.RebalanceCoresTotal / RebalanceCoresNode (4 / 2, esxi-scheduler.md §2.1)
+        if self.host.cores < 4 or self.host.cores_per_node < 2:
+            return []
+        cores = self.host.cores_per_node
+        moves: list[Migration] = []
+        for _ in range(self.params.migrations_per_rebalance):
+            load = np.zeros(self.host.numa_nodes)
+            for i, c in enumerate(self.clients):
+                load[c.home] += rates.get(i, 0.0) / cores
+            src = int(np.argmax(load))
+            dst = int(np.argmin(load))
+            gap = load[src] - load[dst]
+            if gap <= self.params.mig_imbalance_threshold:
+                break
+            best: tuple[float, float, int] | None = None
+            for i, c in enumerate(self.clients):
+                if c.home != src or len(c.nodes) != 1 or not c.movable:
+                    continue
+                if now_us - c.last_move_us < self.params.migration_cooldown_us:
+                    continue
+                d = rates.get(i, 0.0) / cores
+                after = abs(gap - 2 * d)
+                if d <= 0 or after >= gap:
+                    continue
+                key = (after, -float(c.memory[dst]), i)
+                if best is None or key < best:
+                    best = key
+            if best is None:
+                break
+            client = self.clients[best[2]]
+            rates[best[2]] = rates.get(best[2], 0.0)
+            client.nodes = (dst,)
+            client.last_move_us = now_us
+            self.migrations[client.group] += 1
+            moves.append(Migration(client, src, dst))
+        return moves

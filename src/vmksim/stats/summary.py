@@ -1,0 +1,126 @@
+"""Whole-run (or any-interval) per-VM and per-vCPU summary from two counter snapshots.
+
+ESXi counterpart: esxtop's CPU panel group rows (%USED %RUN %RDY %CSTP %MLMTD
+%WAIT %LAT_C) and memory panel NUMA fields (NHN NMIG N%L), computed once over
+a whole interval instead of every refresh (esxi-scheduler.md §3.2–3.4). As in
+esxtop, a VM's figure is the sum over its vCPU worlds (100 = one PCPU for the
+interval), so a 4-vCPU VM can show %RDY up to 400 (§3.3 item 5). Arithmetic
+follows psutil (STYLE.md): deltas clamped at zero, 0.0 on a zero interval.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from typing import NamedTuple
+
+import numpy as np
+
+from vmksim.stats.source import CounterSnapshot, GroupInfo, WorldInfo
+
+__all__ = ["SUMMARY_COLUMNS", "VcpuSummary", "VmSummary", "vcpu_summaries", "vm_summaries"]
+
+#: Table columns of `vmksim run`: (header, VmSummary field, format).
+SUMMARY_COLUMNS: tuple[tuple[str, str, str], ...] = (
+    ("%USED", "used", "{:.1f}"),
+    ("%RUN", "run", "{:.1f}"),
+    ("%RDY", "ready", "{:.1f}"),
+    ("%CSTP", "costop", "{:.1f}"),
+    ("%MLMTD", "max_limited", "{:.1f}"),
+    ("%WAIT", "wait", "{:.1f}"),
+    ("%LAT_C", "latency", "{:.1f}"),
+    ("NHN", "home_nodes", "{}"),
+    ("NMIG", "nmig", "{}"),
+    ("N%L", "local_pct", "{:.0f}"),
+)
+
+
+class VmSummary(NamedTuple):
+    """One VM over an interval: percentages summed over its vCPUs, NUMA figures at the end."""
+
+    name: str
+    vcpus: int
+    used: float
+    run: float
+    ready: float
+    costop: float
+    max_limited: float
+    wait: float
+    latency: float
+    demand: float
+    home_nodes: str  # e.g. "0" or "0,1"; "-" if not NUMA-managed
+    nmig: int
+    local_pct: float  # N%L; NaN if not NUMA-managed
+
+
+class VcpuSummary(NamedTuple):
+    """One vCPU world over an interval (percent of the interval)."""
+
+    vm: str
+    vcpu: int
+    used: float
+    run: float
+    ready: float
+    costop: float
+    max_limited: float
+    wait: float
+    latency: float
+
+
+_FIELDS = ("used", "run", "ready", "costop", "max_limited", "wait", "latency", "demand")
+
+
+def _percent(before: CounterSnapshot, after: CounterSnapshot) -> dict[str, np.ndarray]:
+    dt = after.time_us - before.time_us
+    out = {}
+    for name in _FIELDS:
+        delta = np.maximum(np.asarray(getattr(after, name), dtype=np.float64) - getattr(before, name), 0.0)
+        out[name] = delta * 100.0 / dt if dt > 0 else np.zeros_like(delta)
+    return out
+
+
+def vcpu_summaries(
+    worlds: Sequence[WorldInfo], groups: Sequence[GroupInfo], before: CounterSnapshot, after: CounterSnapshot
+) -> list[VcpuSummary]:
+    pct = _percent(before, after)
+    return [
+        VcpuSummary(groups[w.group].name, w.vcpu, *(float(pct[f][i]) for f in _FIELDS if f != "demand"))
+        for i, w in enumerate(worlds)
+    ]
+
+
+def vm_summaries(
+    worlds: Sequence[WorldInfo], groups: Sequence[GroupInfo], before: CounterSnapshot, after: CounterSnapshot
+) -> list[VmSummary]:
+    pct = _percent(before, after)
+    owner = np.array([w.group for w in worlds], dtype=np.int64)
+    sums = {f: np.bincount(owner, weights=pct[f], minlength=len(groups)) for f in _FIELDS}
+    nmig = np.maximum(after.numa_migrations - before.numa_migrations, 0)
+    out = []
+    for g, info in enumerate(groups):
+        homes = after.home_nodes[g] if g < len(after.home_nodes) else ()
+        mem = after.memory_on_node[g]
+        total = float(mem.sum())
+        if homes:
+            local = float(mem[sorted(set(homes))].sum())
+            local_pct = 100.0 * local / total if total > 0 else 100.0
+        else:
+            local_pct = math.nan
+        out.append(
+            VmSummary(
+                name=info.name,
+                vcpus=info.vcpus,
+                used=float(sums["used"][g]),
+                run=float(sums["run"][g]),
+                ready=float(sums["ready"][g]),
+                costop=float(sums["costop"][g]),
+                max_limited=float(sums["max_limited"][g]),
+                wait=float(sums["wait"][g]),
+                latency=float(sums["latency"][g]),
+                demand=float(sums["demand"][g]),
+                home_nodes=",".join(str(n) for n in homes) if homes else "-",
+                nmig=int(nmig[g]),
+                local_pct=local_pct,
+            )
+        )
+    return out
