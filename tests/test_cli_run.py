@@ -99,7 +99,7 @@ def test_bad_scenario_is_one_line_exit_1_and_no_output(  # type: ignore[no-untyp
     bad = tmp_path / "bad.toml"
     bad.write_text(text)
     out = tmp_path / "out.csv"
-    code, stdout, err = run_cli("run", str(bad), "--engine", "python", "--batch", str(out))
+    code, _stdout, err = run_cli("run", str(bad), "--engine", "python", "--batch", str(out))
     assert code == 1
     assert err.count("\n") == 1 and err.startswith("vmksim: error: ") and message in err
     assert not out.exists() and list(tmp_path.glob("*.part")) == []
