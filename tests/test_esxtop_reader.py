@@ -8,9 +8,12 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from vmksim.errors import CaptureError
 from vmksim.esxtop import CaptureReader, CaptureWarning, read_capture, write_batch
+from vmksim.esxtop.reader import parse_numbers
 from vmksim.metrics import format_value, lookup
 from vmksim.stats.fake import FakeSource
 from vmksim.stats.sample import Column, Recording
@@ -198,3 +201,17 @@ def test_long_dataframes_and_parquet(simulated: tuple[Recording, Path], tmp_path
     assert np.allclose(again["value"].to_numpy(), df["value"].to_numpy())
     wide = reader.to_pandas(long=False)
     assert wide.shape == (4, 4)
+
+
+@given(
+    st.lists(
+        st.one_of(st.integers(-(10**9), 10**9).map(str), st.floats(-1e6, 1e6).map(lambda v: f"{v:.2f}")),
+        min_size=1,
+        max_size=50,
+    )
+)
+def test_vectorised_number_parser_equals_float(cells: list[str]) -> None:
+    body = ('"' + '","'.join(cells) + '"').encode()
+    parsed = parse_numbers(body, len(cells))
+    assert parsed is not None and parsed.tolist() == [float(c) for c in cells]
+    assert parse_numbers(b"1e5,2", 2) is None and parse_numbers(b"1,2", 3) is None

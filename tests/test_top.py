@@ -236,3 +236,35 @@ def test_help_teaches_with_examples() -> None:
         [sys.executable, "-m", "vmksim", "top", "--help"], capture_output=True, text=True, check=True
     )
     assert "examples:" in out.stdout and "--replay host.csv" in out.stdout
+
+
+SCENARIO = """
+[host]
+sockets = 1
+cores_per_socket = 2
+threads_per_core = 2
+
+[run]
+duration_s = 20
+interval_s = 5
+seed = 1
+
+[[vm]]
+name = "web-1"
+vcpus = 2
+workload = { kind = "constant", demand_pct = 60 }
+"""
+
+
+def test_batch_over_the_simulated_kernel(tmp_path: Path) -> None:
+    pytest.importorskip("vmksim.kernel")
+    scenario = tmp_path / "s.toml"
+    scenario.write_text(SCENARIO)
+    out = tmp_path / "run.csv"
+    assert main(["top", "--batch", "-n", "2", str(scenario), "-o", str(out)]) == 0
+    rec = CaptureReader(out, ["Group Cpu(*web-1)\\% Run"]).to_recording()
+    assert len(rec) == 2 and [s.time.second for s in rec] == [5, 10]
+    assert 0 < rec[1].values[0] <= 200
+    ents = tmp_path / "e.txt"
+    assert main(["top", "--export-entity", str(ents), str(scenario)]) == 0
+    assert ents.read_text().startswith("SchedGroup\n")
