@@ -1,0 +1,184 @@
+"""HTML reports of analyses, comparisons and what-if runs: one self-contained file each.
+
+Needs the ``report`` extra (plotly); everything is imported on demand and a
+missing extra is a :class:`~vmksim.errors.MissingExtraError` naming it.
+Layout: the facts of the capture, the findings table, then the plots of
+:mod:`vmksim.report.figures` (host utilisation, %RDY and %CSTP per VM, NUMA
+locality, top offenders) and the VM table.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+from typing import TYPE_CHECKING, Any
+
+from vmksim.analyze.findings import Finding
+from vmksim.analyze.summary import Analysis, VmSummary
+
+if TYPE_CHECKING:
+    from vmksim.analyze.compare import Comparison
+    from vmksim.report.html import Page
+
+__all__ = ["analysis_sections", "findings_table", "write_analysis_report", "write_compare_report"]
+
+
+def _num(v: float | None, digits: int = 1) -> Any:
+    if v is None or not math.isfinite(v):
+        return "-"
+    return round(v, digits)
+
+
+def findings_table(page: Page, findings: tuple[Finding, ...] | list[Finding]) -> None:
+    if not findings:
+        page.raw('<p class="good">No findings: every VM and the host are within the thresholds.</p>')
+        return
+    rows = []
+    for f in findings:
+        rows.append(
+            [
+                (f.severity.value, f.severity.value),
+                f.vm or "(host)",
+                f.metric,
+                _num(f.value),
+                f.threshold,
+                f.message,
+                f.cause,
+                f.fix,
+            ]
+        )
+    page.table(["severity", "VM", "metric", "value", "threshold", "finding", "likely cause", "fix"], rows)
+
+
+def vm_table(page: Page, vms: tuple[VmSummary, ...]) -> None:
+    rows = [
+        [v.name, v.vcpus, _num(v.used), _num(v.run), _num(v.ready), _num(v.ready_peak), _num(v.costop),
+         _num(v.max_limited), _num(v.swap_wait), _num(v.numa_local_pct, 0), _num(v.numa_migrations, 0),
+         _num(v.balloon_mb, 0), _num(v.swapped_mb, 0)]
+        for v in sorted(vms, key=lambda s: -(s.ready if math.isfinite(s.ready) else -1))
+    ]  # fmt: skip
+    page.table(
+        [
+            "VM",
+            "vCPUs",
+            "%USED",
+            "%RUN",
+            "%RDY",
+            "%RDY peak",
+            "%CSTP",
+            "%MLMTD",
+            "%SWPWT",
+            "N%L",
+            "NMIG",
+            "MCTLSZ MB",
+            "SWCUR MB",
+        ],
+        rows,
+    )
+
+
+def analysis_sections(page: Page, a: Analysis) -> None:
+    """Facts, findings, plots and the VM table of one analysis."""
+    from vmksim.analyze.text import facts_line
+    from vmksim.report import figures
+
+    d = a.data
+    page.paragraph(f"Capture: {d.source}")
+    page.paragraph(facts_line(a))
+    if d.times:
+        page.paragraph(f"From {d.times[0]:%Y-%m-%d %H:%M:%S} to {d.times[-1]:%Y-%m-%d %H:%M:%S} UTC")
+    for w in d.warnings:
+        page.paragraph(f"Capture warning: {w}", "note")
+    counts = {
+        sev: sum(1 for f in a.findings if f.severity.value == sev) for sev in ("critical", "warning", "info")
+    }
+    page.raw(
+        '<p class="facts">Findings: '
+        + ", ".join(f'<span class="{sev}">{n} {sev}</span>' for sev, n in counts.items())
+        + " (table below the plots)</p>"
+    )
+    page.heading("Host utilisation")
+    page.figure(figures.host_figure(d, a.thresholds.host_util))
+    page.heading("Ready and co-stop per VM")
+    page.figure(figures.vm_metric_figure(d, "% Ready", "%RDY", a.thresholds.rdy))
+    page.figure(figures.vm_metric_figure(d, "% CoStop", "%CSTP", a.thresholds.cstp))
+    page.heading("NUMA locality")
+    page.figure(figures.locality_figure(a))
+    page.heading("Top offenders")
+    page.figure(figures.offenders_figure(a))
+    page.heading("Findings")
+    findings_table(page, a.findings)
+    page.heading("VMs (per vCPU, means over the capture)")
+    vm_table(page, a.vms)
+    th = ", ".join(f"{k}={v:g}" for k, v in a.thresholds.to_json().items())
+    page.paragraph(f"Thresholds: {th} (vmksim analyze --list-thresholds for their sources)", "note")
+
+
+def write_analysis_report(a: Analysis, path: str | os.PathLike[str]) -> None:
+    """Write the analysis of one capture as a self-contained HTML file."""
+    from vmksim.report.html import Page
+
+    page = Page(f"vmksim analyze: {a.data.host.name}")
+    analysis_sections(page, a)
+    page.write(path)
+
+
+def write_compare_report(
+    c: Comparison, path: str | os.PathLike[str], labels: tuple[str, str] = ("A", "B")
+) -> None:
+    """Two captures side by side: host rows, per-VM deltas, both sets of plots."""
+    from vmksim.report import figures
+    from vmksim.report.html import Page
+
+    la, lb = labels
+    page = Page(f"vmksim compare: {la} vs {lb}")
+    page.paragraph(f"{la}: {c.a.data.source}")
+    page.paragraph(f"{lb}: {c.b.data.source}")
+    page.heading("Host")
+    page.table(
+        ["figure", la, lb, f"{lb} - {la}"],
+        [[k, _num(x, 2), _num(y, 2), _delta_cell(x, y)] for k, x, y in c.host_rows()],
+    )
+    page.heading(f"VMs (per vCPU; {lb} - {la})")
+    rows = []
+    for p in c.vm_rows():
+        a, b = p.a, p.b
+        rows.append(
+            [p.name, f"{a.vcpus if a else '-'}/{b.vcpus if b else '-'}",
+             _num(a.ready if a else None), _num(b.ready if b else None), _delta_cell(a.ready if a else None, b.ready if b else None),
+             _num(a.costop if a else None), _num(b.costop if b else None), _delta_cell(a.costop if a else None, b.costop if b else None),
+             _num(a.max_limited if a else None), _num(b.max_limited if b else None),
+             _num(a.numa_local_pct if a else None, 0), _num(b.numa_local_pct if b else None, 0)]
+        )  # fmt: skip
+    page.table(
+        ["VM", "vCPUs", f"%RDY {la}", f"%RDY {lb}", "Δ", f"%CSTP {la}", f"%CSTP {lb}", "Δ", f"%MLMTD {la}",
+         f"%MLMTD {lb}", f"N%L {la}", f"N%L {lb}"],
+        rows,
+    )  # fmt: skip
+    page.figure(figures.compare_figure(c, labels))
+    page.heading(f"Findings gone in {lb}")
+    findings_table(page, c.fixed)
+    page.heading(f"Findings new in {lb}")
+    findings_table(page, c.new)
+    page.heading("Host utilisation")
+    page.side_by_side(
+        [figures.host_figure(c.a.data, c.a.thresholds.host_util, f"{la}: host PCPU utilisation"),
+         figures.host_figure(c.b.data, c.b.thresholds.host_util, f"{lb}: host PCPU utilisation")]
+    )  # fmt: skip
+    page.heading("%RDY per VM")
+    page.side_by_side(
+        [figures.vm_metric_figure(c.a.data, "% Ready", "%RDY", c.a.thresholds.rdy, f"{la}: %RDY per vCPU"),
+         figures.vm_metric_figure(c.b.data, "% Ready", "%RDY", c.b.thresholds.rdy, f"{lb}: %RDY per vCPU")]
+    )  # fmt: skip
+    page.heading(f"All findings of {la}")
+    findings_table(page, c.a.findings)
+    page.heading(f"All findings of {lb}")
+    findings_table(page, c.b.findings)
+    page.write(path)
+
+
+def _delta_cell(a: float | None, b: float | None) -> Any:
+    if a is None or b is None or not (math.isfinite(a) and math.isfinite(b)):
+        return "-"
+    d = round(b - a, 2)
+    return (d, "good" if d < 0 else "bad" if d > 0 else "")
