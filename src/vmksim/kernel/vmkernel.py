@@ -108,6 +108,12 @@ class Kernel:
             BLOCK,
         )
         duration = scenario.run.duration_us
+        if duration >= C.MAX_TIME_US:
+            raise ScenarioError(
+                f"must be below {C.MAX_TIME_US // 1_000_000} s (25 days) of simulated time, got {duration / 1e6:g}",
+                source=scenario.source,
+                where="run.duration_s",
+            )
         step = table_step_us(duration)
         steps = duration // step + 1
         p = self.params
@@ -133,7 +139,7 @@ class Kernel:
         pi = np.zeros((np_, C.NPI), dtype=np.int64)
         for pc in host.pcpu_list:
             sib = host.sibling(pc.id)
-            pi[pc.id] = (-1, -1 if sib is None else sib, pc.node, 0, 0, -1, 0, pc.core)
+            pi[pc.id] = (-1, -1 if sib is None else sib, pc.node, 0, 0, -1, 0, pc.core, -1)
         vi = np.zeros((nv, C.NVI), dtype=np.int64)
         vf = np.zeros((nv, C.NVF))
         masks: dict[tuple[int, ...], int] = {(): 0}

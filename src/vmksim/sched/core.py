@@ -60,6 +60,7 @@ EV_SLICE = 1  # x = pcpu; gen = pcpu generation
 EV_TICK = 2  # x = world (periodic workloads)
 EV_COSTART = 3  # x = vm; gen = vm co-start generation
 EV_LIMIT = 4  # limit period boundary
+EV_SKEW = 5  # x = vm; gen = vm skew-check generation
 
 # --- workload modes (vmksim.workload.Mode) -----------------------------------------------------
 MODE_NEVER = 0
@@ -145,7 +146,8 @@ P_QSTART = 4
 P_EXCL = 5  # -1 shared; >= 0 owned by that world; -2 kept idle (sibling of an owned PCPU)
 P_BUSY = 6
 P_CORE = 7
-NPI = 8
+P_PENDT = 8  # time of the pending (valid) slice event, -1 if none
+NPI = 9
 
 # --- ci: core ints (stride NCI) ----------------------------------------------------------------
 K_LAST = 0
@@ -161,20 +163,24 @@ V_CSGEN = 4
 V_LIMITED = 5
 V_NRUN = 6
 V_NCOSTOP = 7
-NVI = 8
+V_SKGEN = 8
+NVI = 9
 
 # --- vf: VM floats -----------------------------------------------------------------------------
 VF_BUDGET = 0
 VF_SPENT = 1
 NVF = 2
 
-# --- heap entries (stride NH) ------------------------------------------------------------------
-H_T = 0
-H_SEQ = 1
-H_K = 2
-H_X = 3
-H_GEN = 4
-NH = 5
+# --- heap entries (stride NH): a sort key and a packed payload ----------------------------------
+# key = time << SEQ_BITS | sequence (mod 2^SEQ_BITS): one int64 comparison orders by (time, sequence),
+# so simulated time must stay below 2^41 µs (25 days).
+# payload = kind << 56 | (gen mod 2^32) << 24 | x
+NH = 2
+SEQ_BITS = 22
+SEQ_MASK = (1 << SEQ_BITS) - 1
+GEN_MASK = (1 << 32) - 1
+X_MASK = (1 << 24) - 1
+MAX_TIME_US = 1 << 41
 
 # --- return codes of run_until -----------------------------------------------------------------
 DONE = 0
@@ -187,38 +193,24 @@ BIG = 1 << 62
 # =============================================================================================
 # event heap: binary heap keyed (time, sequence)
 # =============================================================================================
-def _less(hp, a, b):
-    ta = hp[a * NH + H_T]
-    tb = hp[b * NH + H_T]
-    if ta != tb:
-        return ta < tb
-    return hp[a * NH + H_SEQ] < hp[b * NH + H_SEQ]
-
-
-def _swap(hp, a, b):
-    for f in range(NH):
-        tmp = hp[a * NH + f]
-        hp[a * NH + f] = hp[b * NH + f]
-        hp[b * NH + f] = tmp
-
-
 def heap_push(g, hp, t, k, x, gen):
     i = g[G_HSIZE]
     g[G_HSIZE] = i + 1
     seq = g[G_SEQ]
     g[G_SEQ] = seq + 1
-    hp[i * NH + H_T] = t
-    hp[i * NH + H_SEQ] = seq
-    hp[i * NH + H_K] = k
-    hp[i * NH + H_X] = x
-    hp[i * NH + H_GEN] = gen
-    while i > 0:
+    key = (t << SEQ_BITS) | (seq & SEQ_MASK)
+    val = (k << 56) | ((gen & GEN_MASK) << 24) | x
+    while i > 0:  # sift the hole up
         parent = (i - 1) >> 1
-        if _less(hp, i, parent):
-            _swap(hp, i, parent)
+        pkey = hp[parent * NH]
+        if key < pkey:
+            hp[i * NH] = pkey
+            hp[i * NH + 1] = hp[parent * NH + 1]
             i = parent
         else:
             break
+    hp[i * NH] = key
+    hp[i * NH + 1] = val
 
 
 def heap_pop(g, hp):
@@ -227,21 +219,23 @@ def heap_pop(g, hp):
     g[G_HSIZE] = n
     if n == 0:
         return
-    _swap(hp, 0, n)
+    key = hp[n * NH]
+    val = hp[n * NH + 1]
     i = 0
-    while True:
-        left = 2 * i + 1
-        if left >= n:
+    while True:  # sift the hole down
+        c = 2 * i + 1
+        if c >= n:
             break
-        best = left
-        right = left + 1
-        if right < n and _less(hp, right, left):
-            best = right
-        if _less(hp, best, i):
-            _swap(hp, best, i)
-            i = best
+        if c + 1 < n and hp[(c + 1) * NH] < hp[c * NH]:
+            c += 1
+        if hp[c * NH] < key:
+            hp[i * NH] = hp[c * NH]
+            hp[i * NH + 1] = hp[c * NH + 1]
+            i = c
         else:
             break
+    hp[i * NH] = key
+    hp[i * NH + 1] = val
 
 
 # =============================================================================================
@@ -340,10 +334,8 @@ def set_state(g, gf, wi, wf, wc, pi, pf, ci, vi, vf, hp, w, new, mlmtd, now):
     if stalled:
         vi[v * NVI + V_NSTALL] += 1
         if n > 1:
-            # a sibling fell behind: the running vCPUs' skew now grows; re-cut their slices.
-            for s in range(first, first + n):
-                if s != w and wi[s * NWI + W_STATE] == RUN:
-                    reslice(g, gf, wi, wf, pi, pf, ci, vi, vf, hp, wi[s * NWI + W_PCPU], now)
+            # a sibling fell behind: the running vCPUs' skew now grows; check them in time.
+            _skew_check_later(g, wi, wf, vi, hp, v, now)
     else:
         vi[v * NVI + V_NSTALL] -= 1
         if vi[v * NVI + V_NSTALL] == 0:
@@ -477,24 +469,14 @@ def reslice(g, gf, wi, wf, pi, pf, ci, vi, vf, hp, p, now):
             dl += 1
         if dl < d:
             d = dl
-    n = vi[v * NVI + V_N]
-    if n > 1 and vi[v * NVI + V_NSTALL] > 0:
-        first = vi[v * NVI + V_FIRST]
-        mine = wf[w * NWF + F_LAG]
-        for s in range(first, first + n):
-            st = wi[s * NWI + W_STATE]
-            if s == w or not (st == READY or st == COSTOP):
-                continue
-            ds = g[G_SKEW] - (lag_now(wi, wf, s, now) - mine)
-            dsi = int(ds)
-            if dsi < ds:
-                dsi += 1
-            if dsi < d:
-                d = dsi
     if d < 1:
         d = 1
+    pend = pi[p * NPI + P_PENDT]
+    if 0 <= pend <= now + d:
+        return  # an earlier decision point is already queued; it re-slices when it fires
     gen = pi[p * NPI + P_GEN] + 1
     pi[p * NPI + P_GEN] = gen
+    pi[p * NPI + P_PENDT] = now + d
     heap_push(g, hp, now + d, EV_SLICE, p, gen)
 
 
@@ -535,6 +517,7 @@ def undispatch(g, gf, wi, wf, pi, pf, ci, vi, vf, hp, p, now):
     w = pi[p * NPI + P_WORLD]
     pi[p * NPI + P_WORLD] = -1
     pi[p * NPI + P_GEN] += 1
+    pi[p * NPI + P_PENDT] = -1
     wi[w * NWI + W_PCPU] = -1
     v = wi[w * NWI + W_VM]
     vi[v * NVI + V_NRUN] -= 1
@@ -568,6 +551,59 @@ def make_runnable(g, gf, wi, wf, wc, pi, pf, ci, vi, vf, rq, rqn, qf, hp, aff, w
         if wi[w * NWI + W_STATE] != READY or wi[w * NWI + W_MLMTD] != 0:
             set_state(g, gf, wi, wf, wc, pi, pf, ci, vi, vf, hp, w, READY, 0, now)
         enqueue(g, wi, rq, rqn, w)
+
+
+def _skew_check_later(g, wi, wf, vi, hp, v, now):
+    """Schedule the VM's co-stop check for when the leading running vCPU's skew reaches the threshold.
+
+    A running vCPU's skew grows only through its stalled siblings' lag (1 µs per µs); the
+    leader is the running vCPU with the least lag.
+    """
+    first = vi[v * NVI + V_FIRST]
+    stalled_max = -1.0  # grows 1 µs per µs
+    static_max = 0.0  # running or halted siblings: constant
+    least = -1.0
+    for s in range(first, first + vi[v * NVI + V_N]):
+        lag = lag_now(wi, wf, s, now)
+        st = wi[s * NWI + W_STATE]
+        if st == READY or st == COSTOP:
+            if lag > stalled_max:
+                stalled_max = lag
+        elif lag > static_max:
+            static_max = lag
+        if st == RUN and (least < 0.0 or lag < least):
+            least = lag
+    if least < 0.0 or stalled_max < 0.0:
+        return
+    if static_max - least >= g[G_SKEW]:
+        d = 1
+    else:
+        left = g[G_SKEW] - (stalled_max - least)
+        d = int(left)
+        if d < left:
+            d += 1
+        if d < 1:
+            d = 1
+    gen = vi[v * NVI + V_SKGEN] + 1
+    vi[v * NVI + V_SKGEN] = gen
+    heap_push(g, hp, now + d, EV_SKEW, v, gen)
+
+
+def on_skew(g, gf, wi, wf, wc, pi, pf, ci, vi, vf, rq, rqn, qf, hp, aff, v, now):
+    """Co-stop every running vCPU of v whose lead over the slowest sibling reached the threshold."""
+    first = vi[v * NVI + V_FIRST]
+    stopped = False
+    for s in range(first, first + vi[v * NVI + V_N]):
+        if wi[s * NWI + W_STATE] == RUN and skew_of(wi, wf, vi, s, now) >= g[G_SKEW]:
+            p = wi[s * NWI + W_PCPU]
+            undispatch(g, gf, wi, wf, pi, pf, ci, vi, vf, hp, p, now)
+            set_state(g, gf, wi, wf, wc, pi, pf, ci, vi, vf, hp, s, COSTOP, 0, now)
+            pull_next(g, gf, wi, wf, wc, pi, pf, ci, vi, vf, rq, rqn, qf, hp, aff, p, now)
+            stopped = True
+    if stopped:
+        _costart_check_later(g, wi, wf, vi, hp, v, now)
+    if vi[v * NVI + V_NSTALL] > 0:
+        _skew_check_later(g, wi, wf, vi, hp, v, now)
 
 
 def _costart_check_later(g, wi, wf, vi, hp, v, now):
@@ -749,15 +785,16 @@ def run_until(g, gf, wi, wf, wc, pi, pf, ci, vi, vf, rq, rqn, qf, hp, aff, bb, i
     while g[G_HSIZE] > 0:
         if g[G_HSIZE] + 4 * g[G_NW] + 4 * g[G_NP] + 64 > g[G_HCAP]:
             return NEED_HEAP
-        t = hp[H_T]
+        t = hp[0] >> SEQ_BITS
         if t >= t_stop:
             break
-        k = hp[H_K]
-        x = hp[H_X]
-        gen = hp[H_GEN]
+        val = hp[1]
+        k = val >> 56
+        x = val & X_MASK
+        gen = (val >> 24) & GEN_MASK
         # a LOOP world about to draw needs at least two draws left in its buffer
         w = -1
-        if k == EV_SLICE and pi[x * NPI + P_GEN] == gen:
+        if k == EV_SLICE and (pi[x * NPI + P_GEN] & GEN_MASK) == gen:
             w = pi[x * NPI + P_WORLD]
         elif k == EV_WAKE:
             w = x
@@ -767,16 +804,20 @@ def run_until(g, gf, wi, wf, wc, pi, pf, ci, vi, vf, rq, rqn, qf, hp, aff, bb, i
         heap_pop(g, hp)
         g[G_NOW] = t
         if k == EV_SLICE:
-            if pi[x * NPI + P_GEN] == gen:
+            if (pi[x * NPI + P_GEN] & GEN_MASK) == gen:
+                pi[x * NPI + P_PENDT] = -1
                 on_slice(g, gf, wi, wf, wc, pi, pf, ci, vi, vf, rq, rqn, qf, hp, aff, bb, ib, tb, ti, x, t)
         elif k == EV_WAKE:
-            if wi[x * NWI + W_WGEN] == gen and wi[x * NWI + W_STATE] == WAIT:
+            if (wi[x * NWI + W_WGEN] & GEN_MASK) == gen and wi[x * NWI + W_STATE] == WAIT:
                 on_wake(g, gf, wi, wf, wc, pi, pf, ci, vi, vf, rq, rqn, qf, hp, aff, bb, ib, tb, ti, x, t)
         elif k == EV_TICK:
             on_tick(g, gf, wi, wf, wc, pi, pf, ci, vi, vf, rq, rqn, qf, hp, aff, tb, x, t)
         elif k == EV_COSTART:
-            if vi[x * NVI + V_CSGEN] == gen:
+            if (vi[x * NVI + V_CSGEN] & GEN_MASK) == gen:
                 on_costart(g, gf, wi, wf, wc, pi, pf, ci, vi, vf, rq, rqn, qf, hp, aff, x, t)
+        elif k == EV_SKEW:
+            if (vi[x * NVI + V_SKGEN] & GEN_MASK) == gen:
+                on_skew(g, gf, wi, wf, wc, pi, pf, ci, vi, vf, rq, rqn, qf, hp, aff, x, t)
         elif k == EV_LIMIT:
             on_limit_period(g, gf, wi, wf, wc, pi, pf, ci, vi, vf, rq, rqn, qf, hp, aff, t)
     g[G_NOW] = t_stop
@@ -805,9 +846,11 @@ def move_world(g, gf, wi, wf, wc, pi, pf, ci, vi, vf, rq, rqn, qf, hp, aff, bb, 
             pull_next(g, gf, wi, wf, wc, pi, pf, ci, vi, vf, rq, rqn, qf, hp, aff, p, now)
 
 
+#: Small leaf functions the compiled engine inlines (numba ``inline="always"``): a numba call
+#: passes every array argument with reference counting, which costs more than these bodies.
+INLINE = ("heap_push", "heap_pop", "lag_now", "skew_of", "allowed", "enqueue", "dequeue", "is_stalled")
+
 FUNCTIONS = (
-    "_less",
-    "_swap",
     "heap_push",
     "heap_pop",
     "settle_core",
@@ -827,6 +870,8 @@ FUNCTIONS = (
     "pull_next",
     "make_runnable",
     "_costart_check_later",
+    "_skew_check_later",
+    "on_skew",
     "wake",
     "_next_burst",
     "_halt_until_wake",

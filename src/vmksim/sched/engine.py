@@ -71,7 +71,11 @@ def core_module(jit: bool) -> ModuleType:
         sys.modules[name] = module
         spec.loader.exec_module(module)
         for fn in module.FUNCTIONS:
-            setattr(module, fn, numba.njit(cache=True, nogil=True)(getattr(module, fn)))
+            if fn in module.INLINE:
+                jit = numba.njit(cache=True, nogil=True, inline="always")
+            else:
+                jit = numba.njit(cache=True, nogil=True)
+            setattr(module, fn, jit(getattr(module, fn)))
         _JIT_MODULE = module
     return _JIT_MODULE
 
