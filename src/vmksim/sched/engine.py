@@ -72,10 +72,10 @@ def core_module(jit: bool) -> ModuleType:
         spec.loader.exec_module(module)
         for fn in module.FUNCTIONS:
             if fn in module.INLINE:
-                jit = numba.njit(cache=True, nogil=True, inline="always")
+                compiler = numba.njit(cache=True, nogil=True, inline="always")
             else:
-                jit = numba.njit(cache=True, nogil=True)
-            setattr(module, fn, jit(getattr(module, fn)))
+                compiler = numba.njit(cache=True, nogil=True)
+            setattr(module, fn, compiler(getattr(module, fn)))
         _JIT_MODULE = module
     return _JIT_MODULE
 
