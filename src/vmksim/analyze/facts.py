@@ -33,9 +33,18 @@ import numpy.typing as npt
 
 from vmksim.errors import CaptureError
 from vmksim.esxtop.reader import CaptureReader
-from vmksim.stats.sample import Column, ColumnIndex
+from vmksim.stats.sample import Column, ColumnIndex, SampleStream
 
-__all__ = ["COUNTERS", "CaptureData", "HostFacts", "VmFacts", "load_capture"]
+__all__ = [
+    "COUNTERS",
+    "CaptureData",
+    "HostFacts",
+    "VmFacts",
+    "capture_data",
+    "load_capture",
+    "needed_columns",
+    "stream_data",
+]
 
 FloatArray = npt.NDArray[np.float64]
 
@@ -229,36 +238,68 @@ class CaptureData:
 # --- loading -------------------------------------------------------------------------------
 
 
+def needed_columns(columns: tuple[Column, ...]) -> list[int]:
+    """Indices of the columns the analyzer reads (:data:`COUNTERS`), in column order."""
+    wanted = set(COUNTERS)
+    return [i for i, c in enumerate(columns) if (c.object, c.counter) in wanted]
+
+
 def load_capture(path: str | os.PathLike[str]) -> CaptureData:
     """Read the columns the analyzer needs from an esxtop batch CSV (real or simulated)."""
-    patterns = [f"{obj}(*)\\{counter}" for obj, counter in COUNTERS]
-    patterns += [f"{obj}\\{counter}" for obj, counter in COUNTERS if obj in ("Memory", "Physical Cpu Load")]
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        reader = CaptureReader(path, patterns)
+        probe = CaptureReader(path)
+        keep = needed_columns(probe.all_columns)
+        patterns = sorted({f"{probe.all_columns[i].object}(*)\\{probe.all_columns[i].counter}" for i in keep})
+        reader = CaptureReader(path, patterns or ["Physical Cpu(*)\\% Util Time"])
         rows = list(reader)
-    if not rows:
-        raise CaptureError("the capture has a header but no data rows", source=str(path))
-    columns = reader.columns
-    matrix = np.vstack([r.values for r in rows]) if columns else np.empty((len(rows), 0))
-    all_counters = any(c.object == "Group Cpu" and c.counter == "Alloc Shares" for c in reader.all_columns)
-    host = _host_facts(reader.host, columns, matrix)
-    vms = _vm_facts(columns, matrix)
+    return capture_data(
+        reader.host, reader.columns, [r.time for r in rows], [r.values for r in rows],
+        source=str(path), all_columns=reader.all_columns, warnings=tuple(reader.warnings),
+    )  # fmt: skip
+
+
+def stream_data(stream: SampleStream, source: str) -> CaptureData:
+    """The same as :func:`load_capture` for an in-memory stream (a simulation's samples)."""
+    keep = needed_columns(tuple(stream.columns))
+    columns = tuple(stream.columns[i] for i in keep)
+    times, values = [], []
+    for sample in stream:
+        times.append(sample.time)
+        values.append(sample.values[keep])
+    return capture_data(stream.host, columns, times, values, source=source, all_columns=tuple(stream.columns))
+
+
+def capture_data(
+    host_name: str,
+    columns: tuple[Column, ...],
+    times: list[datetime],
+    values: list[FloatArray],
+    *,
+    source: str,
+    all_columns: tuple[Column, ...],
+    warnings: tuple[str, ...] = (),
+) -> CaptureData:
+    if not times:
+        raise CaptureError("the capture has a header but no data rows", source=source)
+    matrix = np.vstack(values) if columns else np.empty((len(times), 0))
+    all_counters = any(c.object == "Group Cpu" and c.counter == "Alloc Shares" for c in all_columns)
+    host = _host_facts(host_name, columns, matrix)
     if host.pcpus == 0:
         raise CaptureError(
             "no 'Physical Cpu(n)' columns: not an esxtop CPU capture (was the CPU panel excluded from the rc file?)",
-            source=str(path),
+            source=source,
         )
     return CaptureData(
-        source=str(path),
+        source=source,
         host=host,
-        vms=vms,
-        times=tuple(r.time for r in rows),
+        vms=_vm_facts(columns, matrix),
+        times=tuple(times),
         columns=columns,
         matrix=matrix,
         all_counters=all_counters,
-        total_columns=len(reader.all_columns),
-        warnings=tuple(reader.warnings),
+        total_columns=len(all_columns),
+        warnings=warnings,
     )
 
 

@@ -12,7 +12,9 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
 from rich.console import Console
+from rich.padding import Padding
 from rich.table import Table
+from rich.text import Text
 
 from vmksim.analyze.findings import Finding, Severity
 from vmksim.analyze.summary import Analysis, VmSummary
@@ -59,22 +61,16 @@ def _vm_table(vms: Sequence[VmSummary], title: str) -> Table:
 
 
 def print_findings(console: Console, findings: Sequence[Finding]) -> None:
+    """Findings as blocks (severity, where, what; then cause and fix), readable in narrow terminals."""
     if not findings:
         console.print("[green]No findings: every VM and the host are within the thresholds.[/]")
         return
-    t = Table(title="Findings", title_justify="left", show_lines=True)
-    for col in ("severity", "VM", "metric", "finding", "likely cause", "fix"):
-        t.add_column(col)
+    console.print(f"[bold]Findings ({len(findings)})[/]")
     for f in findings:
-        t.add_row(
-            f"[{_STYLE[f.severity]}]{f.severity.value}[/]",
-            f.vm or "(host)",
-            f.metric,
-            f.message,
-            f.cause,
-            f.fix,
-        )
-    console.print(t)
+        style = _STYLE[f.severity]
+        console.print(f"[{style}]{f.severity.value}[/] [bold]{f.vm or '(host)'}[/] {f.metric}")
+        for label, text in (("", f.message), ("cause: ", f.cause), ("fix: ", f.fix)):
+            console.print(Padding(Text(label + text), (0, 0, 0, 4)), highlight=False)
 
 
 def print_analysis(a: Analysis, console: Console | None = None) -> None:
@@ -91,51 +87,52 @@ def print_analysis(a: Analysis, console: Console | None = None) -> None:
     print_findings(console, a.findings)
 
 
-def print_comparison(c: Comparison, console: Console | None = None) -> None:
+def print_comparison(
+    c: Comparison, console: Console | None = None, labels: tuple[str, str] = ("A", "B")
+) -> None:
     console = console or Console()
-    console.print(f"[bold]A[/] {c.a.data.source}\n  {facts_line(c.a)}")
-    console.print(f"[bold]B[/] {c.b.data.source}\n  {facts_line(c.b)}")
+    la, lb = labels
+    console.print(f"[bold]{la}[/] {c.a.data.source}: {facts_line(c.a)}")
+    console.print(f"[bold]{lb}[/] {c.b.data.source}: {facts_line(c.b)}")
     t = Table(title="Host", title_justify="left")
-    for col in ("figure", "A", "B", "B - A"):
+    for col in ("figure", la, lb, f"{lb} - {la}"):
         t.add_column(col, justify="left" if col == "figure" else "right")
     for label, x, y in c.host_rows():
         t.add_row(label, _f(x), _f(y), _delta(x, y))
     console.print(t)
-    t = Table(title="VMs (per vCPU; B - A)", title_justify="left")
-    t.add_column("VM")
-    for col in (
-        "vCPUs A/B",
-        "%RDY A",
-        "%RDY B",
-        "Δ",
-        "%CSTP A",
-        "%CSTP B",
-        "Δ",
-        "%MLMTD A",
-        "%MLMTD B",
-        "N%L A",
-        "N%L B",
-    ):
-        t.add_column(col, justify="right")
+    t = Table(title=f"VMs (per vCPU, means: {la} → {lb})", title_justify="left")
+    t.add_column("VM", no_wrap=True)
+    for col in ("vCPUs", "%RDY", "%CSTP", "%MLMTD", "N%L"):
+        t.add_column(col, justify="right", no_wrap=True)
     for row in c.vm_rows()[:MAX_VM_ROWS]:
         a, b = row.a, row.b
-        t.add_row(
-            row.name,
-            f"{a.vcpus if a else '-'}/{b.vcpus if b else '-'}",
-            _f(a.ready if a else None), _f(b.ready if b else None), _delta(a.ready if a else None, b.ready if b else None),
-            _f(a.costop if a else None), _f(b.costop if b else None), _delta(a.costop if a else None, b.costop if b else None),
-            _f(a.max_limited if a else None), _f(b.max_limited if b else None),
-            _f(a.numa_local_pct if a else None, 0), _f(b.numa_local_pct if b else None, 0),
-        )  # fmt: skip
+        cells = [_pair(a, b, key) for key in ("ready", "costop", "max_limited")]
+        cells.append(_pair(a, b, "numa_local_pct", digits=0, delta=False))
+        t.add_row(row.name, f"{a.vcpus if a else '-'}→{b.vcpus if b else '-'}", *cells)
     console.print(t)
     console.print(
-        f"findings: A {len(c.a.findings)}, B {len(c.b.findings)}; "
-        f"fixed in B: {len(c.fixed)}, new in B: {len(c.new)}"
+        f"findings: {la} {len(c.a.findings)}, {lb} {len(c.b.findings)}; "
+        f"gone in {lb}: {len(c.fixed)}, new in {lb}: {len(c.new)}"
     )
     for f in c.new:
-        console.print(f"  [red]new[/] {f.message}")
+        console.print(Padding(Text(f"new: {f.message}", style="red"), (0, 0, 0, 2)))
     for f in c.fixed:
-        console.print(f"  [green]gone[/] {f.message}")
+        console.print(Padding(Text(f"gone: {f.message}", style="green"), (0, 0, 0, 2)))
+
+
+def _pair(a: VmSummary | None, b: VmSummary | None, key: str, digits: int = 1, delta: bool = True) -> str:
+    x = getattr(a, key) if a is not None else None
+    y = getattr(b, key) if b is not None else None
+    text = f"{_f(x, digits)} → {_f(y, digits)}"
+    if (
+        not delta
+        or x is None
+        or y is None
+        or not (math.isfinite(x) and math.isfinite(y))
+        or abs(y - x) < 0.05
+    ):
+        return text
+    return f"{text} {_delta(x, y)}"
 
 
 def _delta(a: float | None, b: float | None) -> str:

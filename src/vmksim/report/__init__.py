@@ -156,10 +156,6 @@ def write_compare_report(
         rows,
     )  # fmt: skip
     page.figure(figures.compare_figure(c, labels))
-    page.heading(f"Findings gone in {lb}")
-    findings_table(page, c.fixed)
-    page.heading(f"Findings new in {lb}")
-    findings_table(page, c.new)
     page.heading("Host utilisation")
     page.side_by_side(
         [figures.host_figure(c.a.data, c.a.thresholds.host_util, f"{la}: host PCPU utilisation"),
@@ -170,6 +166,10 @@ def write_compare_report(
         [figures.vm_metric_figure(c.a.data, "% Ready", "%RDY", c.a.thresholds.rdy, f"{la}: %RDY per vCPU"),
          figures.vm_metric_figure(c.b.data, "% Ready", "%RDY", c.b.thresholds.rdy, f"{lb}: %RDY per vCPU")]
     )  # fmt: skip
+    page.heading(f"Findings gone in {lb}")
+    findings_table(page, c.fixed)
+    page.heading(f"Findings new in {lb}")
+    findings_table(page, c.new)
     page.heading(f"All findings of {la}")
     findings_table(page, c.a.findings)
     page.heading(f"All findings of {lb}")
