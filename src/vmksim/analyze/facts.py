@@ -61,6 +61,7 @@ COUNTERS: tuple[tuple[str, str], ...] = (
     ("Memory", "Kernel State"),
     ("Memory", "Swap Used MBytes"),
     ("Memory", "Memctl Current MBytes"),
+    ("Power", "P-State MHZ"),
     *(
         ("Group Cpu", c)
         for c in ("Members", "% Used", "% Run", "% Ready", "% CoStop", "% Max Limited", "% Swap Wait",

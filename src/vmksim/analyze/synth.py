@@ -31,7 +31,15 @@ from vmksim.stats.sampler import Sampler
 from vmksim.stats.source import CounterSnapshot, GroupInfo, WorldInfo, WorldKind
 from vmksim.topology import HostTopology
 
-__all__ = ["ScriptedSource", "VmScript", "scripted_recording", "write_scripted_capture"]
+__all__ = [
+    "CASES",
+    "ScriptedSource",
+    "VmScript",
+    "scripted_recording",
+    "simulated_recording",
+    "write_scripted_capture",
+    "write_simulated_capture",
+]
 
 #: %RUN of a VM's VMX helper world (small: helpers do little, esxtop.md §2.2).
 VMX_RUN_PCT = 0.5
@@ -282,3 +290,33 @@ CASES = {
     "wide": _wide,
     "swapping": _swapping,
 }
+
+
+# --- captures made by the simulated kernel -------------------------------------------------------
+
+
+def simulated_recording(
+    mapping: dict[str, object], *, all_counters: bool = True, label: str = "simulated"
+) -> Recording:
+    """Run a scenario mapping (scenario TOML as a dict) on :mod:`vmksim.kernel`, sampled as esxtop -b would."""
+    from vmksim.kernel import Kernel
+    from vmksim.scenario import scenario_from_mapping
+
+    scenario = scenario_from_mapping(mapping, source=label, name=label)
+    kernel = Kernel(scenario)
+    sampler = Sampler(kernel, all_counters=all_counters)
+    rec = Recording(sampler.host, sampler.columns)
+    run = scenario.run
+    for i in range(run.iterations):
+        kernel.run_until(min(run.duration_us, (i + 1) * run.interval_us))
+        rec.append(sampler.sample())
+    return rec
+
+
+def write_simulated_capture(
+    path: str | os.PathLike[str], mapping: dict[str, object], *, all_counters: bool = True
+) -> int:
+    """Simulate *mapping* and write its esxtop batch CSV (atomically); returns the data rows written."""
+    rec = simulated_recording(mapping, all_counters=all_counters, label=str(path))
+    with atomic_write(path, "w", newline="", encoding="utf-8") as fh:
+        return write_batch(rec, cast(TextIO, fh))

@@ -21,8 +21,9 @@ from vmksim.analyze.summary import Analysis, VmSummary
 
 if TYPE_CHECKING:
     from vmksim.analyze.compare import Comparison
+    from vmksim.whatif import WhatIf
 
-__all__ = ["facts_line", "print_analysis", "print_comparison", "print_findings"]
+__all__ = ["facts_line", "print_analysis", "print_comparison", "print_findings", "print_whatif"]
 
 _STYLE = {Severity.CRITICAL: "bold red", Severity.WARNING: "yellow", Severity.INFO: "cyan"}
 #: VM rows shown in the terminal (worst %RDY first); the JSON and the report carry all.
@@ -142,3 +143,43 @@ def _delta(a: float | None, b: float | None) -> str:
     style = "green" if d < -0.05 else "red" if d > 0.05 else ""
     text = f"{d:+.1f}"
     return f"[{style}]{text}[/]" if style else text
+
+
+def print_whatif(w: WhatIf, console: Console | None = None) -> None:
+    """Inferred demand, calibration against the capture, then the simulated before/after."""
+    console = console or Console()
+    console.print(f"[bold]{w.capture.data.source}[/]")
+    console.print(facts_line(w.capture))
+    t = Table(title="Inferred demand (per busy vCPU, uncontended)", title_justify="left")
+    for col in ("VM", "vCPUs", "busy", "util %", "burst ms", "idle ms", "from"):
+        t.add_column(col, justify="left" if col in ("VM", "from") else "right")
+    for d in w.demands[:MAX_VM_ROWS]:
+        t.add_row(
+            d.name,
+            str(d.vcpus),
+            str(d.busy_vcpus),
+            _f(d.utilisation_pct),
+            _f(d.busy_ms, 2),
+            _f(d.idle_ms, 2),
+            d.method,
+        )
+    console.print(t)
+    cal = w.calibration
+    t = Table(
+        title="Calibration: the inferred scenario simulated unchanged vs the capture", title_justify="left"
+    )
+    for col in ("VM", "%RDY capture", "%RDY simulated", "error", "%RUN capture", "%RUN simulated"):
+        t.add_column(col, justify="left" if col == "VM" else "right")
+    for name, rc, rs, uc, us in cal.rows[:MAX_VM_ROWS]:
+        t.add_row(name, _f(rc), _f(rs), _delta(rc, rs), _f(uc), _f(us))
+    t.caption = (
+        f"mean absolute error: {_f(cal.ready_mae, 2)} points of %RDY, {_f(cal.run_mae, 2)} of %RUN per vCPU"
+    )
+    console.print(t)
+    if not w.changes:
+        console.print(
+            "No changes given (--set, --host, --add-vm, --remove-vm): only the calibration is shown."
+        )
+        return
+    console.print("[bold]Changes:[/] " + "; ".join(w.changes))
+    print_comparison(w.comparison, console, labels=("before", "after"))

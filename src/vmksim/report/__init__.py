@@ -19,8 +19,16 @@ from vmksim.analyze.summary import Analysis, VmSummary
 if TYPE_CHECKING:
     from vmksim.analyze.compare import Comparison
     from vmksim.report.html import Page
+    from vmksim.whatif import WhatIf
 
-__all__ = ["analysis_sections", "findings_table", "write_analysis_report", "write_compare_report"]
+__all__ = [
+    "analysis_sections",
+    "compare_sections",
+    "findings_table",
+    "write_analysis_report",
+    "write_compare_report",
+    "write_whatif_report",
+]
 
 
 def _num(v: float | None, digits: int = 1) -> Any:
@@ -127,13 +135,21 @@ def write_compare_report(
     c: Comparison, path: str | os.PathLike[str], labels: tuple[str, str] = ("A", "B")
 ) -> None:
     """Two captures side by side: host rows, per-VM deltas, both sets of plots."""
-    from vmksim.report import figures
     from vmksim.report.html import Page
 
     la, lb = labels
     page = Page(f"vmksim compare: {la} vs {lb}")
     page.paragraph(f"{la}: {c.a.data.source}")
     page.paragraph(f"{lb}: {c.b.data.source}")
+    compare_sections(page, c, labels)
+    page.write(path)
+
+
+def compare_sections(page: Page, c: Comparison, labels: tuple[str, str]) -> None:
+    """Host rows, per-VM table, the A/B bar chart and plots, findings gone/new/all."""
+    from vmksim.report import figures
+
+    la, lb = labels
     page.heading("Host")
     page.table(
         ["figure", la, lb, f"{lb} - {la}"],
@@ -174,6 +190,36 @@ def write_compare_report(
     findings_table(page, c.a.findings)
     page.heading(f"All findings of {lb}")
     findings_table(page, c.b.findings)
+
+
+def write_whatif_report(w: WhatIf, path: str | os.PathLike[str]) -> None:
+    """Inferred demand, calibration (table and chart), changes, then before/after side by side."""
+    from vmksim.analyze.text import facts_line
+    from vmksim.report import figures
+    from vmksim.report.html import Page
+
+    page = Page(f"vmksim whatif: {w.capture.data.host.name}")
+    page.paragraph(f"Capture: {w.capture.data.source}")
+    page.paragraph(facts_line(w.capture))
+    page.paragraph("Changes: " + ("; ".join(w.changes) if w.changes else "none (calibration only)"))
+    page.heading("Calibration: the inferred scenario simulated unchanged vs the capture")
+    cal = w.calibration
+    page.paragraph(
+        f"Mean absolute error: {_num(cal.ready_mae, 2)} points of %RDY and {_num(cal.run_mae, 2)} of %RUN per vCPU."
+    )
+    page.figure(figures.calibration_figure(cal))
+    page.table(
+        ["VM", "%RDY capture", "%RDY simulated", "error", "%RUN capture", "%RUN simulated"],
+        [[n, _num(rc), _num(rs), _delta_cell(rc, rs), _num(uc), _num(us)] for n, rc, rs, uc, us in cal.rows],
+    )
+    page.heading("Inferred demand (per busy vCPU, uncontended)")
+    page.table(
+        ["VM", "vCPUs", "busy vCPUs", "util %", "burst ms", "idle ms", "from"],
+        [[d.name, d.vcpus, d.busy_vcpus, _num(d.utilisation_pct), _num(d.busy_ms, 2), _num(d.idle_ms, 2), d.method]
+         for d in w.demands],
+    )  # fmt: skip
+    page.heading("Before and after the changes (both simulated, same seed)")
+    compare_sections(page, w.comparison, ("before", "after"))
     page.write(path)
 
 

@@ -187,3 +187,19 @@ def compare_figure(c: Any, labels: tuple[str, str] = ("A", "B"), top: int = 20) 
     )
     fig.update_layout(barmode="group")
     return _layout(fig, f"%RDY and %CSTP per vCPU: {labels[0]} vs {labels[1]}", "% per vCPU")
+
+
+def calibration_figure(cal: Any) -> Any:
+    """Each VM's %RDY per vCPU: captured vs simulated from the inferred scenario."""
+    go = _go()
+    names = [r[0] for r in cal.rows]
+    fig = go.Figure(
+        [
+            go.Bar(x=names, y=[r[1] for r in cal.rows], name="%RDY captured"),
+            go.Bar(x=names, y=[r[2] for r in cal.rows], name="%RDY simulated"),
+        ]
+    )
+    fig.update_layout(barmode="group")
+    return _layout(
+        fig, f"Calibration: %RDY per vCPU, capture vs simulation (MAE {cal.ready_mae:.2f})", "% per vCPU"
+    )

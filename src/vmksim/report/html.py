@@ -20,7 +20,10 @@ from typing import Any
 from vmksim.errors import MissingExtraError
 from vmksim.fileio import atomic_write
 
-__all__ = ["Page", "plotly"]
+__all__ = ["SIDE_WIDTH_PX", "Page", "plotly"]
+
+#: Width of each of two figures shown side by side (fits a 1400-px window).
+SIDE_WIDTH_PX = 620
 
 _CSS = """
 body { font-family: -apple-system, "Segoe UI", Helvetica, Arial, sans-serif; margin: 24px; color: #222; }
@@ -79,7 +82,10 @@ class Page:
     def figure(self, fig: Any) -> None:
         self._parts.append(self.figure_html(fig))
 
-    def side_by_side(self, figs: Sequence[Any]) -> None:
+    def side_by_side(self, figs: Sequence[Any], width: int = SIDE_WIDTH_PX) -> None:
+        """Figures in one row, each of a fixed width (plotly's autosize misjudges flex columns)."""
+        for f in figs:
+            f.update_layout(width=width, autosize=False)
         self._parts.append(
             '<div class="side">' + "".join(f"<div>{self.figure_html(f)}</div>" for f in figs) + "</div>"
         )
