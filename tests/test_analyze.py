@@ -1,9 +1,13 @@
 """`vmksim analyze`: facts and findings on captures with known problems, robustness on damaged files.
 
-The captures are made by vmksim.analyze.synth (a scripted CounterSource that
-charges each VM the state times asked for) through the real stats Sampler and
-batch CSV writer: vmksim.kernel is not available yet, so the problems are put
-in by hand rather than produced by scheduling.
+Two kinds of captures, both through the real stats Sampler and batch CSV writer:
+- made by the simulated kernel (vmksim.kernel, short runs on its interpreted
+  core): a limit, an overcommitted host, a healthy host — the problems come
+  from scheduling;
+- scripted (vmksim.analyze.synth: a CounterSource that charges each VM the
+  state times asked for) for what the kernel does not produce: a wide VM with
+  poor N%L (the kernel interleaves a wide VM's memory over its home nodes, so
+  it reads local), swapping and ballooning (no memory reclamation), many VMs.
 """
 
 from __future__ import annotations
@@ -16,7 +20,7 @@ from pathlib import Path
 import pytest
 
 from vmksim.analyze import Severity, Thresholds, analyze_file, load_capture
-from vmksim.analyze.synth import CASES, VmScript, write_scripted_capture
+from vmksim.analyze.synth import CASES, VmScript, write_scripted_capture, write_simulated_capture
 from vmksim.errors import InputError
 from vmksim.topology.presets import PRESETS
 
@@ -73,7 +77,60 @@ def test_json_has_the_documented_keys(tmp_path: Path, run_cli) -> None:
     assert f["evidence"]["samples_over"] == 12 and f["evidence"]["alloc_max_mhz"] == 2000
 
 
-# --- findings on known problems ---------------------------------------------------------------------
+# --- findings on captures made by the simulated kernel -------------------------------------------
+
+KERNEL_HOST = {
+    "sockets": 2,
+    "cores_per_socket": 4,
+    "threads_per_core": 2,
+    "numa_nodes": 2,
+    "memory_gb": 64,
+    "mhz": 2000,
+}
+
+
+def simulated(tmp_path: Path, name: str, vms: list[dict[str, object]], seed: int = 3) -> Path:
+    path = tmp_path / f"{name}.csv"
+    run = {"duration_s": 10, "interval_s": 2, "seed": seed}
+    write_simulated_capture(path, {"name": name, "host": KERNEL_HOST, "run": run, "vm": vms}, jit=False)
+    return path
+
+
+def onoff(busy_ms: float, idle_ms: float) -> dict[str, object]:
+    return {"kind": "onoff", "busy_ms": busy_ms, "idle_ms": idle_ms}
+
+
+def test_kernel_healthy_host_has_no_findings(tmp_path: Path) -> None:
+    path = simulated(tmp_path, "healthy", [{"name": "app", "count": 4, "vcpus": 2, "workload": onoff(2, 8)}])
+    assert metrics_by_vm(path) == set()
+
+
+def test_kernel_limit_gives_an_mlmtd_finding(tmp_path: Path) -> None:
+    vms = [
+        {"name": "app", "count": 3, "vcpus": 2, "workload": onoff(2, 8)},
+        {"name": "capped", "vcpus": 2, "settings": {"sched.cpu.max": 1000}, "workload": onoff(9, 1)},
+    ]
+    a = analyze_file(simulated(tmp_path, "limit", vms))
+    capped = {f.metric: f for f in a.findings if f.vm == "capped"}
+    assert set(capped) == {"%MLMTD"}  # its ready time is the limit's, not contention
+    f = capped["%MLMTD"]
+    assert f.severity is Severity.CRITICAL and f.value > 50 and "1000 MHz" in f.message
+    assert f.evidence["samples_over"] == 5
+
+
+def test_kernel_overcommit_gives_ready_and_costop_findings(tmp_path: Path) -> None:
+    vms = [{"name": "busy", "count": 6, "vcpus": 4, "workload": onoff(8, 2)}]  # 19.2 PCPUs wanted of 16
+    a = analyze_file(simulated(tmp_path, "overcommit", vms))
+    by_metric: dict[str, list[str | None]] = {}
+    for f in a.findings:
+        by_metric.setdefault(f.metric, []).append(f.vm)
+    assert by_metric["PCPU UTIL"] == [None]
+    assert sorted(by_metric["%RDY"]) == sorted(f"busy-{i}" for i in range(1, 7))
+    assert "%CSTP" in by_metric
+    assert all(s.ready > 10 for s in a.vms)
+
+
+# --- findings on scripted captures (known problems put in by hand) ----------------------------------
 
 
 def test_healthy_capture_has_no_findings(tmp_path: Path) -> None:
@@ -220,6 +277,15 @@ def test_unreadable_files_are_one_line_exit_1(tmp_path: Path, run_cli, content: 
     code, out, err = run_cli("analyze", str(path), "--report", str(tmp_path / "r.html"))
     assert code == 1 and out == "" and err.count("\n") == 1 and message in err, err
     assert not (tmp_path / "r.html").exists()
+
+
+def test_terminal_junk_before_the_header(tmp_path: Path) -> None:
+    """esxtop with an unknown $TERM glues a warning before the header (esxtop.md §1.3)."""
+    src = make(tmp_path, "limit", samples=4)
+    glued = tmp_path / "termcap.csv"
+    glued.write_bytes(b"no termcap entry for a 'xterm-256color' terminal" + src.read_bytes())
+    a = analyze_file(glued)
+    assert [f.metric for f in a.findings] == ["%MLMTD"] and a.data.warnings
 
 
 def test_missing_file_is_one_line_exit_1(tmp_path: Path, run_cli) -> None:

@@ -3,6 +3,8 @@
 The capture is made by the simulated kernel (vmksim.kernel) from a known
 scenario with seed 7; what-if re-simulates the inferred scenario with seed 1,
 so the calibration error includes sampling noise as well as inference error.
+The kernel's interpreted core is used (jit=False): these runs are short, and
+numba's first compile would dominate the test time.
 """
 
 from __future__ import annotations
@@ -37,7 +39,7 @@ TRUTH: dict[str, Any] = {
         "memory_gb": 64,
         "mhz": 2000,
     },
-    "run": {"duration_s": 30, "interval_s": 5, "seed": 7},
+    "run": {"duration_s": 16, "interval_s": 4, "seed": 7},
     "vm": [
         {"name": "web", "count": 5, "vcpus": 4, "workload": {"kind": "onoff", "busy_ms": 4, "idle_ms": 4}},
         {
@@ -55,13 +57,13 @@ CALIBRATION_TOLERANCE = 1.5
 @pytest.fixture(scope="module")
 def capture(tmp_path_factory: pytest.TempPathFactory) -> Path:
     path = tmp_path_factory.mktemp("whatif") / "truth.csv"
-    write_simulated_capture(path, TRUTH)
+    write_simulated_capture(path, TRUTH, jit=False)
     return path
 
 
 @pytest.fixture(scope="module")
 def no_limit(capture: Path) -> Any:
-    return run_whatif(capture, sets=["capped:sched.cpu.max=unlimited"], duration_s=30)
+    return run_whatif(capture, sets=["capped:sched.cpu.max=unlimited"], duration_s=16, jit=False)
 
 
 def test_infers_topology_sizes_and_allocations(capture: Path) -> None:
@@ -76,7 +78,7 @@ def test_infers_topology_sizes_and_allocations(capture: Path) -> None:
     ]
     assert mapping["vm"][-1]["settings"] == {"sched.cpu.max": 1500}
     assert "settings" not in mapping["vm"][0]
-    assert mapping["run"] == {"duration_s": 30.0, "interval_s": 5.0, "seed": 1}
+    assert mapping["run"] == {"duration_s": 16.002, "interval_s": 2.667, "seed": 1}  # 6 whole intervals
 
 
 def test_infers_demand_from_used_wait_and_wakeups(capture: Path) -> None:
@@ -91,7 +93,8 @@ def test_infers_demand_from_used_wait_and_wakeups(capture: Path) -> None:
 
 def test_default_field_capture_uses_the_default_burst(tmp_path: Path) -> None:
     path = tmp_path / "default.csv"
-    write_simulated_capture(path, TRUTH, all_counters=False)
+    short = {**TRUTH, "run": {"duration_s": 8, "interval_s": 2, "seed": 7}}
+    write_simulated_capture(path, short, all_counters=False, jit=False)
     mapping, demands = infer_scenario(load_capture(path))
     assert all(d.busy_ms == DEFAULT_BURST_MS for d in demands)
     assert demands[0].utilisation_pct == pytest.approx(50, abs=3)
@@ -121,7 +124,7 @@ def test_removing_a_limit_moves_the_prediction_the_right_way(no_limit: Any) -> N
 
 
 def test_adding_a_busy_vm_raises_ready_time(capture: Path) -> None:
-    w = run_whatif(capture, add_vms=["batch:8:90"], duration_s=20)
+    w = run_whatif(capture, add_vms=["batch:8:90"], duration_s=5, jit=False)
     rows = {p.name: p for p in w.comparison.vm_rows()}
     assert rows["batch"].a is None and rows["batch"].b is not None and rows["batch"].b.vcpus == 8
     web_before = sum(rows[f"web-{i}"].a.ready for i in range(1, 6))
@@ -159,7 +162,7 @@ def test_scenario_toml_round_trips(capture: Path, tmp_path: Path) -> None:
 def test_whatif_cli(capture: Path, tmp_path: Path, run_cli) -> None:
     report, toml = tmp_path / "w.html", tmp_path / "s.toml"
     code, out, _ = run_cli(
-        "whatif", str(capture), "--set", "capped:sched.cpu.max=-1", "--duration", "10", "--json",
+        "whatif", str(capture), "--set", "capped:sched.cpu.max=-1", "--duration", "4", "--json", "--engine", "python",
         "--report", str(report), "--write-scenario", str(toml),
     )  # fmt: skip
     assert code == 0
@@ -178,12 +181,16 @@ def test_whatif_cli(capture: Path, tmp_path: Path, run_cli) -> None:
     head, _, body = report.read_text().partition("</head>")
     assert "<script src" not in head and "Calibration" in body and body.count("Plotly.newPlot") == 6
     assert tomllib.loads(toml.read_text())["vm"][-1]["settings"] == {"sched.cpu.max": 1500}
-    code, out, _ = run_cli("whatif", str(capture), "--duration", "10")
+    code, out, _ = run_cli("whatif", str(capture), "--duration", "3", "--engine", "python")
     assert code == 0 and "mean absolute error" in out and "only the calibration" in out
 
 
 def test_whatif_errors_are_one_line(capture: Path, tmp_path: Path, run_cli) -> None:
-    code, out, err = run_cli("whatif", str(capture), "--set", "ghost:sched.cpu.max=1", "--duration", "5")
+    code, out, err = run_cli(
+        "whatif", str(capture), "--set", "ghost:sched.cpu.max=1", "--duration", "5", "--engine", "python"
+    )
     assert code == 1 and out == "" and err.count("\n") == 1 and "no VM 'ghost'" in err
-    code, _, err = run_cli("whatif", str(capture), "--host", "no-such-host", "--duration", "5")
+    code, _, err = run_cli(
+        "whatif", str(capture), "--host", "no-such-host", "--duration", "5", "--engine", "python"
+    )
     assert code == 1 and err.count("\n") == 1

@@ -197,7 +197,10 @@ def infer_scenario(
             "the capture has no VMs (no vmx-vcpu worlds): nothing to simulate", source=data.source
         )
     duration = min(duration_s, data.duration_s) if data.duration_s > 0 else duration_s
-    interval = min(data.interval_s, duration / MIN_SAMPLES)
+    # Whole intervals only: a short last sample would weigh as much as a full one in the means.
+    samples = max(MIN_SAMPLES, math.ceil(duration / data.interval_s - 1e-9))
+    interval_ms = max(round(duration * 1000 / samples), 1)
+    duration, interval = interval_ms * samples / 1000, interval_ms / 1000
     demands = []
     vms = []
     for vm in data.vms:
@@ -342,11 +345,11 @@ def apply_changes(
 # --- simulation ---------------------------------------------------------------------------------
 
 
-def simulate_mapping(mapping: Mapping[str, Any], label: str) -> CaptureData:
+def simulate_mapping(mapping: Mapping[str, Any], label: str, *, jit: bool | None = None) -> CaptureData:
     """Simulate a scenario mapping with the kernel and read it back as esxtop would (all counters)."""
     from vmksim.analyze.synth import simulated_recording
 
-    return stream_data(simulated_recording(dict(mapping), all_counters=True, label=label), label)
+    return stream_data(simulated_recording(dict(mapping), all_counters=True, label=label, jit=jit), label)
 
 
 @dataclass(frozen=True, slots=True)
@@ -435,15 +438,18 @@ def run_whatif(
     duration_s: float = DEFAULT_DURATION_S,
     seed: int = 1,
     thresholds: Thresholds | None = None,
+    jit: bool | None = None,
 ) -> WhatIf:
-    """Infer, calibrate, change, simulate again (see the module docstring)."""
+    """Infer, calibrate, change, simulate again (see the module docstring); ``jit`` as for the kernel."""
     data = load_capture(path)
     mapping, demands = infer_scenario(data, duration_s=duration_s, seed=seed)
     changed, notes = apply_changes(mapping, sets=sets, host=host, add_vms=add_vms, remove_vms=remove_vms)
     th = thresholds or Thresholds()
     capture = analyze(data, th)
-    baseline = analyze(simulate_mapping(mapping, "simulated as captured"), th)
-    after = analyze(simulate_mapping(changed, "simulated with the changes"), th) if notes else baseline
+    baseline = analyze(simulate_mapping(mapping, "simulated as captured", jit=jit), th)
+    after = (
+        analyze(simulate_mapping(changed, "simulated with the changes", jit=jit), th) if notes else baseline
+    )
     return WhatIf(
         capture, baseline, after, mapping, changed, tuple(demands), tuple(notes), calibrate(capture, baseline)
     )

@@ -296,14 +296,21 @@ CASES = {
 
 
 def simulated_recording(
-    mapping: dict[str, object], *, all_counters: bool = True, label: str = "simulated"
+    mapping: dict[str, object],
+    *,
+    all_counters: bool = True,
+    label: str = "simulated",
+    jit: bool | None = None,
 ) -> Recording:
-    """Run a scenario mapping (scenario TOML as a dict) on :mod:`vmksim.kernel`, sampled as esxtop -b would."""
+    """Run a scenario mapping (scenario TOML as a dict) on :mod:`vmksim.kernel`, sampled as esxtop -b would.
+
+    ``jit`` picks the kernel's compiled (True) or interpreted (False) scheduler core; None lets it choose.
+    """
     from vmksim.kernel import Kernel
     from vmksim.scenario import scenario_from_mapping
 
     scenario = scenario_from_mapping(mapping, source=label, name=label)
-    kernel = Kernel(scenario)
+    kernel = Kernel(scenario, jit=jit)
     sampler = Sampler(kernel, all_counters=all_counters)
     rec = Recording(sampler.host, sampler.columns)
     run = scenario.run
@@ -314,9 +321,13 @@ def simulated_recording(
 
 
 def write_simulated_capture(
-    path: str | os.PathLike[str], mapping: dict[str, object], *, all_counters: bool = True
+    path: str | os.PathLike[str],
+    mapping: dict[str, object],
+    *,
+    all_counters: bool = True,
+    jit: bool | None = None,
 ) -> int:
     """Simulate *mapping* and write its esxtop batch CSV (atomically); returns the data rows written."""
-    rec = simulated_recording(mapping, all_counters=all_counters, label=str(path))
+    rec = simulated_recording(mapping, all_counters=all_counters, label=str(path), jit=jit)
     with atomic_write(path, "w", newline="", encoding="utf-8") as fh:
         return write_batch(rec, cast(TextIO, fh))

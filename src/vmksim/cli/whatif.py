@@ -63,6 +63,12 @@ def register(sub: Any) -> None:
     )
     p.add_argument("--seed", type=int, default=1, help="simulation seed (default: %(default)s)")
     p.add_argument(
+        "--engine",
+        choices=("auto", "compiled", "python"),
+        default="auto",
+        help="kernel scheduler core: compiled with numba (the 'fast' extra) or interpreted (default: auto)",
+    )
+    p.add_argument(
         "--write-scenario", metavar="FILE.toml", help="write the inferred scenario (before changes)"
     )
     p.add_argument("--threshold", action="append", metavar="NAME=VALUE", help="override an analyze threshold")
@@ -91,6 +97,7 @@ def run(args: argparse.Namespace) -> int:
         duration_s=duration,
         seed=args.seed,
         thresholds=thresholds,
+        jit={"auto": None, "compiled": True, "python": False}[args.engine],
     )
     if args.write_scenario:
         write_scenario(w.scenario, args.write_scenario)
