@@ -246,16 +246,23 @@ def needed_columns(columns: tuple[Column, ...]) -> list[int]:
 
 
 def load_capture(path: str | os.PathLike[str]) -> CaptureData:
-    """Read the columns the analyzer needs from an esxtop batch CSV (real or simulated)."""
+    """Read the columns the analyzer needs from an esxtop batch CSV (real or simulated).
+
+    One streaming pass: every row is parsed (the reader's vectorised parser is
+    faster than glob-selecting among tens of thousands of columns) and only
+    the needed cells are kept, so memory grows with the needed columns only.
+    """
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        probe = CaptureReader(path)
-        keep = needed_columns(probe.all_columns)
-        patterns = sorted({f"{probe.all_columns[i].object}(*)\\{probe.all_columns[i].counter}" for i in keep})
-        reader = CaptureReader(path, patterns or ["Physical Cpu(*)\\% Util Time"])
-        rows = list(reader)
+        reader = CaptureReader(path)
+        keep = np.array(needed_columns(reader.columns), dtype=np.int64)
+        times, values = [], []
+        for row in reader:
+            times.append(row.time)
+            values.append(row.values[keep])
+    columns = tuple(reader.columns[i] for i in keep)
     return capture_data(
-        reader.host, reader.columns, [r.time for r in rows], [r.values for r in rows],
+        reader.host, columns, times, values,
         source=str(path), all_columns=reader.all_columns, warnings=tuple(reader.warnings),
     )  # fmt: skip
 
@@ -305,17 +312,18 @@ def capture_data(
 
 
 def _mean_of(
-    columns: tuple[Column, ...], matrix: FloatArray, obj: str, instance: str | None, counter: str
+    pos: dict[Column, int], matrix: FloatArray, obj: str, instance: str | None, counter: str
 ) -> float | None:
-    for i, c in enumerate(columns):
-        if c.object == obj and c.instance == instance and c.counter == counter:
-            v = matrix[:, i]
-            v = v[~np.isnan(v)]
-            return float(v.mean()) if v.size else None
-    return None
+    i = pos.get(Column(obj, instance, counter))
+    if i is None:
+        return None
+    v = matrix[:, i]
+    v = v[~np.isnan(v)]
+    return float(v.mean()) if v.size else None
 
 
 def _host_facts(name: str, columns: tuple[Column, ...], matrix: FloatArray) -> HostFacts:
+    pos = {c: i for i, c in enumerate(columns)}
     pcpu_ids = {
         int(c.instance) for c in columns if c.object == "Physical Cpu" and c.instance and c.instance.isdigit()
     }
@@ -325,13 +333,14 @@ def _host_facts(name: str, columns: tuple[Column, ...], matrix: FloatArray) -> H
         {int(c.instance) for c in columns if c.object == "Numa Node" and c.instance and c.instance.isdigit()}
     )
     nodes = len(node_ids) or 1
-    node_mem = tuple(_mean_of(columns, matrix, "Numa Node", str(n), "Total MBytes") or 0.0 for n in node_ids)
-    machine = _mean_of(columns, matrix, "Memory", None, "Machine MBytes")
+    node_mem = tuple(_mean_of(pos, matrix, "Numa Node", str(n), "Total MBytes") or 0.0 for n in node_ids)
+    machine = _mean_of(pos, matrix, "Memory", None, "Machine MBytes")
     cores = pcpus // 2 if ht else pcpus
     return HostFacts(name, pcpus, cores, ht, nodes, machine, node_mem)
 
 
 def _vm_facts(columns: tuple[Column, ...], matrix: FloatArray) -> tuple[VmFacts, ...]:
+    pos = {c: i for i, c in enumerate(columns)}
     groups: dict[str, str] = {}  # GID -> group instance
     for c in columns:
         if c.object == "Group Cpu" and c.instance and ":" in c.instance:
@@ -360,7 +369,7 @@ def _vm_facts(columns: tuple[Column, ...], matrix: FloatArray) -> tuple[VmFacts,
             continue
         gid, name = group.split(":", 1)
         worlds = vcpus.get(group, {})
-        mem = _mean_of(columns, matrix, "Group Memory", group, "Memory Size MBytes")
+        mem = _mean_of(pos, matrix, "Group Memory", group, "Memory Size MBytes")
         out.append(
             VmFacts(
                 name=name,
