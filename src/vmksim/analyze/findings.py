@@ -30,7 +30,7 @@ thresholds and how they are applied are in :mod:`vmksim.analyze.thresholds`.
 from __future__ import annotations
 
 import math
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from enum import Enum
 from typing import Any
@@ -161,99 +161,98 @@ def _vcpu_commit(data: CaptureData) -> float:
     return sum(vm.vcpus for vm in data.vms) / max(data.host.pcpus, 1)
 
 
-# --- CPU rules -----------------------------------------------------------------------------------
+# --- per-vCPU rules -------------------------------------------------------------------------------
+
+
+def _over(
+    data: CaptureData,
+    th: Thresholds,
+    counter: str,
+    threshold: float,
+    *,
+    min_vcpus: int = 1,
+    adjust: Callable[[VmFacts, FloatArray], FloatArray] | None = None,
+) -> Iterator[tuple[VmFacts, _Exceed]]:
+    """VMs whose per-vCPU *counter* stays above *threshold* (persistence rule), with the evidence."""
+    for vm in data.vms:
+        if vm.vcpus < min_vcpus:
+            continue
+        series = data.vm_per_vcpu(vm, counter)
+        if series is None:
+            continue
+        e = _exceed(data, adjust(vm, series) if adjust else series, threshold)
+        if _persists(e, th):
+            yield vm, e
+
+
+def _vcpu_finding(
+    data: CaptureData, vm: VmFacts, e: _Exceed, counter: str, metric: str, threshold: float, severity: Severity,
+    message: str, cause: str, fix: str, **extra: Any,
+) -> Finding:  # fmt: skip
+    evidence = {**_evidence(e, data), **extra, "vcpus": _worst_vcpus(data, vm, counter, threshold)}
+    return Finding(severity, vm.name, metric, e.mean, threshold, message, cause, fix, evidence)
+
+
+def _mean_of(data: CaptureData, vm: VmFacts, counter: str) -> float:
+    s = data.vm_per_vcpu(vm, counter)
+    return float(np.nanmean(s)) if s is not None else math.nan
 
 
 def _rule_ready(data: CaptureData, th: Thresholds) -> list[Finding]:
-    out = []
-    for vm in data.vms:
-        rdy = data.vm_per_vcpu(vm, "% Ready")
-        if rdy is None:
-            continue
-        mlmtd = data.vm_per_vcpu(vm, "% Max Limited")
+    def contention(vm: VmFacts, rdy: FloatArray) -> FloatArray:
         # %MLMTD is part of %RDY (esxi-scheduler.md §3.3 item 2): judge the contention part.
-        contention = rdy - (np.nan_to_num(mlmtd) if mlmtd is not None else 0.0)
-        e = _exceed(data, contention, th.rdy)
-        if not _persists(e, th):
-            continue
-        busy = _host_busy(data, th)
-        commit = _vcpu_commit(data)
-        run = data.vm_per_vcpu(vm, "% Run")
-        run_mean = float(np.nanmean(run)) if run is not None else math.nan
-        wide = vm.vcpus > data.host.cores_per_node and data.host.numa_nodes > 1
-        causes = []
-        fixes = []
+        mlmtd = data.vm_per_vcpu(vm, "% Max Limited")
+        return rdy - (np.nan_to_num(mlmtd) if mlmtd is not None else 0.0)
+
+    out = []
+    busy, commit = _host_busy(data, th), _vcpu_commit(data)
+    for vm, e in _over(data, th, "% Ready", th.rdy, adjust=contention):
+        run_mean = _mean_of(data, vm, "% Run")
         if busy or commit > 1.0:
-            causes.append(
+            causes = [
                 f"CPU contention: {commit:.1f} vCPUs per PCPU on the host"
                 + (", and the host's PCPUs are busy" if busy else "")
-            )
-            fixes.append("move VMs to a less loaded host (vMotion/DRS) or add capacity")
+            ]
+            fixes = ["move VMs to a less loaded host (vMotion/DRS) or add capacity"]
         else:
-            causes.append(
+            causes = [
                 "ready time although the host as a whole is not busy: contention inside a NUMA node or on "
                 "the PCPUs the VM may use (affinity, a NUMA home node shared by big VMs)"
-            )
-            fixes.append("check CPU affinity and NUMA home nodes (NHN); remove affinity unless required")
+            ]
+            fixes = ["check CPU affinity and NUMA home nodes (NHN); remove affinity unless required"]
         if vm.vcpus > 1 and run_mean < 30:
             fixes.append(f"reduce the VM's {vm.vcpus} vCPUs: they run only {run_mean:.0f} % each on average")
-        if wide and data.host.ht:
+        if vm.vcpus > data.host.cores_per_node and data.host.numa_nodes > 1 and data.host.ht:
             fixes.append(
                 "the VM is wider than a NUMA node's cores: with numa.vcpu.preferHT=TRUE it can stay on one "
                 "node's hyper-threads (locality over raw cores)"
             )
+        message = f"{vm.name}: %RDY {e.mean:.1f} per vCPU on average, above {th.rdy:g} {_when(e, data)}"
         out.append(
-            Finding(
-                severity=_severity(e.mean, th.rdy, th),
-                vm=vm.name,
-                metric="%RDY",
-                value=e.mean,
-                threshold=th.rdy,
-                message=f"{vm.name}: %RDY {e.mean:.1f} per vCPU on average, above {th.rdy:g} {_when(e, data)}",
-                cause="; ".join(causes),
-                fix="; ".join(fixes),
-                evidence={**_evidence(e, data), "vcpus": _worst_vcpus(data, vm, "% Ready", th.rdy)},
-            )
-        )
+            _vcpu_finding(data, vm, e, "% Ready", "%RDY", th.rdy, _severity(e.mean, th.rdy, th), message,
+                          "; ".join(causes), "; ".join(fixes))
+        )  # fmt: skip
     return out
 
 
 def _rule_costop(data: CaptureData, th: Thresholds) -> list[Finding]:
     out = []
-    for vm in data.vms:
-        if vm.vcpus < 2:
-            continue  # co-stop only exists for SMP VMs (esxi-scheduler.md §1.2)
-        cstp = data.vm_per_vcpu(vm, "% CoStop")
-        if cstp is None:
-            continue
-        e = _exceed(data, cstp, th.cstp)
-        if not _persists(e, th):
-            continue
-        run = data.vm_per_vcpu(vm, "% Run")
-        run_mean = float(np.nanmean(run)) if run is not None else math.nan
-        limited = data.vm_per_vcpu(vm, "% Max Limited")
-        lim = limited is not None and float(np.nanmean(limited)) > th.mlmtd
+    # co-stop only exists for SMP VMs (esxi-scheduler.md §1.2)
+    for vm, e in _over(data, th, "% CoStop", th.cstp, min_vcpus=2):
+        limited = _mean_of(data, vm, "% Max Limited") > th.mlmtd
         cause = (
             "relaxed co-scheduling stops leading vCPUs while siblings wait for a PCPU "
             f"(skew); the VM's {vm.vcpus} vCPUs cannot all be scheduled together"
         )
-        if lim:
-            cause += "; the CPU limit also stops vCPUs, which shows as co-stop"
-        fix = f"reduce the VM's vCPUs (now {vm.vcpus}, running {run_mean:.0f} % each on average)"
+        fix = f"reduce the VM's vCPUs (now {vm.vcpus}, running {_mean_of(data, vm, '% Run'):.0f} % each on average)"
         fix += "; reduce vCPU overcommit on the host" if _vcpu_commit(data) > 1.0 else ""
-        if lim:
+        if limited:
+            cause += "; the CPU limit also stops vCPUs, which shows as co-stop"
             fix += "; remove the CPU limit"
+        message = f"{vm.name}: %CSTP {e.mean:.1f} per vCPU on average, above {th.cstp:g} {_when(e, data)}"
         out.append(
-            Finding(
-                severity=_severity(e.mean, th.cstp, th),
-                vm=vm.name,
-                metric="%CSTP",
-                value=e.mean,
-                threshold=th.cstp,
-                message=f"{vm.name}: %CSTP {e.mean:.1f} per vCPU on average, above {th.cstp:g} {_when(e, data)}",
-                cause=cause,
-                fix=fix,
-                evidence={**_evidence(e, data), "vcpus": _worst_vcpus(data, vm, "% CoStop", th.cstp)},
+            _vcpu_finding(
+                data, vm, e, "% CoStop", "%CSTP", th.cstp, _severity(e.mean, th.cstp, th), message, cause, fix
             )
         )
     return out
@@ -269,35 +268,20 @@ def _alloc_max(data: CaptureData, vm: VmFacts, obj: str) -> float | None:
 
 def _rule_limit(data: CaptureData, th: Thresholds) -> list[Finding]:
     out = []
-    for vm in data.vms:
-        ml = data.vm_per_vcpu(vm, "% Max Limited")
-        if ml is None:
-            continue
-        e = _exceed(data, ml, th.mlmtd)
-        if not _persists(e, th):
-            continue
+    for vm, e in _over(data, th, "% Max Limited", th.mlmtd):
         amax = _alloc_max(data, vm, "Group Cpu")
         limit = f"its CPU limit of {amax:.0f} MHz (AMAX)" if amax else "a CPU limit (sched.cpu.max)"
+        severity = Severity.CRITICAL if e.mean > max(th.rdy / 2, th.mlmtd) else Severity.WARNING
         out.append(
-            Finding(
-                severity=Severity.CRITICAL if e.mean > max(th.rdy / 2, th.mlmtd) else Severity.WARNING,
-                vm=vm.name,
-                metric="%MLMTD",
-                value=e.mean,
-                threshold=th.mlmtd,
-                message=(
-                    f"{vm.name}: held back by {limit}: %MLMTD {e.mean:.1f} per vCPU on average {_when(e, data)}"
-                ),
-                cause=f"{limit} caps the VM even when the host has idle PCPUs; the held-back time is part of %RDY",
-                fix="remove the CPU limit (set sched.cpu.max to unlimited) or raise it above the VM's demand; "
+            _vcpu_finding(
+                data, vm, e, "% Max Limited", "%MLMTD", th.mlmtd, severity,
+                f"{vm.name}: held back by {limit}: %MLMTD {e.mean:.1f} per vCPU on average {_when(e, data)}",
+                f"{limit} caps the VM even when the host has idle PCPUs; the held-back time is part of %RDY",
+                "remove the CPU limit (set sched.cpu.max to unlimited) or raise it above the VM's demand; "
                 "use shares or a reservation to protect other VMs instead",
-                evidence={
-                    **_evidence(e, data),
-                    "alloc_max_mhz": amax,
-                    "vcpus": _worst_vcpus(data, vm, "% Max Limited", th.mlmtd),
-                },
+                alloc_max_mhz=amax,
             )
-        )
+        )  # fmt: skip
     return out
 
 
@@ -322,25 +306,21 @@ def _memory_cause(data: CaptureData, vm: VmFacts) -> tuple[str, str]:
 
 def _rule_swapwait(data: CaptureData, th: Thresholds) -> list[Finding]:
     out = []
-    for vm in data.vms:
-        sw = data.vm_per_vcpu(vm, "% Swap Wait")
-        if sw is None:
-            continue
-        e = _exceed(data, sw, th.swpwt)
-        if not _persists(e, th):
-            continue
+    for vm, e in _over(data, th, "% Swap Wait", th.swpwt):
         cause, fix = _memory_cause(data, vm)
+        message = f"{vm.name}: vCPUs wait on host swap-in: %SWPWT {e.mean:.1f} per vCPU {_when(e, data)}"
         out.append(
-            Finding(
-                severity=_severity(e.mean, th.swpwt, th),
-                vm=vm.name,
-                metric="%SWPWT",
-                value=e.mean,
-                threshold=th.swpwt,
-                message=f"{vm.name}: vCPUs wait on host swap-in: %SWPWT {e.mean:.1f} per vCPU {_when(e, data)}",
-                cause=cause,
-                fix=fix,
-                evidence={**_evidence(e, data), "vcpus": _worst_vcpus(data, vm, "% Swap Wait", th.swpwt)},
+            _vcpu_finding(
+                data,
+                vm,
+                e,
+                "% Swap Wait",
+                "%SWPWT",
+                th.swpwt,
+                _severity(e.mean, th.swpwt, th),
+                message,
+                cause,
+                fix,
             )
         )
     return out
