@@ -189,7 +189,10 @@ def _vcpu_finding(
     data: CaptureData, vm: VmFacts, e: _Exceed, counter: str, metric: str, threshold: float, severity: Severity,
     message: str, cause: str, fix: str, **extra: Any,
 ) -> Finding:  # fmt: skip
-    evidence = {**_evidence(e, data), **extra, "vcpus": _worst_vcpus(data, vm, counter, threshold)}
+    worst = _worst_vcpus(data, vm, counter, threshold)
+    if vm.vcpus > 1 and worst:
+        message += "; worst vCPUs: " + ", ".join(f"vcpu{w['vcpu']} {w['mean']:.1f}" for w in worst[:3])
+    evidence = {**_evidence(e, data), **extra, "vcpus": worst}
     return Finding(severity, vm.name, metric, e.mean, threshold, message, cause, fix, evidence)
 
 
@@ -228,6 +231,9 @@ def _rule_ready(data: CaptureData, th: Thresholds) -> list[Finding]:
                 "node's hyper-threads (locality over raw cores)"
             )
         message = f"{vm.name}: %RDY {e.mean:.1f} per vCPU on average, above {th.rdy:g} {_when(e, data)}"
+        limited = _mean_of(data, vm, "% Max Limited")
+        if limited > 0.05:
+            message += f" (not counting its %MLMTD {limited:.1f}: {_mean_of(data, vm, '% Ready'):.1f} in all)"
         out.append(
             _vcpu_finding(data, vm, e, "% Ready", "%RDY", th.rdy, _severity(e.mean, th.rdy, th), message,
                           "; ".join(causes), "; ".join(fixes))
