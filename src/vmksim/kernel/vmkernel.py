@@ -262,26 +262,25 @@ class Kernel:
             if prog.mode is Mode.LOOP:
                 # every vCPU starts halted; draw 0 is its first idle time and first burst
                 idle, busy = self._first_cycle(w)
-                s["wi"][w * C.NWI + C.W_CUR] = 1
-                s["wf"][w * C.NWF + C.F_WORK] = busy
+                s.set("wi", w * C.NWI + C.W_CUR, 1)
+                s.set("wf", w * C.NWF + C.F_WORK, busy)
                 self._push(round(idle), C.EV_WAKE, w, 0)
             elif prog.mode is Mode.PERIODIC:
                 self._push(prog.phase_us, C.EV_TICK, w, 0)
-        if int(s["g"][C.G_NLIMITED]) > 0:
+        if int(s.I[C.G_NLIMITED]) > 0:
             self._push(self.params.limit_period_us, C.EV_LIMIT, 0, 0)
 
     def _first_cycle(self, w: int) -> tuple[float, float]:
-        v = int(self.state["wi"][w * C.NWI + C.W_VM])
-        steps = int(self.state["g"][C.G_TSTEPS])
+        s = self.state
+        v = int(s.get("wi", w * C.NWI + C.W_VM))
+        steps = int(s.I[C.G_TSTEPS])
         return (
-            float(self.state["ib"][w * BLOCK]) * float(self.state["ti"][v * steps]),
-            float(self.state["bb"][w * BLOCK]) * float(self.state["tb"][v * steps]),
+            float(s.get("ib", w * BLOCK)) * float(s.get("ti", v * steps)),
+            float(s.get("bb", w * BLOCK)) * float(s.get("tb", v * steps)),
         )
 
     def _push(self, t: int, kind: int, x: int, gen: int) -> None:
-        mod_args = self.state.arrays
-        g, hp = mod_args[0], mod_args[13]
-        self.state._mod.heap_push(g, hp, t, kind, x, gen)
+        self.state.call("heap_push", t, kind, x, gen)
 
     # --- CounterSource ---------------------------------------------------------------------------
     @property
@@ -302,7 +301,7 @@ class Kernel:
 
     @property
     def now_us(self) -> int:
-        return int(self.state["g"][C.G_NOW])
+        return int(self.state.I[C.G_NOW])
 
     # --- running ---------------------------------------------------------------------------------
     def advance(self, delta_us: int) -> None:
@@ -327,14 +326,17 @@ class Kernel:
 
     def _refill(self, w: int) -> None:
         s = self.state
-        base = w * BLOCK
-        cur = int(s["wi"][w * C.NWI + C.W_CUR])
+        cur = int(s.get("wi", w * C.NWI + C.W_CUR))
         busy, idle = self._programs[w].draw(cur)
         for name, fresh in (("bb", busy), ("ib", idle)):
-            arr = s[name]
-            keep = [float(x) for x in arr[base + cur : base + BLOCK]] + fresh.tolist()
-            arr[base : base + BLOCK] = keep if not s.jit else np.asarray(keep)
-        s["wi"][w * C.NWI + C.W_CUR] = 0
+            # keep the unused draws, in order, then append the fresh ones
+            at = s.offset(name) + w * BLOCK
+            if s.jit:
+                s.F[at : at + BLOCK - cur] = s.F[at + cur : at + BLOCK].copy()
+                s.F[at + BLOCK - cur : at + BLOCK] = fresh
+            else:
+                s.F[at : at + BLOCK] = s.F[at + cur : at + BLOCK] + fresh.tolist()
+        s.set("wi", w * C.NWI + C.W_CUR, 0)
 
     def _rebalance(self, now: int) -> None:
         demand = self._world_demand(now)

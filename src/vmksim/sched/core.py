@@ -34,16 +34,22 @@ What it does, with the rule each part implements:
 Time is integer µs; events are ordered by (time, sequence), so equal-time
 events run in the order they were scheduled.
 
-Implementation: the state is a set of flat arrays (fields at fixed strides,
-constants below). The functions use only what numba's ``njit`` compiles, so the
-same source runs interpreted on Python lists (vmksim.sched.engine, no numba
-needed) or compiled on numpy arrays (the ``fast`` extra); a test checks that
-both give identical counters.
+Implementation: the state is three flat arrays -- ``I`` (int64: globals, worlds,
+counters, PCPUs, cores, VMs, run queues, affinity masks), ``F`` (float64: globals,
+worlds, PCPUs, VMs, queue clocks, draw buffers, demand tables) and ``H`` (the
+event heap) -- with records at fixed strides (constants below) in sections whose
+offsets are stored in the first entries of ``I`` (``G_O*``). Every function takes
+just (I, F, H): a compiled call reference-counts each array argument, so passing
+three arrays instead of nineteen is most of the compiled engine's speed. The
+functions use only what numba's ``njit`` compiles, so the same source runs
+interpreted on Python lists (vmksim.sched.engine, no numba needed) or compiled on
+numpy arrays (the ``fast`` extra); a test checks that both give identical
+counters.
 """
 
 from __future__ import annotations
 
-# ruff: noqa: SIM109
+# ruff: noqa: SIM109, E741
 # mypy: ignore-errors
 # (The functions take the state arrays positionally so numba can compile them;
 # typing them with numpy annotations would not change the compiled code.)
@@ -88,7 +94,24 @@ G_CREDIT = 16
 G_REFILL = 17  # world whose draw buffer must be refilled (return code 1)
 G_HCAP = 18
 G_NLIMITED = 19
-NG = 20
+# offsets of the sections of I (ints) and F (floats), set by vmksim.sched.engine.CoreState
+G_OWI = 20
+G_OWC = 21
+G_OPI = 22
+G_OCI = 23
+G_OVI = 24
+G_ORQ = 25
+G_ORQN = 26
+G_OAFF = 27
+G_OWF = 28
+G_OPF = 29
+G_OVF = 30
+G_OQF = 31
+G_OBB = 32
+G_OIB = 33
+G_OTB = 34
+G_OTI = 35
+NG = 36
 
 # --- gf: global floats -------------------------------------------------------------------------
 GF_HTCHARGE = 0
@@ -193,236 +216,266 @@ BIG = 1 << 62
 # =============================================================================================
 # event heap: binary heap keyed (time, sequence)
 # =============================================================================================
-def heap_push(g, hp, t, k, x, gen):
-    i = g[G_HSIZE]
-    g[G_HSIZE] = i + 1
-    seq = g[G_SEQ]
-    g[G_SEQ] = seq + 1
+def heap_push(I, F, H, t, k, x, gen):
+    i = I[G_HSIZE]
+    I[G_HSIZE] = i + 1
+    seq = I[G_SEQ]
+    I[G_SEQ] = seq + 1
     key = (t << SEQ_BITS) | (seq & SEQ_MASK)
     val = (k << 56) | ((gen & GEN_MASK) << 24) | x
     while i > 0:  # sift the hole up
         parent = (i - 1) >> 1
-        pkey = hp[parent * NH]
+        pkey = H[parent * NH]
         if key < pkey:
-            hp[i * NH] = pkey
-            hp[i * NH + 1] = hp[parent * NH + 1]
+            H[i * NH] = pkey
+            H[i * NH + 1] = H[parent * NH + 1]
             i = parent
         else:
             break
-    hp[i * NH] = key
-    hp[i * NH + 1] = val
+    H[i * NH] = key
+    H[i * NH + 1] = val
 
 
-def heap_pop(g, hp):
+def heap_pop(I, F, H):
     """Remove the top entry (read it before calling)."""
-    n = g[G_HSIZE] - 1
-    g[G_HSIZE] = n
+    n = I[G_HSIZE] - 1
+    I[G_HSIZE] = n
     if n == 0:
         return
-    key = hp[n * NH]
-    val = hp[n * NH + 1]
+    key = H[n * NH]
+    val = H[n * NH + 1]
     i = 0
     while True:  # sift the hole down
         c = 2 * i + 1
         if c >= n:
             break
-        if c + 1 < n and hp[(c + 1) * NH] < hp[c * NH]:
+        if c + 1 < n and H[(c + 1) * NH] < H[c * NH]:
             c += 1
-        if hp[c * NH] < key:
-            hp[i * NH] = hp[c * NH]
-            hp[i * NH + 1] = hp[c * NH + 1]
+        if H[c * NH] < key:
+            H[i * NH] = H[c * NH]
+            H[i * NH + 1] = H[c * NH + 1]
             i = c
         else:
             break
-    hp[i * NH] = key
-    hp[i * NH + 1] = val
+    H[i * NH] = key
+    H[i * NH + 1] = val
 
 
 # =============================================================================================
 # accounting
 # =============================================================================================
-def settle_core(g, gf, wi, wf, pi, pf, ci, vi, vf, p, now):
+def settle_core(I, F, H, p, now):
     """Charge both threads of p's core for the time since the core was last settled."""
-    core = pi[p * NPI + P_CORE]
-    d = now - ci[core * NCI + K_LAST]
+    o_wi = I[G_OWI]
+    o_pi = I[G_OPI]
+    o_ci = I[G_OCI]
+    o_vi = I[G_OVI]
+    o_wf = I[G_OWF]
+    o_pf = I[G_OPF]
+    o_vf = I[G_OVF]
+    core = I[o_pi + p * NPI + P_CORE]
+    d = now - I[o_ci + core * NCI + K_LAST]
     if d <= 0:
         return
-    ci[core * NCI + K_LAST] = now
-    tpc = g[G_TPC]
+    I[o_ci + core * NCI + K_LAST] = now
+    tpc = I[G_TPC]
     first = core * tpc
     busy_threads = 0
     for t in range(tpc):
-        if pi[(first + t) * NPI + P_WORLD] >= 0:
+        if I[o_pi + (first + t) * NPI + P_WORLD] >= 0:
             busy_threads += 1
     if busy_threads == 0:
         return
-    ci[core * NCI + K_BUSY] += d
-    freq = gf[GF_FREQ]
+    I[o_ci + core * NCI + K_BUSY] += d
+    freq = F[GF_FREQ]
     for t in range(tpc):
         q = first + t
-        w = pi[q * NPI + P_WORLD]
+        w = I[o_pi + q * NPI + P_WORLD]
         if w < 0:
             continue
-        pi[q * NPI + P_BUSY] += d
+        I[o_pi + q * NPI + P_BUSY] += d
         if busy_threads > 1:
-            used = gf[GF_HTCHARGE] * freq * d
-            progress = gf[GF_HTPROGRESS] * freq * d
-            pf[q] += gf[GF_HTPCPU] * freq * d
-            wf[w * NWF + F_HTLOSS] += (1.0 - gf[GF_HTCHARGE]) * freq * d
+            used = F[GF_HTCHARGE] * freq * d
+            progress = F[GF_HTPROGRESS] * freq * d
+            F[o_pf + q] += F[GF_HTPCPU] * freq * d
+            F[o_wf + w * NWF + F_HTLOSS] += (1.0 - F[GF_HTCHARGE]) * freq * d
         else:
             used = freq * d
             progress = used
-            pf[q] += freq * d
-        wf[w * NWF + F_USED] += used
-        wf[w * NWF + F_WORK] -= progress
-        wf[w * NWF + F_VT] += used * wf[w * NWF + F_WSCALE]
-        v = wi[w * NWI + W_VM]
-        if vi[v * NVI + V_LIMITED] != 0:
-            vf[v * NVF + VF_SPENT] += used
+            F[o_pf + q] += freq * d
+        F[o_wf + w * NWF + F_USED] += used
+        F[o_wf + w * NWF + F_WORK] -= progress
+        F[o_wf + w * NWF + F_VT] += used * F[o_wf + w * NWF + F_WSCALE]
+        v = I[o_wi + w * NWI + W_VM]
+        if I[o_vi + v * NVI + V_LIMITED] != 0:
+            F[o_vf + v * NVF + VF_SPENT] += used
 
 
 def is_stalled(state):
     return state == READY or state == COSTOP
 
 
-def lag_now(wi, wf, w, now):
-    lag = wf[w * NWF + F_LAG]
-    st = wi[w * NWI + W_STATE]
+def lag_now(I, F, H, w, now):
+    o_wi = I[G_OWI]
+    o_wf = I[G_OWF]
+    lag = F[o_wf + w * NWF + F_LAG]
+    st = I[o_wi + w * NWI + W_STATE]
     if st == READY or st == COSTOP:
-        lag += now - wi[w * NWI + W_SINCE]
+        lag += now - I[o_wi + w * NWI + W_SINCE]
     return lag
 
 
-def skew_of(wi, wf, vi, w, now):
+def skew_of(I, F, H, w, now):
     """Progress lead of w over its slowest sibling (µs); 0 for 1-vCPU VMs."""
-    v = wi[w * NWI + W_VM]
-    n = vi[v * NVI + V_N]
+    o_wi = I[G_OWI]
+    o_vi = I[G_OVI]
+    v = I[o_wi + w * NWI + W_VM]
+    n = I[o_vi + v * NVI + V_N]
     if n < 2:
         return 0.0
-    first = vi[v * NVI + V_FIRST]
+    first = I[o_vi + v * NVI + V_FIRST]
     worst = 0.0
     for s in range(first, first + n):
-        lag = lag_now(wi, wf, s, now)
+        lag = lag_now(I, F, H, s, now)
         if lag > worst:
             worst = lag
-    return worst - lag_now(wi, wf, w, now)
+    return worst - lag_now(I, F, H, w, now)
 
 
-def set_state(g, gf, wi, wf, wc, pi, pf, ci, vi, vf, hp, w, new, mlmtd, now):
+def set_state(I, F, H, w, new, mlmtd, now):
     """Move w to state *new* (with MLMTD flag), charging the time spent in the old state."""
-    old = wi[w * NWI + W_STATE]
-    d = now - wi[w * NWI + W_SINCE]
-    wc[w * NWC + old] += d
-    if old == READY and wi[w * NWI + W_MLMTD] != 0:
-        wc[w * NWC + C_MLMTD] += d
+    o_wi = I[G_OWI]
+    o_wc = I[G_OWC]
+    o_vi = I[G_OVI]
+    o_wf = I[G_OWF]
+    old = I[o_wi + w * NWI + W_STATE]
+    d = now - I[o_wi + w * NWI + W_SINCE]
+    I[o_wc + w * NWC + old] += d
+    if old == READY and I[o_wi + w * NWI + W_MLMTD] != 0:
+        I[o_wc + w * NWC + C_MLMTD] += d
     was_stalled = old == READY or old == COSTOP
     if was_stalled:
-        wf[w * NWF + F_LAG] += d
-    wi[w * NWI + W_STATE] = new
-    wi[w * NWI + W_MLMTD] = mlmtd
-    wi[w * NWI + W_SINCE] = now
-    v = wi[w * NWI + W_VM]
+        F[o_wf + w * NWF + F_LAG] += d
+    I[o_wi + w * NWI + W_STATE] = new
+    I[o_wi + w * NWI + W_MLMTD] = mlmtd
+    I[o_wi + w * NWI + W_SINCE] = now
+    v = I[o_wi + w * NWI + W_VM]
     if old == COSTOP:
-        vi[v * NVI + V_NCOSTOP] -= 1
+        I[o_vi + v * NVI + V_NCOSTOP] -= 1
     if new == COSTOP:
-        vi[v * NVI + V_NCOSTOP] += 1
+        I[o_vi + v * NVI + V_NCOSTOP] += 1
     stalled = new == READY or new == COSTOP
     if stalled == was_stalled:
         return
-    n = vi[v * NVI + V_N]
-    first = vi[v * NVI + V_FIRST]
+    n = I[o_vi + v * NVI + V_N]
+    first = I[o_vi + v * NVI + V_FIRST]
     if stalled:
-        vi[v * NVI + V_NSTALL] += 1
+        I[o_vi + v * NVI + V_NSTALL] += 1
         if n > 1:
             # a sibling fell behind: the running vCPUs' skew now grows; check them in time.
-            _skew_check_later(g, wi, wf, vi, hp, v, now)
+            _skew_check_later(I, F, H, v, now)
     else:
-        vi[v * NVI + V_NSTALL] -= 1
-        if vi[v * NVI + V_NSTALL] == 0:
+        I[o_vi + v * NVI + V_NSTALL] -= 1
+        if I[o_vi + v * NVI + V_NSTALL] == 0:
             # nobody is behind: the VM is in step again; lags restart from zero.
             for s in range(first, first + n):
-                wf[s * NWF + F_LAG] = 0.0
+                F[o_wf + s * NWF + F_LAG] = 0.0
 
 
 # =============================================================================================
 # run queues
 # =============================================================================================
-def enqueue(g, wi, rq, rqn, w):
-    q = wi[w * NWI + W_Q]
-    nw = g[G_NW]
-    pos = rqn[q]
-    rq[q * nw + pos] = w
-    rqn[q] = pos + 1
-    wi[w * NWI + W_QPOS] = pos
+def enqueue(I, F, H, w):
+    o_wi = I[G_OWI]
+    o_rq = I[G_ORQ]
+    o_rqn = I[G_ORQN]
+    q = I[o_wi + w * NWI + W_Q]
+    nw = I[G_NW]
+    pos = I[o_rqn + q]
+    I[o_rq + q * nw + pos] = w
+    I[o_rqn + q] = pos + 1
+    I[o_wi + w * NWI + W_QPOS] = pos
 
 
-def dequeue(g, wi, rq, rqn, w):
-    q = wi[w * NWI + W_Q]
-    nw = g[G_NW]
-    pos = wi[w * NWI + W_QPOS]
-    last = rqn[q] - 1
-    moved = rq[q * nw + last]
-    rq[q * nw + pos] = moved
-    wi[moved * NWI + W_QPOS] = pos
-    rqn[q] = last
-    wi[w * NWI + W_QPOS] = -1
+def dequeue(I, F, H, w):
+    o_wi = I[G_OWI]
+    o_rq = I[G_ORQ]
+    o_rqn = I[G_ORQN]
+    q = I[o_wi + w * NWI + W_Q]
+    nw = I[G_NW]
+    pos = I[o_wi + w * NWI + W_QPOS]
+    last = I[o_rqn + q] - 1
+    moved = I[o_rq + q * nw + last]
+    I[o_rq + q * nw + pos] = moved
+    I[o_wi + moved * NWI + W_QPOS] = pos
+    I[o_rqn + q] = last
+    I[o_wi + w * NWI + W_QPOS] = -1
 
 
-def allowed(g, wi, pi, aff, w, p):
-    excl = pi[p * NPI + P_EXCL]
+def allowed(I, F, H, w, p):
+    o_wi = I[G_OWI]
+    o_pi = I[G_OPI]
+    o_aff = I[G_OAFF]
+    excl = I[o_pi + p * NPI + P_EXCL]
     if excl != -1:
         return excl == w
-    mask = wi[w * NWI + W_MASK]
+    mask = I[o_wi + w * NWI + W_MASK]
     if mask == 0:
         return True
-    return aff[mask * g[G_NP] + p] != 0
+    return I[o_aff + mask * I[G_NP] + p] != 0
 
 
-def pick_ready(g, wi, wf, pi, rq, rqn, aff, p):
+def pick_ready(I, F, H, p):
     """The READY world with the lowest vt (then lowest id) that may run on p, or -1."""
-    if pi[p * NPI + P_EXCL] != -1:
+    o_pi = I[G_OPI]
+    o_rq = I[G_ORQ]
+    o_rqn = I[G_ORQN]
+    o_wf = I[G_OWF]
+    if I[o_pi + p * NPI + P_EXCL] != -1:
         return -1
-    nw = g[G_NW]
+    nw = I[G_NW]
     best = -1
     best_vt = 0.0
-    node = pi[p * NPI + P_NODE]
-    for q in (node, g[G_NODES]):
+    node = I[o_pi + p * NPI + P_NODE]
+    for q in (node, I[G_NODES]):
         base = q * nw
-        for i in range(rqn[q]):
-            w = rq[base + i]
-            if not allowed(g, wi, pi, aff, w, p):
+        for i in range(I[o_rqn + q]):
+            w = I[o_rq + base + i]
+            if not allowed(I, F, H, w, p):
                 continue
-            vt = wf[w * NWF + F_VT]
+            vt = F[o_wf + w * NWF + F_VT]
             if best < 0 or vt < best_vt or (vt == best_vt and w < best):
                 best = w
                 best_vt = vt
     return best
 
 
-def find_idle_pcpu(g, wi, pi, aff, w):
+def find_idle_pcpu(I, F, H, w):
     """An idle PCPU for w: last PCPU on an idle core, an idle core, last PCPU, any idle thread; or -1."""
-    excl = wi[w * NWI + W_EXCL]
+    o_wi = I[G_OWI]
+    o_pi = I[G_OPI]
+    excl = I[o_wi + w * NWI + W_EXCL]
     if excl >= 0:
-        return excl if pi[excl * NPI + P_WORLD] < 0 else -1
-    q = wi[w * NWI + W_Q]
-    if q < g[G_NODES]:
-        lo = q * g[G_TPN]
-        hi = lo + g[G_TPN]
+        return excl if I[o_pi + excl * NPI + P_WORLD] < 0 else -1
+    q = I[o_wi + w * NWI + W_Q]
+    if q < I[G_NODES]:
+        lo = q * I[G_TPN]
+        hi = lo + I[G_TPN]
     else:
         lo = 0
-        hi = g[G_NP]
-    last = wi[w * NWI + W_LAST]
-    last_ok = lo <= last < hi and pi[last * NPI + P_WORLD] < 0 and allowed(g, wi, pi, aff, w, last)
+        hi = I[G_NP]
+    last = I[o_wi + w * NWI + W_LAST]
+    last_ok = lo <= last < hi and I[o_pi + last * NPI + P_WORLD] < 0 and allowed(I, F, H, w, last)
     if last_ok:
-        sib = pi[last * NPI + P_SIB]
-        if sib < 0 or pi[sib * NPI + P_WORLD] < 0:
+        sib = I[o_pi + last * NPI + P_SIB]
+        if sib < 0 or I[o_pi + sib * NPI + P_WORLD] < 0:
             return last
     half = -1
     for p in range(lo, hi):
-        if pi[p * NPI + P_WORLD] >= 0 or not allowed(g, wi, pi, aff, w, p):
+        if I[o_pi + p * NPI + P_WORLD] >= 0 or not allowed(I, F, H, w, p):
             continue
-        sib = pi[p * NPI + P_SIB]
-        if sib < 0 or (pi[sib * NPI + P_WORLD] < 0 and pi[sib * NPI + P_EXCL] != -2):
+        sib = I[o_pi + p * NPI + P_SIB]
+        if sib < 0 or (I[o_pi + sib * NPI + P_WORLD] < 0 and I[o_pi + sib * NPI + P_EXCL] != -2):
             return p
         if half < 0:
             half = p
@@ -434,17 +487,22 @@ def find_idle_pcpu(g, wi, pi, aff, w):
 # =============================================================================================
 # slices
 # =============================================================================================
-def reslice(g, gf, wi, wf, pi, pf, ci, vi, vf, hp, p, now):
+def reslice(I, F, H, p, now):
     """Schedule the next decision point of the world running on p (replacing the pending one)."""
-    settle_core(g, gf, wi, wf, pi, pf, ci, vi, vf, p, now)
-    w = pi[p * NPI + P_WORLD]
-    sib = pi[p * NPI + P_SIB]
-    rate = gf[GF_FREQ]
-    prog = gf[GF_FREQ]
-    if sib >= 0 and pi[sib * NPI + P_WORLD] >= 0:
-        rate = gf[GF_HTCHARGE] * gf[GF_FREQ]
-        prog = gf[GF_HTPROGRESS] * gf[GF_FREQ]
-    work = wf[w * NWF + F_WORK]
+    o_wi = I[G_OWI]
+    o_pi = I[G_OPI]
+    o_vi = I[G_OVI]
+    o_wf = I[G_OWF]
+    o_vf = I[G_OVF]
+    settle_core(I, F, H, p, now)
+    w = I[o_pi + p * NPI + P_WORLD]
+    sib = I[o_pi + p * NPI + P_SIB]
+    rate = F[GF_FREQ]
+    prog = F[GF_FREQ]
+    if sib >= 0 and I[o_pi + sib * NPI + P_WORLD] >= 0:
+        rate = F[GF_HTCHARGE] * F[GF_FREQ]
+        prog = F[GF_HTPROGRESS] * F[GF_FREQ]
+    work = F[o_wf + w * NWF + F_WORK]
     d = BIG
     if work > 0.0:
         need = work / prog
@@ -454,13 +512,13 @@ def reslice(g, gf, wi, wf, pi, pf, ci, vi, vf, hp, p, now):
         d = dw
     else:
         d = 0
-    dq = pi[p * NPI + P_QSTART] + g[G_QUANTUM] - now
+    dq = I[o_pi + p * NPI + P_QSTART] + I[G_QUANTUM] - now
     if dq < d:
         d = dq
-    v = wi[w * NWI + W_VM]
-    if vi[v * NVI + V_LIMITED] != 0:
-        left = vf[v * NVF + VF_BUDGET] - vf[v * NVF + VF_SPENT]
-        nrun = vi[v * NVI + V_NRUN]
+    v = I[o_wi + w * NWI + W_VM]
+    if I[o_vi + v * NVI + V_LIMITED] != 0:
+        left = F[o_vf + v * NVF + VF_BUDGET] - F[o_vf + v * NVF + VF_SPENT]
+        nrun = I[o_vi + v * NVI + V_NRUN]
         if nrun < 1:
             nrun = 1
         need = left / (rate * nrun)
@@ -471,101 +529,116 @@ def reslice(g, gf, wi, wf, pi, pf, ci, vi, vf, hp, p, now):
             d = dl
     if d < 1:
         d = 1
-    pend = pi[p * NPI + P_PENDT]
+    pend = I[o_pi + p * NPI + P_PENDT]
     if 0 <= pend <= now + d:
         return  # an earlier decision point is already queued; it re-slices when it fires
-    gen = pi[p * NPI + P_GEN] + 1
-    pi[p * NPI + P_GEN] = gen
-    pi[p * NPI + P_PENDT] = now + d
-    heap_push(g, hp, now + d, EV_SLICE, p, gen)
+    gen = I[o_pi + p * NPI + P_GEN] + 1
+    I[o_pi + p * NPI + P_GEN] = gen
+    I[o_pi + p * NPI + P_PENDT] = now + d
+    heap_push(I, F, H, now + d, EV_SLICE, p, gen)
 
 
-def dispatch(g, gf, wi, wf, wc, pi, pf, ci, vi, vf, hp, qf, w, p, now):
-    settle_core(g, gf, wi, wf, pi, pf, ci, vi, vf, p, now)
-    pi[p * NPI + P_WORLD] = w
-    wi[w * NWI + W_PCPU] = p
-    last = wi[w * NWI + W_LAST]
+def dispatch(I, F, H, w, p, now):
+    o_wi = I[G_OWI]
+    o_wc = I[G_OWC]
+    o_pi = I[G_OPI]
+    o_vi = I[G_OVI]
+    o_wf = I[G_OWF]
+    o_qf = I[G_OQF]
+    settle_core(I, F, H, p, now)
+    I[o_pi + p * NPI + P_WORLD] = w
+    I[o_wi + w * NWI + W_PCPU] = p
+    last = I[o_wi + w * NWI + W_LAST]
     if last >= 0 and last != p:
-        wc[w * NWC + C_MIG] += 1
-    wi[w * NWI + W_LAST] = p
-    wc[w * NWC + C_SWTCH] += 1
-    pi[p * NPI + P_QSTART] = now
-    q = wi[w * NWI + W_Q]
-    if wf[w * NWF + F_VT] > qf[q]:
-        qf[q] = wf[w * NWF + F_VT]
-    v = wi[w * NWI + W_VM]
-    vi[v * NVI + V_NRUN] += 1
-    set_state(g, gf, wi, wf, wc, pi, pf, ci, vi, vf, hp, w, RUN, 0, now)
-    reslice(g, gf, wi, wf, pi, pf, ci, vi, vf, hp, p, now)
-    sib = pi[p * NPI + P_SIB]
-    if sib >= 0 and pi[sib * NPI + P_WORLD] >= 0:
-        reslice(g, gf, wi, wf, pi, pf, ci, vi, vf, hp, sib, now)
-    if vi[v * NVI + V_LIMITED] != 0:
-        _reslice_vm(g, gf, wi, wf, pi, pf, ci, vi, vf, hp, v, w, now)
+        I[o_wc + w * NWC + C_MIG] += 1
+    I[o_wi + w * NWI + W_LAST] = p
+    I[o_wc + w * NWC + C_SWTCH] += 1
+    I[o_pi + p * NPI + P_QSTART] = now
+    q = I[o_wi + w * NWI + W_Q]
+    if F[o_wf + w * NWF + F_VT] > F[o_qf + q]:
+        F[o_qf + q] = F[o_wf + w * NWF + F_VT]
+    v = I[o_wi + w * NWI + W_VM]
+    I[o_vi + v * NVI + V_NRUN] += 1
+    set_state(I, F, H, w, RUN, 0, now)
+    reslice(I, F, H, p, now)
+    sib = I[o_pi + p * NPI + P_SIB]
+    if sib >= 0 and I[o_pi + sib * NPI + P_WORLD] >= 0:
+        reslice(I, F, H, sib, now)
+    if I[o_vi + v * NVI + V_LIMITED] != 0:
+        _reslice_vm(I, F, H, v, w, now)
 
 
-def _reslice_vm(g, gf, wi, wf, pi, pf, ci, vi, vf, hp, v, skip, now):
-    first = vi[v * NVI + V_FIRST]
-    for s in range(first, first + vi[v * NVI + V_N]):
-        if s != skip and wi[s * NWI + W_STATE] == RUN:
-            reslice(g, gf, wi, wf, pi, pf, ci, vi, vf, hp, wi[s * NWI + W_PCPU], now)
+def _reslice_vm(I, F, H, v, skip, now):
+    o_wi = I[G_OWI]
+    o_vi = I[G_OVI]
+    first = I[o_vi + v * NVI + V_FIRST]
+    for s in range(first, first + I[o_vi + v * NVI + V_N]):
+        if s != skip and I[o_wi + s * NWI + W_STATE] == RUN:
+            reslice(I, F, H, I[o_wi + s * NWI + W_PCPU], now)
 
 
-def undispatch(g, gf, wi, wf, pi, pf, ci, vi, vf, hp, p, now):
+def undispatch(I, F, H, p, now):
     """Take the world off p (caller sets its new state)."""
-    settle_core(g, gf, wi, wf, pi, pf, ci, vi, vf, p, now)
-    w = pi[p * NPI + P_WORLD]
-    pi[p * NPI + P_WORLD] = -1
-    pi[p * NPI + P_GEN] += 1
-    pi[p * NPI + P_PENDT] = -1
-    wi[w * NWI + W_PCPU] = -1
-    v = wi[w * NWI + W_VM]
-    vi[v * NVI + V_NRUN] -= 1
-    sib = pi[p * NPI + P_SIB]
-    if sib >= 0 and pi[sib * NPI + P_WORLD] >= 0:
-        reslice(g, gf, wi, wf, pi, pf, ci, vi, vf, hp, sib, now)
+    o_wi = I[G_OWI]
+    o_pi = I[G_OPI]
+    o_vi = I[G_OVI]
+    settle_core(I, F, H, p, now)
+    w = I[o_pi + p * NPI + P_WORLD]
+    I[o_pi + p * NPI + P_WORLD] = -1
+    I[o_pi + p * NPI + P_GEN] += 1
+    I[o_pi + p * NPI + P_PENDT] = -1
+    I[o_wi + w * NWI + W_PCPU] = -1
+    v = I[o_wi + w * NWI + W_VM]
+    I[o_vi + v * NVI + V_NRUN] -= 1
+    sib = I[o_pi + p * NPI + P_SIB]
+    if sib >= 0 and I[o_pi + sib * NPI + P_WORLD] >= 0:
+        reslice(I, F, H, sib, now)
     return w
 
 
-def pull_next(g, gf, wi, wf, wc, pi, pf, ci, vi, vf, rq, rqn, qf, hp, aff, p, now):
-    best = pick_ready(g, wi, wf, pi, rq, rqn, aff, p)
+def pull_next(I, F, H, p, now):
+    best = pick_ready(I, F, H, p)
     if best >= 0:
-        dequeue(g, wi, rq, rqn, best)
-        dispatch(g, gf, wi, wf, wc, pi, pf, ci, vi, vf, hp, qf, best, p, now)
+        dequeue(I, F, H, best)
+        dispatch(I, F, H, best, p, now)
 
 
-def make_runnable(g, gf, wi, wf, wc, pi, pf, ci, vi, vf, rq, rqn, qf, hp, aff, w, now):
+def make_runnable(I, F, H, w, now):
     """w has work: run it on an idle PCPU, or queue it READY (or COSTOP / max-limited)."""
-    v = wi[w * NWI + W_VM]
-    if vi[v * NVI + V_THROT] != 0:
-        set_state(g, gf, wi, wf, wc, pi, pf, ci, vi, vf, hp, w, READY, 1, now)
+    o_wi = I[G_OWI]
+    o_vi = I[G_OVI]
+    v = I[o_wi + w * NWI + W_VM]
+    if I[o_vi + v * NVI + V_THROT] != 0:
+        set_state(I, F, H, w, READY, 1, now)
         return
-    if vi[v * NVI + V_N] > 1 and skew_of(wi, wf, vi, w, now) > g[G_SKEW]:
-        set_state(g, gf, wi, wf, wc, pi, pf, ci, vi, vf, hp, w, COSTOP, 0, now)
-        _costart_check_later(g, wi, wf, vi, hp, v, now)
+    if I[o_vi + v * NVI + V_N] > 1 and skew_of(I, F, H, w, now) > I[G_SKEW]:
+        set_state(I, F, H, w, COSTOP, 0, now)
+        _costart_check_later(I, F, H, v, now)
         return
-    p = find_idle_pcpu(g, wi, pi, aff, w)
+    p = find_idle_pcpu(I, F, H, w)
     if p >= 0:
-        dispatch(g, gf, wi, wf, wc, pi, pf, ci, vi, vf, hp, qf, w, p, now)
+        dispatch(I, F, H, w, p, now)
     else:
-        if wi[w * NWI + W_STATE] != READY or wi[w * NWI + W_MLMTD] != 0:
-            set_state(g, gf, wi, wf, wc, pi, pf, ci, vi, vf, hp, w, READY, 0, now)
-        enqueue(g, wi, rq, rqn, w)
+        if I[o_wi + w * NWI + W_STATE] != READY or I[o_wi + w * NWI + W_MLMTD] != 0:
+            set_state(I, F, H, w, READY, 0, now)
+        enqueue(I, F, H, w)
 
 
-def _skew_check_later(g, wi, wf, vi, hp, v, now):
+def _skew_check_later(I, F, H, v, now):
     """Schedule the VM's co-stop check for when the leading running vCPU's skew reaches the threshold.
 
     A running vCPU's skew grows only through its stalled siblings' lag (1 µs per µs); the
     leader is the running vCPU with the least lag.
     """
-    first = vi[v * NVI + V_FIRST]
+    o_wi = I[G_OWI]
+    o_vi = I[G_OVI]
+    first = I[o_vi + v * NVI + V_FIRST]
     stalled_max = -1.0  # grows 1 µs per µs
     static_max = 0.0  # running or halted siblings: constant
     least = -1.0
-    for s in range(first, first + vi[v * NVI + V_N]):
-        lag = lag_now(wi, wf, s, now)
-        st = wi[s * NWI + W_STATE]
+    for s in range(first, first + I[o_vi + v * NVI + V_N]):
+        lag = lag_now(I, F, H, s, now)
+        st = I[o_wi + s * NWI + W_STATE]
         if st == READY or st == COSTOP:
             if lag > stalled_max:
                 stalled_max = lag
@@ -575,44 +648,48 @@ def _skew_check_later(g, wi, wf, vi, hp, v, now):
             least = lag
     if least < 0.0 or stalled_max < 0.0:
         return
-    if static_max - least >= g[G_SKEW]:
+    if static_max - least >= I[G_SKEW]:
         d = 1
     else:
-        left = g[G_SKEW] - (stalled_max - least)
+        left = I[G_SKEW] - (stalled_max - least)
         d = int(left)
         if d < left:
             d += 1
         if d < 1:
             d = 1
-    gen = vi[v * NVI + V_SKGEN] + 1
-    vi[v * NVI + V_SKGEN] = gen
-    heap_push(g, hp, now + d, EV_SKEW, v, gen)
+    gen = I[o_vi + v * NVI + V_SKGEN] + 1
+    I[o_vi + v * NVI + V_SKGEN] = gen
+    heap_push(I, F, H, now + d, EV_SKEW, v, gen)
 
 
-def on_skew(g, gf, wi, wf, wc, pi, pf, ci, vi, vf, rq, rqn, qf, hp, aff, v, now):
+def on_skew(I, F, H, v, now):
     """Co-stop every running vCPU of v whose lead over the slowest sibling reached the threshold."""
-    first = vi[v * NVI + V_FIRST]
+    o_wi = I[G_OWI]
+    o_vi = I[G_OVI]
+    first = I[o_vi + v * NVI + V_FIRST]
     stopped = False
-    for s in range(first, first + vi[v * NVI + V_N]):
-        if wi[s * NWI + W_STATE] == RUN and skew_of(wi, wf, vi, s, now) >= g[G_SKEW]:
-            p = wi[s * NWI + W_PCPU]
-            undispatch(g, gf, wi, wf, pi, pf, ci, vi, vf, hp, p, now)
-            set_state(g, gf, wi, wf, wc, pi, pf, ci, vi, vf, hp, s, COSTOP, 0, now)
-            pull_next(g, gf, wi, wf, wc, pi, pf, ci, vi, vf, rq, rqn, qf, hp, aff, p, now)
+    for s in range(first, first + I[o_vi + v * NVI + V_N]):
+        if I[o_wi + s * NWI + W_STATE] == RUN and skew_of(I, F, H, s, now) >= I[G_SKEW]:
+            p = I[o_wi + s * NWI + W_PCPU]
+            undispatch(I, F, H, p, now)
+            set_state(I, F, H, s, COSTOP, 0, now)
+            pull_next(I, F, H, p, now)
             stopped = True
     if stopped:
-        _costart_check_later(g, wi, wf, vi, hp, v, now)
-    if vi[v * NVI + V_NSTALL] > 0:
-        _skew_check_later(g, wi, wf, vi, hp, v, now)
+        _costart_check_later(I, F, H, v, now)
+    if I[o_vi + v * NVI + V_NSTALL] > 0:
+        _skew_check_later(I, F, H, v, now)
 
 
-def _costart_check_later(g, wi, wf, vi, hp, v, now):
+def _costart_check_later(I, F, H, v, now):
     """Schedule the VM's next co-start check at the earliest time a co-stopped skew can fall enough."""
-    first = vi[v * NVI + V_FIRST]
+    o_wi = I[G_OWI]
+    o_vi = I[G_OVI]
+    first = I[o_vi + v * NVI + V_FIRST]
     soonest = BIG
-    for s in range(first, first + vi[v * NVI + V_N]):
-        if wi[s * NWI + W_STATE] == COSTOP:
-            excess = skew_of(wi, wf, vi, s, now) - g[G_COSTART]
+    for s in range(first, first + I[o_vi + v * NVI + V_N]):
+        if I[o_wi + s * NWI + W_STATE] == COSTOP:
+            excess = skew_of(I, F, H, s, now) - I[G_COSTART]
             d = int(excess)
             if d < excess:
                 d += 1
@@ -622,228 +699,269 @@ def _costart_check_later(g, wi, wf, vi, hp, v, now):
         return
     if soonest < 1:
         soonest = 1
-    gen = vi[v * NVI + V_CSGEN] + 1
-    vi[v * NVI + V_CSGEN] = gen
-    heap_push(g, hp, now + soonest, EV_COSTART, v, gen)
+    gen = I[o_vi + v * NVI + V_CSGEN] + 1
+    I[o_vi + v * NVI + V_CSGEN] = gen
+    heap_push(I, F, H, now + soonest, EV_COSTART, v, gen)
 
 
-def wake(g, gf, wi, wf, wc, pi, pf, ci, vi, vf, rq, rqn, qf, hp, aff, w, now):
-    wc[w * NWC + C_WAKE] += 1
-    floor = qf[wi[w * NWI + W_Q]] - g[G_CREDIT] * wf[w * NWF + F_WSCALE]
-    if wf[w * NWF + F_VT] < floor:
-        wf[w * NWF + F_VT] = floor
-    make_runnable(g, gf, wi, wf, wc, pi, pf, ci, vi, vf, rq, rqn, qf, hp, aff, w, now)
+def wake(I, F, H, w, now):
+    o_wi = I[G_OWI]
+    o_wc = I[G_OWC]
+    o_wf = I[G_OWF]
+    o_qf = I[G_OQF]
+    I[o_wc + w * NWC + C_WAKE] += 1
+    floor = F[o_qf + I[o_wi + w * NWI + W_Q]] - I[G_CREDIT] * F[o_wf + w * NWF + F_WSCALE]
+    if F[o_wf + w * NWF + F_VT] < floor:
+        F[o_wf + w * NWF + F_VT] = floor
+    make_runnable(I, F, H, w, now)
 
 
-def _next_burst(g, wi, wf, bb, ib, tb, ti, w, now):
+def _next_burst(I, F, H, w, now):
     """Draw (idle µs, burst work) for w's next cycle, scaled by its VM's demand table."""
-    blk = g[G_BLOCK]
-    cur = wi[w * NWI + W_CUR]
-    wi[w * NWI + W_CUR] = cur + 1
-    v = wi[w * NWI + W_VM]
-    k = now // g[G_TSTEP]
-    if k >= g[G_TSTEPS]:
-        k = g[G_TSTEPS] - 1
-    k = v * g[G_TSTEPS] + k
-    busy = bb[w * blk + cur] * tb[k]
-    idle = ib[w * blk + cur] * ti[k]
+    o_wi = I[G_OWI]
+    o_bb = I[G_OBB]
+    o_ib = I[G_OIB]
+    o_tb = I[G_OTB]
+    o_ti = I[G_OTI]
+    blk = I[G_BLOCK]
+    cur = I[o_wi + w * NWI + W_CUR]
+    I[o_wi + w * NWI + W_CUR] = cur + 1
+    v = I[o_wi + w * NWI + W_VM]
+    k = now // I[G_TSTEP]
+    if k >= I[G_TSTEPS]:
+        k = I[G_TSTEPS] - 1
+    k = v * I[G_TSTEPS] + k
+    busy = F[o_bb + w * blk + cur] * F[o_tb + k]
+    idle = F[o_ib + w * blk + cur] * F[o_ti + k]
     return idle, busy
 
 
-def _halt_until_wake(g, wi, wf, hp, w, idle, busy, now):
+def _halt_until_wake(I, F, H, w, idle, busy, now):
     """Schedule w's wake after *idle* µs (at least 1) with *busy* work waiting."""
-    wf[w * NWF + F_WORK] = busy
+    o_wi = I[G_OWI]
+    o_wf = I[G_OWF]
+    F[o_wf + w * NWF + F_WORK] = busy
     di = int(idle + 0.5)
     if di < 1:
         di = 1
-    gen = wi[w * NWI + W_WGEN] + 1
-    wi[w * NWI + W_WGEN] = gen
-    heap_push(g, hp, now + di, EV_WAKE, w, gen)
+    gen = I[o_wi + w * NWI + W_WGEN] + 1
+    I[o_wi + w * NWI + W_WGEN] = gen
+    heap_push(I, F, H, now + di, EV_WAKE, w, gen)
 
 
-def burst_done(g, gf, wi, wf, wc, pi, pf, ci, vi, vf, rq, rqn, qf, hp, aff, bb, ib, tb, ti, p, now):
+def burst_done(I, F, H, p, now):
     """The world on p finished its work: continue with more, or halt (WAIT)."""
-    w = pi[p * NPI + P_WORLD]
-    mode = wi[w * NWI + W_MODE]
+    o_wi = I[G_OWI]
+    o_pi = I[G_OPI]
+    o_wf = I[G_OWF]
+    w = I[o_pi + p * NPI + P_WORLD]
+    mode = I[o_wi + w * NWI + W_MODE]
     if mode == MODE_LOOP:
-        idle, busy = _next_burst(g, wi, wf, bb, ib, tb, ti, w, now)
+        idle, busy = _next_burst(I, F, H, w, now)
         if idle < 0.5 and busy >= 0.5:
-            wf[w * NWF + F_WORK] = busy
-            reslice(g, gf, wi, wf, pi, pf, ci, vi, vf, hp, p, now)
+            F[o_wf + w * NWF + F_WORK] = busy
+            reslice(I, F, H, p, now)
             return
-        _halt_until_wake(g, wi, wf, hp, w, idle, busy, now)
-    elif mode == MODE_PERIODIC and wf[w * NWF + F_PEND] > 0.0:
-        wf[w * NWF + F_WORK] = wf[w * NWF + F_PEND]
-        wf[w * NWF + F_PEND] = 0.0
-        reslice(g, gf, wi, wf, pi, pf, ci, vi, vf, hp, p, now)
+        _halt_until_wake(I, F, H, w, idle, busy, now)
+    elif mode == MODE_PERIODIC and F[o_wf + w * NWF + F_PEND] > 0.0:
+        F[o_wf + w * NWF + F_WORK] = F[o_wf + w * NWF + F_PEND]
+        F[o_wf + w * NWF + F_PEND] = 0.0
+        reslice(I, F, H, p, now)
         return
     else:
-        wf[w * NWF + F_WORK] = 0.0
-    undispatch(g, gf, wi, wf, pi, pf, ci, vi, vf, hp, p, now)
-    set_state(g, gf, wi, wf, wc, pi, pf, ci, vi, vf, hp, w, WAIT, 0, now)
-    pull_next(g, gf, wi, wf, wc, pi, pf, ci, vi, vf, rq, rqn, qf, hp, aff, p, now)
+        F[o_wf + w * NWF + F_WORK] = 0.0
+    undispatch(I, F, H, p, now)
+    set_state(I, F, H, w, WAIT, 0, now)
+    pull_next(I, F, H, p, now)
 
 
-def throttle(g, gf, wi, wf, wc, pi, pf, ci, vi, vf, rq, rqn, qf, hp, aff, v, now):
+def throttle(I, F, H, v, now):
     """The VM used its limit for this period: hold its runnable vCPUs READY + MLMTD."""
-    vi[v * NVI + V_THROT] = 1
-    first = vi[v * NVI + V_FIRST]
-    for s in range(first, first + vi[v * NVI + V_N]):
-        st = wi[s * NWI + W_STATE]
+    o_wi = I[G_OWI]
+    o_vi = I[G_OVI]
+    I[o_vi + v * NVI + V_THROT] = 1
+    first = I[o_vi + v * NVI + V_FIRST]
+    for s in range(first, first + I[o_vi + v * NVI + V_N]):
+        st = I[o_wi + s * NWI + W_STATE]
         if st == RUN:
-            p = wi[s * NWI + W_PCPU]
-            undispatch(g, gf, wi, wf, pi, pf, ci, vi, vf, hp, p, now)
-            set_state(g, gf, wi, wf, wc, pi, pf, ci, vi, vf, hp, s, READY, 1, now)
-            pull_next(g, gf, wi, wf, wc, pi, pf, ci, vi, vf, rq, rqn, qf, hp, aff, p, now)
-        elif st == READY and wi[s * NWI + W_QPOS] >= 0:
-            dequeue(g, wi, rq, rqn, s)
-            set_state(g, gf, wi, wf, wc, pi, pf, ci, vi, vf, hp, s, READY, 1, now)
+            p = I[o_wi + s * NWI + W_PCPU]
+            undispatch(I, F, H, p, now)
+            set_state(I, F, H, s, READY, 1, now)
+            pull_next(I, F, H, p, now)
+        elif st == READY and I[o_wi + s * NWI + W_QPOS] >= 0:
+            dequeue(I, F, H, s)
+            set_state(I, F, H, s, READY, 1, now)
 
 
-def on_limit_period(g, gf, wi, wf, wc, pi, pf, ci, vi, vf, rq, rqn, qf, hp, aff, now):
-    for v in range(g[G_NV]):
-        if vi[v * NVI + V_LIMITED] == 0:
+def on_limit_period(I, F, H, now):
+    o_wi = I[G_OWI]
+    o_vi = I[G_OVI]
+    o_vf = I[G_OVF]
+    for v in range(I[G_NV]):
+        if I[o_vi + v * NVI + V_LIMITED] == 0:
             continue
-        vf[v * NVF + VF_SPENT] = 0.0
-        if vi[v * NVI + V_THROT] == 0:
+        F[o_vf + v * NVF + VF_SPENT] = 0.0
+        if I[o_vi + v * NVI + V_THROT] == 0:
             continue
-        vi[v * NVI + V_THROT] = 0
-        first = vi[v * NVI + V_FIRST]
-        for s in range(first, first + vi[v * NVI + V_N]):
-            if wi[s * NWI + W_STATE] == READY and wi[s * NWI + W_MLMTD] != 0:
-                make_runnable(g, gf, wi, wf, wc, pi, pf, ci, vi, vf, rq, rqn, qf, hp, aff, s, now)
-    heap_push(g, hp, now + g[G_LIMPERIOD], EV_LIMIT, 0, 0)
+        I[o_vi + v * NVI + V_THROT] = 0
+        first = I[o_vi + v * NVI + V_FIRST]
+        for s in range(first, first + I[o_vi + v * NVI + V_N]):
+            if I[o_wi + s * NWI + W_STATE] == READY and I[o_wi + s * NWI + W_MLMTD] != 0:
+                make_runnable(I, F, H, s, now)
+    heap_push(I, F, H, now + I[G_LIMPERIOD], EV_LIMIT, 0, 0)
 
 
-def on_slice(g, gf, wi, wf, wc, pi, pf, ci, vi, vf, rq, rqn, qf, hp, aff, bb, ib, tb, ti, p, now):
-    settle_core(g, gf, wi, wf, pi, pf, ci, vi, vf, p, now)
-    w = pi[p * NPI + P_WORLD]
-    v = wi[w * NWI + W_VM]
-    if wf[w * NWF + F_WORK] < 1e-6:
-        burst_done(g, gf, wi, wf, wc, pi, pf, ci, vi, vf, rq, rqn, qf, hp, aff, bb, ib, tb, ti, p, now)
+def on_slice(I, F, H, p, now):
+    o_wi = I[G_OWI]
+    o_wc = I[G_OWC]
+    o_pi = I[G_OPI]
+    o_vi = I[G_OVI]
+    o_wf = I[G_OWF]
+    o_vf = I[G_OVF]
+    settle_core(I, F, H, p, now)
+    w = I[o_pi + p * NPI + P_WORLD]
+    v = I[o_wi + w * NWI + W_VM]
+    if F[o_wf + w * NWF + F_WORK] < 1e-6:
+        burst_done(I, F, H, p, now)
         return
-    if vi[v * NVI + V_LIMITED] != 0 and vf[v * NVF + VF_SPENT] >= vf[v * NVF + VF_BUDGET] - 1e-6:
-        throttle(g, gf, wi, wf, wc, pi, pf, ci, vi, vf, rq, rqn, qf, hp, aff, v, now)
+    if (
+        I[o_vi + v * NVI + V_LIMITED] != 0
+        and F[o_vf + v * NVF + VF_SPENT] >= F[o_vf + v * NVF + VF_BUDGET] - 1e-6
+    ):
+        throttle(I, F, H, v, now)
         return
-    if vi[v * NVI + V_N] > 1 and skew_of(wi, wf, vi, w, now) >= g[G_SKEW]:
-        undispatch(g, gf, wi, wf, pi, pf, ci, vi, vf, hp, p, now)
-        set_state(g, gf, wi, wf, wc, pi, pf, ci, vi, vf, hp, w, COSTOP, 0, now)
-        _costart_check_later(g, wi, wf, vi, hp, v, now)
-        pull_next(g, gf, wi, wf, wc, pi, pf, ci, vi, vf, rq, rqn, qf, hp, aff, p, now)
+    if I[o_vi + v * NVI + V_N] > 1 and skew_of(I, F, H, w, now) >= I[G_SKEW]:
+        undispatch(I, F, H, p, now)
+        set_state(I, F, H, w, COSTOP, 0, now)
+        _costart_check_later(I, F, H, v, now)
+        pull_next(I, F, H, p, now)
         return
-    if now - pi[p * NPI + P_QSTART] >= g[G_QUANTUM]:
-        wc[w * NWC + C_QEXP] += 1
-        best = pick_ready(g, wi, wf, pi, rq, rqn, aff, p)
-        if best >= 0 and wf[best * NWF + F_VT] < wf[w * NWF + F_VT]:
-            undispatch(g, gf, wi, wf, pi, pf, ci, vi, vf, hp, p, now)
-            set_state(g, gf, wi, wf, wc, pi, pf, ci, vi, vf, hp, w, READY, 0, now)
-            dequeue(g, wi, rq, rqn, best)
-            dispatch(g, gf, wi, wf, wc, pi, pf, ci, vi, vf, hp, qf, best, p, now)
-            make_runnable(g, gf, wi, wf, wc, pi, pf, ci, vi, vf, rq, rqn, qf, hp, aff, w, now)
+    if now - I[o_pi + p * NPI + P_QSTART] >= I[G_QUANTUM]:
+        I[o_wc + w * NWC + C_QEXP] += 1
+        best = pick_ready(I, F, H, p)
+        if best >= 0 and F[o_wf + best * NWF + F_VT] < F[o_wf + w * NWF + F_VT]:
+            undispatch(I, F, H, p, now)
+            set_state(I, F, H, w, READY, 0, now)
+            dequeue(I, F, H, best)
+            dispatch(I, F, H, best, p, now)
+            make_runnable(I, F, H, w, now)
             return
-        pi[p * NPI + P_QSTART] = now
-    reslice(g, gf, wi, wf, pi, pf, ci, vi, vf, hp, p, now)
+        I[o_pi + p * NPI + P_QSTART] = now
+    reslice(I, F, H, p, now)
 
 
-def on_costart(g, gf, wi, wf, wc, pi, pf, ci, vi, vf, rq, rqn, qf, hp, aff, v, now):
-    first = vi[v * NVI + V_FIRST]
-    for s in range(first, first + vi[v * NVI + V_N]):
-        if wi[s * NWI + W_STATE] == COSTOP and skew_of(wi, wf, vi, s, now) <= g[G_COSTART]:
-            make_runnable(g, gf, wi, wf, wc, pi, pf, ci, vi, vf, rq, rqn, qf, hp, aff, s, now)
-    if vi[v * NVI + V_NCOSTOP] > 0:
-        _costart_check_later(g, wi, wf, vi, hp, v, now)
+def on_costart(I, F, H, v, now):
+    o_wi = I[G_OWI]
+    o_vi = I[G_OVI]
+    first = I[o_vi + v * NVI + V_FIRST]
+    for s in range(first, first + I[o_vi + v * NVI + V_N]):
+        if I[o_wi + s * NWI + W_STATE] == COSTOP and skew_of(I, F, H, s, now) <= I[G_COSTART]:
+            make_runnable(I, F, H, s, now)
+    if I[o_vi + v * NVI + V_NCOSTOP] > 0:
+        _costart_check_later(I, F, H, v, now)
 
 
-def on_tick(g, gf, wi, wf, wc, pi, pf, ci, vi, vf, rq, rqn, qf, hp, aff, tb, w, now):
-    v = wi[w * NWI + W_VM]
-    k = now // g[G_TSTEP]
-    if k >= g[G_TSTEPS]:
-        k = g[G_TSTEPS] - 1
-    wf[w * NWF + F_PEND] += wf[w * NWF + F_WORKPER] * tb[v * g[G_TSTEPS] + k]
-    heap_push(g, hp, now + wi[w * NWI + W_PERIOD], EV_TICK, w, 0)
-    if wi[w * NWI + W_STATE] == WAIT and wf[w * NWF + F_PEND] >= 0.5:
-        wf[w * NWF + F_WORK] = wf[w * NWF + F_PEND]
-        wf[w * NWF + F_PEND] = 0.0
-        wake(g, gf, wi, wf, wc, pi, pf, ci, vi, vf, rq, rqn, qf, hp, aff, w, now)
+def on_tick(I, F, H, w, now):
+    o_wi = I[G_OWI]
+    o_wf = I[G_OWF]
+    o_tb = I[G_OTB]
+    v = I[o_wi + w * NWI + W_VM]
+    k = now // I[G_TSTEP]
+    if k >= I[G_TSTEPS]:
+        k = I[G_TSTEPS] - 1
+    F[o_wf + w * NWF + F_PEND] += F[o_wf + w * NWF + F_WORKPER] * F[o_tb + v * I[G_TSTEPS] + k]
+    heap_push(I, F, H, now + I[o_wi + w * NWI + W_PERIOD], EV_TICK, w, 0)
+    if I[o_wi + w * NWI + W_STATE] == WAIT and F[o_wf + w * NWF + F_PEND] >= 0.5:
+        F[o_wf + w * NWF + F_WORK] = F[o_wf + w * NWF + F_PEND]
+        F[o_wf + w * NWF + F_PEND] = 0.0
+        wake(I, F, H, w, now)
 
 
-def on_wake(g, gf, wi, wf, wc, pi, pf, ci, vi, vf, rq, rqn, qf, hp, aff, bb, ib, tb, ti, w, now):
-    if wf[w * NWF + F_WORK] < 0.5:
+def on_wake(I, F, H, w, now):
+    o_wf = I[G_OWF]
+    if F[o_wf + w * NWF + F_WORK] < 0.5:
         # an empty burst (demand 0 at this time of day): stay halted for the next idle time
-        idle, busy = _next_burst(g, wi, wf, bb, ib, tb, ti, w, now)
-        _halt_until_wake(g, wi, wf, hp, w, idle, busy, now)
+        idle, busy = _next_burst(I, F, H, w, now)
+        _halt_until_wake(I, F, H, w, idle, busy, now)
         return
-    wake(g, gf, wi, wf, wc, pi, pf, ci, vi, vf, rq, rqn, qf, hp, aff, w, now)
+    wake(I, F, H, w, now)
 
 
 # =============================================================================================
 # the loop
 # =============================================================================================
-def run_until(g, gf, wi, wf, wc, pi, pf, ci, vi, vf, rq, rqn, qf, hp, aff, bb, ib, tb, ti, t_stop):
+def run_until(I, F, H, t_stop):
     """Process every event before t_stop; return DONE, or NEED_REFILL / NEED_HEAP to be called again."""
-    blk = g[G_BLOCK]
-    while g[G_HSIZE] > 0:
-        if g[G_HSIZE] + 4 * g[G_NW] + 4 * g[G_NP] + 64 > g[G_HCAP]:
+    o_wi = I[G_OWI]
+    o_pi = I[G_OPI]
+    o_vi = I[G_OVI]
+    blk = I[G_BLOCK]
+    while I[G_HSIZE] > 0:
+        if I[G_HSIZE] + 4 * I[G_NW] + 4 * I[G_NP] + 64 > I[G_HCAP]:
             return NEED_HEAP
-        t = hp[0] >> SEQ_BITS
+        t = H[0] >> SEQ_BITS
         if t >= t_stop:
             break
-        val = hp[1]
+        val = H[1]
         k = val >> 56
         x = val & X_MASK
         gen = (val >> 24) & GEN_MASK
         # a LOOP world about to draw needs at least two draws left in its buffer
         w = -1
-        if k == EV_SLICE and (pi[x * NPI + P_GEN] & GEN_MASK) == gen:
-            w = pi[x * NPI + P_WORLD]
+        if k == EV_SLICE and (I[o_pi + x * NPI + P_GEN] & GEN_MASK) == gen:
+            w = I[o_pi + x * NPI + P_WORLD]
         elif k == EV_WAKE:
             w = x
-        if w >= 0 and wi[w * NWI + W_MODE] == MODE_LOOP and wi[w * NWI + W_CUR] >= blk - 2:
-            g[G_REFILL] = w
+        if w >= 0 and I[o_wi + w * NWI + W_MODE] == MODE_LOOP and I[o_wi + w * NWI + W_CUR] >= blk - 2:
+            I[G_REFILL] = w
             return NEED_REFILL
-        heap_pop(g, hp)
-        g[G_NOW] = t
+        heap_pop(I, F, H)
+        I[G_NOW] = t
         if k == EV_SLICE:
-            if (pi[x * NPI + P_GEN] & GEN_MASK) == gen:
-                pi[x * NPI + P_PENDT] = -1
-                on_slice(g, gf, wi, wf, wc, pi, pf, ci, vi, vf, rq, rqn, qf, hp, aff, bb, ib, tb, ti, x, t)
+            if (I[o_pi + x * NPI + P_GEN] & GEN_MASK) == gen:
+                I[o_pi + x * NPI + P_PENDT] = -1
+                on_slice(I, F, H, x, t)
         elif k == EV_WAKE:
-            if (wi[x * NWI + W_WGEN] & GEN_MASK) == gen and wi[x * NWI + W_STATE] == WAIT:
-                on_wake(g, gf, wi, wf, wc, pi, pf, ci, vi, vf, rq, rqn, qf, hp, aff, bb, ib, tb, ti, x, t)
+            if (I[o_wi + x * NWI + W_WGEN] & GEN_MASK) == gen and I[o_wi + x * NWI + W_STATE] == WAIT:
+                on_wake(I, F, H, x, t)
         elif k == EV_TICK:
-            on_tick(g, gf, wi, wf, wc, pi, pf, ci, vi, vf, rq, rqn, qf, hp, aff, tb, x, t)
+            on_tick(I, F, H, x, t)
         elif k == EV_COSTART:
-            if (vi[x * NVI + V_CSGEN] & GEN_MASK) == gen:
-                on_costart(g, gf, wi, wf, wc, pi, pf, ci, vi, vf, rq, rqn, qf, hp, aff, x, t)
+            if (I[o_vi + x * NVI + V_CSGEN] & GEN_MASK) == gen:
+                on_costart(I, F, H, x, t)
         elif k == EV_SKEW:
-            if (vi[x * NVI + V_SKGEN] & GEN_MASK) == gen:
-                on_skew(g, gf, wi, wf, wc, pi, pf, ci, vi, vf, rq, rqn, qf, hp, aff, x, t)
+            if (I[o_vi + x * NVI + V_SKGEN] & GEN_MASK) == gen:
+                on_skew(I, F, H, x, t)
         elif k == EV_LIMIT:
-            on_limit_period(g, gf, wi, wf, wc, pi, pf, ci, vi, vf, rq, rqn, qf, hp, aff, t)
-    g[G_NOW] = t_stop
+            on_limit_period(I, F, H, t)
+    I[G_NOW] = t_stop
     return DONE
 
 
-def move_world(g, gf, wi, wf, wc, pi, pf, ci, vi, vf, rq, rqn, qf, hp, aff, bb, ib, tb, ti, w, q, mask, now):
+def move_world(I, F, H, w, q, mask, now):
     """NUMA migration: give w a new run queue (home node) and affinity mask."""
-    old_q = wi[w * NWI + W_Q]
-    queued = wi[w * NWI + W_QPOS] >= 0
+    o_wi = I[G_OWI]
+    o_pi = I[G_OPI]
+    o_wf = I[G_OWF]
+    o_qf = I[G_OQF]
+    old_q = I[o_wi + w * NWI + W_Q]
+    queued = I[o_wi + w * NWI + W_QPOS] >= 0
     if queued:
-        dequeue(g, wi, rq, rqn, w)
+        dequeue(I, F, H, w)
     # keep the world's place relative to its new queue's clock
-    wf[w * NWF + F_VT] += qf[q] - qf[old_q]
-    wi[w * NWI + W_Q] = q
-    wi[w * NWI + W_MASK] = mask
-    st = wi[w * NWI + W_STATE]
+    F[o_wf + w * NWF + F_VT] += F[o_qf + q] - F[o_qf + old_q]
+    I[o_wi + w * NWI + W_Q] = q
+    I[o_wi + w * NWI + W_MASK] = mask
+    st = I[o_wi + w * NWI + W_STATE]
     if queued:
-        make_runnable(g, gf, wi, wf, wc, pi, pf, ci, vi, vf, rq, rqn, qf, hp, aff, w, now)
+        make_runnable(I, F, H, w, now)
     elif st == RUN:
-        p = wi[w * NWI + W_PCPU]
-        if not allowed(g, wi, pi, aff, w, p) or (q < g[G_NODES] and pi[p * NPI + P_NODE] != q):
-            undispatch(g, gf, wi, wf, pi, pf, ci, vi, vf, hp, p, now)
-            set_state(g, gf, wi, wf, wc, pi, pf, ci, vi, vf, hp, w, READY, 0, now)
-            make_runnable(g, gf, wi, wf, wc, pi, pf, ci, vi, vf, rq, rqn, qf, hp, aff, w, now)
-            pull_next(g, gf, wi, wf, wc, pi, pf, ci, vi, vf, rq, rqn, qf, hp, aff, p, now)
+        p = I[o_wi + w * NWI + W_PCPU]
+        if not allowed(I, F, H, w, p) or (q < I[G_NODES] and I[o_pi + p * NPI + P_NODE] != q):
+            undispatch(I, F, H, p, now)
+            set_state(I, F, H, w, READY, 0, now)
+            make_runnable(I, F, H, w, now)
+            pull_next(I, F, H, p, now)
 
 
 #: Small leaf functions the compiled engine inlines (numba ``inline="always"``): a numba call

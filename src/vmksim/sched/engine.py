@@ -19,31 +19,32 @@ import numpy as np
 
 from vmksim.sched import core
 
-__all__ = ["ARRAYS", "CoreState", "core_module", "default_jit", "numba_available"]
+__all__ = ["FLOAT_SECTIONS", "INT_SECTIONS", "CoreState", "core_module", "default_jit", "numba_available"]
 
-#: Order of the state arrays passed to every core function, with their dtype.
-ARRAYS: tuple[tuple[str, str], ...] = (
-    ("g", "i"),
-    ("gf", "f"),
-    ("wi", "i"),
-    ("wf", "f"),
-    ("wc", "i"),
-    ("pi", "i"),
-    ("pf", "f"),
-    ("ci", "i"),
-    ("vi", "i"),
-    ("vf", "f"),
-    ("rq", "i"),
-    ("rqn", "i"),
-    ("qf", "f"),
-    ("hp", "i"),
-    ("aff", "i"),
-    ("bb", "f"),
-    ("ib", "f"),
-    ("tb", "f"),
-    ("ti", "f"),
+#: Sections of the int array I and the float array F, in layout order (globals first, at offset 0),
+#: with the slot of I holding each section's offset.
+INT_SECTIONS: tuple[tuple[str, int], ...] = (
+    ("g", -1),
+    ("wi", core.G_OWI),
+    ("wc", core.G_OWC),
+    ("pi", core.G_OPI),
+    ("ci", core.G_OCI),
+    ("vi", core.G_OVI),
+    ("rq", core.G_ORQ),
+    ("rqn", core.G_ORQN),
+    ("aff", core.G_OAFF),
 )
-_INDEX = {name: i for i, (name, _) in enumerate(ARRAYS)}
+FLOAT_SECTIONS: tuple[tuple[str, int], ...] = (
+    ("gf", -1),
+    ("wf", core.G_OWF),
+    ("pf", core.G_OPF),
+    ("vf", core.G_OVF),
+    ("qf", core.G_OQF),
+    ("bb", core.G_OBB),
+    ("ib", core.G_OIB),
+    ("tb", core.G_OTB),
+    ("ti", core.G_OTI),
+)
 _JIT_MODULE: ModuleType | None = None
 
 
@@ -81,49 +82,82 @@ def core_module(jit: bool) -> ModuleType:
 
 
 class CoreState:
-    """The scheduler state arrays and the loop that drives vmksim.sched.core.run_until."""
+    """The scheduler state (I, F, H) and the loop that drives vmksim.sched.core.run_until.
 
-    __slots__ = ("_mod", "arrays", "jit")
+    Built from one array per section (``"g"``, ``"wi"``, ... ``"hp"``); the sections
+    are laid out one after the other in I (ints) and F (floats) and their offsets
+    written into I. Interpreted, I, F and H are Python lists; compiled, numpy arrays.
+    """
+
+    __slots__ = ("F", "H", "I", "_mod", "_spans", "jit")
 
     def __init__(self, arrays: dict[str, np.ndarray], *, jit: bool) -> None:
         self.jit = jit
         self._mod = core_module(jit)
-        ordered: list[Any] = []
-        for name, kind in ARRAYS:
-            arr = np.ascontiguousarray(arrays[name], dtype=np.int64 if kind == "i" else np.float64)
-            ordered.append(arr if jit else arr.tolist())
-        self.arrays = ordered
+        self._spans: dict[str, tuple[bool, int, int]] = {}
+        ints = self._layout(arrays, INT_SECTIONS, np.int64, is_int=True)
+        floats = self._layout(arrays, FLOAT_SECTIONS, np.float64, is_int=False)
+        for name, slot in INT_SECTIONS + FLOAT_SECTIONS:
+            if slot >= 0:
+                ints[slot] = self._spans[name][1]
+        heap = np.ascontiguousarray(arrays["hp"], dtype=np.int64)
+        self.I: Any = ints if jit else ints.tolist()
+        self.F: Any = floats if jit else floats.tolist()
+        self.H: Any = heap if jit else heap.tolist()
 
-    def __getitem__(self, name: str) -> Any:
-        return self.arrays[_INDEX[name]]
+    def _layout(
+        self,
+        arrays: dict[str, np.ndarray],
+        sections: tuple[tuple[str, int], ...],
+        dtype: Any,
+        *,
+        is_int: bool,
+    ) -> np.ndarray:
+        parts = []
+        at = 0
+        for name, _ in sections:
+            arr = np.ascontiguousarray(arrays[name], dtype=dtype).ravel()
+            self._spans[name] = (is_int, at, len(arr))
+            parts.append(arr)
+            at += len(arr)
+        return np.concatenate(parts)
+
+    def offset(self, name: str) -> int:
+        """Where section *name* starts in I or F."""
+        return self._spans[name][1]
 
     def view(self, name: str) -> np.ndarray:
-        """A numpy copy/view of one array (for snapshots)."""
-        arr = self.arrays[_INDEX[name]]
-        return arr if self.jit else np.asarray(arr)
+        """Section *name* as a numpy array (a view when compiled, a copy when interpreted)."""
+        is_int, at, n = self._spans[name]
+        arr = self.I if is_int else self.F
+        return arr[at : at + n] if self.jit else np.asarray(arr[at : at + n])
+
+    def get(self, name: str, i: int) -> Any:
+        is_int, at, _ = self._spans[name]
+        return (self.I if is_int else self.F)[at + i]
+
+    def set(self, name: str, i: int, value: Any) -> None:
+        is_int, at, _ = self._spans[name]
+        (self.I if is_int else self.F)[at + i] = value
 
     def call(self, fn: str, *extra: Any) -> Any:
-        return getattr(self._mod, fn)(*self.arrays, *extra)
+        return getattr(self._mod, fn)(self.I, self.F, self.H, *extra)
 
     def run_until(self, t_stop: int, refill: Callable[[int], None]) -> None:
         """Process all events before t_stop, refilling draw buffers and growing the heap as needed."""
-        g = self["g"]
         while True:
-            code = self._mod.run_until(*self.arrays, t_stop)
+            code = self._mod.run_until(self.I, self.F, self.H, t_stop)
             if code == core.DONE:
                 return
             if code == core.NEED_REFILL:
-                refill(int(g[core.G_REFILL]))
+                refill(int(self.I[core.G_REFILL]))
             else:
                 self._grow_heap()
 
     def _grow_heap(self) -> None:
-        i = _INDEX["hp"]
-        old = self.arrays[i]
-        g = self["g"]
-        cap = int(g[core.G_HCAP])
+        cap = int(self.I[core.G_HCAP])
         if self.jit:
-            self.arrays[i] = np.concatenate([old, np.zeros(cap * core.NH, dtype=np.int64)])
+            self.H = np.concatenate([self.H, np.zeros(cap * core.NH, dtype=np.int64)])
         else:
-            old.extend([0] * (cap * core.NH))
-        g[core.G_HCAP] = cap * 2
+            self.H.extend([0] * (cap * core.NH))
+        self.I[core.G_HCAP] = cap * 2
