@@ -34,6 +34,19 @@ def test_demo_shows_the_nfv_plan_table(run_cli) -> None:
     assert "nfv-2x24-ht" in out and "ESXi 8.0" in out and "ESXi 6.0" in out and "preferHT" in out
     # 48 vCPUs: two 24-vCPU clients by default, one 48-vCPU client on a node's threads with preferHT.
     assert "24@0 + 24@1" in out and "48@0" in out
+    # Then the NFV scenario simulated without and with preferHT on the tenant, side by side.
+    assert "What numa.vcpu.preferHT on the dp-vnf tenant does" in out
+    assert "dp-vnf (tenant)" in out and "everyone else" in out and "%LAT_C" in out
+
+
+def test_demo_scenario_sets_preferht_on_the_tenant_only() -> None:
+    from vmksim.demo import TENANT, demo_scenario
+
+    for prefer in (False, True):
+        scenario = demo_scenario(prefer)
+        flags = {vm.name: vm.config.prefer_ht for vm in scenario.vms}
+        assert flags[TENANT] is prefer
+        assert not any(v for name, v in flags.items() if name != TENANT)
 
 
 def test_parser_builds_without_optional_extras_installed() -> None:

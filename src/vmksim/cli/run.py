@@ -65,7 +65,7 @@ def register(sub: Any) -> None:
         "--engine",
         choices=("auto", "compiled", "python"),
         default="auto",
-        help="scheduler core: compiled with numba (the 'fast' extra) or interpreted (default: auto)",
+        help="scheduler core: compiled with numba or interpreted (same results; default: auto)",
     )
     p.add_argument("--no-progress", action="store_true", help="no progress bar on stderr")
     p.set_defaults(func=run)
