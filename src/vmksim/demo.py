@@ -17,9 +17,9 @@ from collections.abc import Sequence
 from importlib import resources
 from typing import Any
 
-from rich.console import Console
 from rich.table import Table
 
+from vmksim.console import make_console
 from vmksim.numa.plan import plan_vm
 from vmksim.textview import plan_layout
 from vmksim.topology import PRESETS
@@ -132,7 +132,7 @@ def preferht_table(results: Sequence[Any]) -> Table:
 def run_demo() -> int:
     from vmksim.kernel import simulate
 
-    console = Console(width=max(Console().width, 100))
+    console = make_console()
     console.print(plan_table())
     console.print(
         "[yellow]![/yellow] = vmksim has a warning for this layout; see "

@@ -7,6 +7,7 @@ from collections.abc import Sequence
 from rich.console import Console
 from rich.table import Table
 
+from vmksim.console import make_console
 from vmksim.numa.plan import VmPlan
 from vmksim.topology import HostTopology
 from vmksim.vmx import VmConfig
@@ -15,7 +16,7 @@ __all__ = ["plan_layout", "print_plans", "print_topology"]
 
 
 def print_topology(host: HostTopology, console: Console | None = None) -> None:
-    console = console or Console()
+    console = console or make_console()
     console.print(f"[bold]{host.name}[/bold]: {host.summary}")
     if host.cpu_model:
         console.print(f"  CPU model: {host.cpu_model}")
@@ -61,7 +62,7 @@ def plan_layout(plan: VmPlan) -> tuple[str, str]:
 def print_plans(
     host: HostTopology, vms: Sequence[VmConfig], plans: Sequence[VmPlan], console: Console | None = None
 ) -> None:
-    console = console or Console(soft_wrap=True)
+    console = console or make_console(soft_wrap=True)
     console.print(f"Host [bold]{host.name}[/bold]: {host.summary}\n")
     for vm, plan in zip(vms, plans, strict=True):
         mem = f", {vm.memory_mb // 1024} GB" if vm.memory_mb else ""

@@ -18,6 +18,7 @@ from rich.text import Text
 
 from vmksim.analyze.findings import Finding, Severity
 from vmksim.analyze.summary import Analysis, VmSummary
+from vmksim.console import make_console
 
 if TYPE_CHECKING:
     from vmksim.analyze.compare import Comparison
@@ -75,7 +76,7 @@ def print_findings(console: Console, findings: Sequence[Finding]) -> None:
 
 
 def print_analysis(a: Analysis, console: Console | None = None) -> None:
-    console = console or Console()
+    console = console or make_console()
     console.print(f"[bold]{a.data.source}[/]")
     console.print(facts_line(a))
     console.print(
@@ -91,7 +92,7 @@ def print_analysis(a: Analysis, console: Console | None = None) -> None:
 def print_comparison(
     c: Comparison, console: Console | None = None, labels: tuple[str, str] = ("A", "B")
 ) -> None:
-    console = console or Console()
+    console = console or make_console()
     la, lb = labels
     console.print(f"[bold]{la}[/] {c.a.data.source}: {facts_line(c.a)}")
     console.print(f"[bold]{lb}[/] {c.b.data.source}: {facts_line(c.b)}")
@@ -147,7 +148,7 @@ def _delta(a: float | None, b: float | None) -> str:
 
 def print_whatif(w: WhatIf, console: Console | None = None) -> None:
     """Inferred demand, calibration against the capture, then the simulated before/after."""
-    console = console or Console()
+    console = console or make_console()
     console.print(f"[bold]{w.capture.data.source}[/]")
     console.print(facts_line(w.capture))
     t = Table(title="Inferred demand (per busy vCPU, uncontended)", title_justify="left")

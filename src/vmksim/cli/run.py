@@ -7,6 +7,7 @@ import math
 import sys
 from typing import Any, TextIO, cast
 
+from vmksim.console import make_console
 from vmksim.errors import InputError
 
 HELP = "simulate a scenario: per-VM %RDY %CSTP %LAT_C N%L..., optionally an esxtop batch CSV"
@@ -186,7 +187,6 @@ def _run_with_csv(kernel: Any, args: argparse.Namespace) -> None:
 
 
 def _print_table(scenario: Any, kernel: Any, rows: list[Any], vrows: list[Any]) -> None:
-    from rich.console import Console
     from rich.table import Table
 
     from vmksim.stats.summary import SUMMARY_COLUMNS
@@ -207,7 +207,7 @@ def _print_table(scenario: Any, kernel: Any, rows: list[Any], vrows: list[Any]) 
             value = getattr(r, field)
             cells.append("-" if isinstance(value, float) and math.isnan(value) else fmt.format(value))
         table.add_row(*cells)
-    console = Console(width=max(120, Console().width))
+    console = make_console()
     console.print(table)
     if vrows:
         vt = Table(title="per vCPU", title_justify="left")

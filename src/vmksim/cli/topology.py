@@ -6,6 +6,7 @@ import argparse
 from typing import Any
 
 from vmksim.cli._common import HelpFormatter, print_json
+from vmksim.console import make_console
 
 EPILOG = """\
 examples:
@@ -52,7 +53,6 @@ def run_show(args: argparse.Namespace) -> int:
 
 
 def run_list(args: argparse.Namespace) -> int:
-    from rich.console import Console
     from rich.table import Table
 
     from vmksim.topology import PRESETS
@@ -68,5 +68,5 @@ def run_list(args: argparse.Namespace) -> int:
             f"{h.memory_mb // 1024} GB",
             h.description,
         )
-    Console().print(table)
+    make_console().print(table)
     return 0
