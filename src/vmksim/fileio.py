@@ -26,6 +26,10 @@ def atomic_write(path: str | os.PathLike[str], mode: str = "w", **kwargs: Any) -
     try:
         with open(tmp, mode, **kwargs) as fh:
             yield fh
+        # mkstemp makes the file private (0600); give it the mode a plain open() would.
+        umask = os.umask(0)
+        os.umask(umask)
+        os.chmod(tmp, 0o666 & ~umask)
         os.replace(tmp, target)
     except BaseException:
         with contextlib.suppress(FileNotFoundError):
