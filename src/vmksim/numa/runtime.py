@@ -81,6 +81,7 @@ class NumaRuntime:
     __slots__ = (
         "_last_demand",
         "_last_mem_us",
+        "_moved",
         "clients",
         "host",
         "migrations",
@@ -96,6 +97,8 @@ class NumaRuntime:
         self.unmanaged_memory = np.zeros((groups, host.numa_nodes))
         self._last_demand: dict[int, float] = {}
         self._last_mem_us = 0
+        # clients that may have memory off their home nodes (only a move puts it there)
+        self._moved: list[NumaClient] = []
 
     def add_client(
         self,
@@ -137,7 +140,8 @@ class NumaRuntime:
         budget = self.params.page_migration_mb_per_s * dt
         if budget <= 0:
             return
-        for c in self.clients:
+        still: list[NumaClient] = []
+        for c in self._moved:
             home = np.zeros(len(c.memory), dtype=bool)
             home[list(c.nodes)] = True
             remote = float(c.memory[~home].sum())
@@ -146,6 +150,8 @@ class NumaRuntime:
             moved = min(remote, budget)
             c.memory[~home] *= 1.0 - moved / remote
             c.memory[home] += moved / home.sum()
+            still.append(c)
+        self._moved = still
 
     # --- rebalancing -----------------------------------------------------------------------
     def rebalance(self, now_us: int, demand_us: dict[int, float]) -> list[Migration]:
@@ -190,6 +196,8 @@ class NumaRuntime:
             rates[best[2]] = rates.get(best[2], 0.0)
             client.nodes = (dst,)
             client.last_move_us = now_us
+            if client not in self._moved:
+                self._moved.append(client)
             self.migrations[client.group] += 1
             moves.append(Migration(client, src, dst))
         return moves

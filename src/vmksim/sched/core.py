@@ -83,7 +83,7 @@ G_NV = 5
 G_NODES = 6
 G_TPC = 7  # threads per core
 G_TPN = 8  # threads (PCPUs) per node
-G_BLOCK = 9
+G_BLOCK = 9  # capacity of each world's draw buffer
 G_TSTEPS = 10
 G_TSTEP = 11
 G_QUANTUM = 12
@@ -135,7 +135,8 @@ W_CUR = 10
 W_PERIOD = 11
 W_EXCL = 12  # exclusive PCPU (latency sensitivity high) or -1
 W_WGEN = 13
-NWI = 14
+W_FILL = 14  # draws in the world's buffer (W_CUR of them used)
+NWI = 15
 
 # --- wf: world floats --------------------------------------------------------------------------
 F_VT = 0
@@ -331,8 +332,8 @@ def skew_of(I, F, H, w, now):
     o_vi = I[G_OVI]
     v = I[o_wi + w * NWI + W_VM]
     n = I[o_vi + v * NVI + V_N]
-    if n < 2:
-        return 0.0
+    if n < 2 or I[o_vi + v * NVI + V_NSTALL] == 0:
+        return 0.0  # nobody stalled: every lag is 0 (set_state resets them when V_NSTALL reaches 0)
     first = I[o_vi + v * NVI + V_FIRST]
     worst = 0.0
     for s in range(first, first + n):
@@ -895,7 +896,6 @@ def run_until(I, F, H, t_stop):
     o_wi = I[G_OWI]
     o_pi = I[G_OPI]
     o_vi = I[G_OVI]
-    blk = I[G_BLOCK]
     while I[G_HSIZE] > 0:
         if I[G_HSIZE] + 4 * I[G_NW] + 4 * I[G_NP] + 64 > I[G_HCAP]:
             return NEED_HEAP
@@ -907,12 +907,17 @@ def run_until(I, F, H, t_stop):
         x = val & X_MASK
         gen = (val >> 24) & GEN_MASK
         # a LOOP world about to draw needs at least two draws left in its buffer
+        # (the refill then always happens with exactly two left: the streams do not depend on when)
         w = -1
         if k == EV_SLICE and (I[o_pi + x * NPI + P_GEN] & GEN_MASK) == gen:
             w = I[o_pi + x * NPI + P_WORLD]
         elif k == EV_WAKE:
             w = x
-        if w >= 0 and I[o_wi + w * NWI + W_MODE] == MODE_LOOP and I[o_wi + w * NWI + W_CUR] >= blk - 2:
+        if (
+            w >= 0
+            and I[o_wi + w * NWI + W_MODE] == MODE_LOOP
+            and I[o_wi + w * NWI + W_CUR] >= I[o_wi + w * NWI + W_FILL] - 2
+        ):
             I[G_REFILL] = w
             return NEED_REFILL
         heap_pop(I, F, H)
