@@ -240,6 +240,12 @@ class Kernel:
                 ib[w] = np.concatenate([i for _, i in draws])
                 wi[w, C.W_FILL] = _DRAW_CAP
         g[C.G_NLIMITED] = int(vi[:, C.V_LIMITED].sum())
+        g[C.G_NEXCL] = int((pi[:, C.P_EXCL] != -1).sum())
+        ci = np.zeros((host.cores, C.NCI), dtype=np.int64)
+        ci[:, C.K_NIDLE] = host.threads_per_core
+        ni = np.zeros((nodes, C.NNI), dtype=np.int64)
+        ni[:, C.N_IDLE] = host.threads_per_node
+        ni[:, C.N_FREE] = host.cores_per_node
         arrays = {
             "g": g,
             "gf": gf,
@@ -248,7 +254,7 @@ class Kernel:
             "wc": np.zeros(nw * C.NWC, dtype=np.int64),
             "pi": pi.ravel(),
             "pf": np.zeros(np_),
-            "ci": np.zeros(host.cores * C.NCI, dtype=np.int64),
+            "ci": ci.ravel(),
             "vi": vi.ravel(),
             "vf": vf.ravel(),
             "rq": np.zeros((nodes + 1) * max(nw, 1), dtype=np.int64),
@@ -256,6 +262,7 @@ class Kernel:
             "qf": np.zeros(nodes + 1),
             "hp": np.zeros(cap * C.NH, dtype=np.int64),
             "aff": np.concatenate(mask_rows),
+            "ni": ni.ravel(),
             "bb": bb.ravel(),
             "ib": ib.ravel(),
             "tb": tb.ravel(),

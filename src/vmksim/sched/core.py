@@ -111,7 +111,9 @@ G_OBB = 32
 G_OIB = 33
 G_OTB = 34
 G_OTI = 35
-NG = 36
+G_NEXCL = 36  # PCPUs with P_EXCL != -1 (latency sensitivity high); 0 enables the fast idle search
+G_ONI = 37
+NG = 38
 
 # --- gf: global floats -------------------------------------------------------------------------
 GF_HTCHARGE = 0
@@ -176,7 +178,13 @@ NPI = 9
 # --- ci: core ints (stride NCI) ----------------------------------------------------------------
 K_LAST = 0
 K_BUSY = 1
-NCI = 2
+K_NIDLE = 2  # idle threads of the core
+NCI = 3
+
+# --- ni: NUMA node ints (stride NNI) ----------------------------------------------------------
+N_IDLE = 0  # idle PCPUs of the node
+N_FREE = 1  # cores of the node with every thread idle
+NNI = 2
 
 # --- vi: VM ints (stride NVI) ------------------------------------------------------------------
 V_FIRST = 0
@@ -281,10 +289,7 @@ def settle_core(I, F, H, p, now):
     I[o_ci + core * NCI + K_LAST] = now
     tpc = I[G_TPC]
     first = core * tpc
-    busy_threads = 0
-    for t in range(tpc):
-        if I[o_pi + (first + t) * NPI + P_WORLD] >= 0:
-            busy_threads += 1
+    busy_threads = tpc - I[o_ci + core * NCI + K_NIDLE]
     if busy_threads == 0:
         return
     I[o_ci + core * NCI + K_BUSY] += d
@@ -471,6 +476,9 @@ def find_idle_pcpu(I, F, H, w):
         sib = I[o_pi + last * NPI + P_SIB]
         if sib < 0 or I[o_pi + sib * NPI + P_WORLD] < 0:
             return last
+    if I[G_NEXCL] == 0 and I[o_wi + w * NWI + W_MASK] == 0:
+        # every PCPU of the range is allowed: use the idle counts instead of testing each PCPU
+        return _first_idle(I, q, lo, hi, last_ok, last)
     half = -1
     for p in range(lo, hi):
         if I[o_pi + p * NPI + P_WORLD] >= 0 or not allowed(I, F, H, w, p):
@@ -483,6 +491,53 @@ def find_idle_pcpu(I, F, H, w):
     if last_ok:
         return last
     return half
+
+
+def _count_idle(I, p, delta):
+    """PCPU p became idle (delta 1) or busy (-1): update its core's and node's idle counts."""
+    o_pi = I[G_OPI]
+    o_ci = I[G_OCI]
+    o_ni = I[G_ONI]
+    tpc = I[G_TPC]
+    k = o_ci + I[o_pi + p * NPI + P_CORE] * NCI + K_NIDLE
+    n = o_ni + I[o_pi + p * NPI + P_NODE] * NNI
+    if I[k] == tpc:
+        I[n + N_FREE] -= 1
+    I[k] += delta
+    if I[k] == tpc:
+        I[n + N_FREE] += 1
+    I[n + N_IDLE] += delta
+
+
+def _first_idle(I, q, lo, hi, last_ok, last):
+    """find_idle_pcpu for a world allowed everywhere in [lo, hi) on a host without exclusive PCPUs:
+    the first thread of the first wholly idle core, else last (if idle), else the first idle thread."""
+    o_pi = I[G_OPI]
+    o_ci = I[G_OCI]
+    o_ni = I[G_ONI]
+    tpc = I[G_TPC]
+    if q < I[G_NODES]:
+        free = I[o_ni + q * NNI + N_FREE]
+        idle = I[o_ni + q * NNI + N_IDLE]
+    else:
+        free = 0
+        idle = 0
+        for n in range(I[G_NODES]):
+            free += I[o_ni + n * NNI + N_FREE]
+            idle += I[o_ni + n * NNI + N_IDLE]
+    if free > 0:
+        for c in range(lo // tpc, hi // tpc):
+            if I[o_ci + c * NCI + K_NIDLE] == tpc:
+                return c * tpc
+    if last_ok:
+        return last
+    if idle > 0:
+        for c in range(lo // tpc, hi // tpc):
+            if I[o_ci + c * NCI + K_NIDLE] > 0:
+                for p in range(c * tpc, c * tpc + tpc):
+                    if I[o_pi + p * NPI + P_WORLD] < 0:
+                        return p
+    return -1
 
 
 # =============================================================================================
@@ -548,6 +603,7 @@ def dispatch(I, F, H, w, p, now):
     o_qf = I[G_OQF]
     settle_core(I, F, H, p, now)
     I[o_pi + p * NPI + P_WORLD] = w
+    _count_idle(I, p, -1)
     I[o_wi + w * NWI + W_PCPU] = p
     last = I[o_wi + w * NWI + W_LAST]
     if last >= 0 and last != p:
@@ -586,6 +642,7 @@ def undispatch(I, F, H, p, now):
     settle_core(I, F, H, p, now)
     w = I[o_pi + p * NPI + P_WORLD]
     I[o_pi + p * NPI + P_WORLD] = -1
+    _count_idle(I, p, 1)
     I[o_pi + p * NPI + P_GEN] += 1
     I[o_pi + p * NPI + P_PENDT] = -1
     I[o_wi + w * NWI + W_PCPU] = -1
@@ -969,9 +1026,26 @@ def move_world(I, F, H, w, q, mask, now):
             pull_next(I, F, H, p, now)
 
 
-#: Small leaf functions the compiled engine inlines (numba ``inline="always"``): a numba call
-#: passes every array argument with reference counting, which costs more than these bodies.
-INLINE = ("heap_push", "heap_pop", "lag_now", "skew_of", "allowed", "enqueue", "dequeue", "is_stalled")
+#: Functions the compiled engine inlines (numba ``inline="always"``): small leaves, and the helpers
+#: of the commonest event paths (a compiled call copies three array headers and reference-counts
+#: them). Inlining the big handlers too makes compilation take many minutes.
+INLINE = (
+    "heap_push",
+    "heap_pop",
+    "lag_now",
+    "skew_of",
+    "allowed",
+    "enqueue",
+    "dequeue",
+    "is_stalled",
+    "settle_core",
+    "_count_idle",
+    "_next_burst",
+    "_halt_until_wake",
+    "pull_next",
+    "wake",
+    "on_wake",
+)
 
 FUNCTIONS = (
     "heap_push",
@@ -986,6 +1060,8 @@ FUNCTIONS = (
     "allowed",
     "pick_ready",
     "find_idle_pcpu",
+    "_count_idle",
+    "_first_idle",
     "reslice",
     "dispatch",
     "_reslice_vm",

@@ -33,6 +33,7 @@ INT_SECTIONS: tuple[tuple[str, int], ...] = (
     ("rq", core.G_ORQ),
     ("rqn", core.G_ORQN),
     ("aff", core.G_OAFF),
+    ("ni", core.G_ONI),
 )
 FLOAT_SECTIONS: tuple[tuple[str, int], ...] = (
     ("gf", -1),
