@@ -17,9 +17,12 @@ vmksim.numa.plan; this module moves them and their memory afterwards.
   share of the VM's memory) is allocated on its home node at power-on
   (untouched memory counts as local); after a move its pages migrate to the
   new home at ``page_migration_mb_per_s``; N%L = memory on the home nodes ÷
-  all memory. Node memory capacity is not enforced (no spill to remote
-  memory when a node is full). Unmanaged VMs' memory is interleaved over all
-  nodes.
+  all memory. A node holds at most its memory (``memory_per_node_mb``; 0 =
+  unknown, no limit): what does not fit on the home node is taken from the
+  other nodes, same socket first (§2.6: "when it is full, remote memory is
+  used"; case c23: 96 GB on 64 GB nodes → 64 GB local, 32 GB remote), and pages
+  migrate home only into free memory. Unmanaged VMs' memory is interleaved
+  over all nodes.
 """
 
 from __future__ import annotations
@@ -109,12 +112,43 @@ class NumaRuntime:
         memory_mb: float,
         movable: bool,
     ) -> NumaClient:
+        free = self._free_mb()
         mem = np.zeros(self.host.numa_nodes)
+        spill = 0.0
         for node in nodes:
-            mem[node] += memory_mb / len(nodes)
+            want = memory_mb / len(nodes)
+            take = min(want, max(free[node], 0.0))
+            mem[node] += take
+            free[node] -= take
+            spill += want - take
+        for node in self._spill_order(nodes):
+            if spill <= 0:
+                break
+            take = min(spill, max(free[node], 0.0))
+            mem[node] += take
+            free[node] -= take
+            spill -= take
+        if spill > 0:  # the host is out of memory: ESXi would swap; keep it on the home node
+            mem[nodes[0]] += spill
         client = NumaClient(group, index, worlds, nodes, mem, movable)
         self.clients.append(client)
+        if mem.sum() - mem[list(nodes)].sum() > 0:
+            self._moved.append(client)  # has remote pages: migrate them home when memory frees up
         return client
+
+    def _free_mb(self) -> FloatArray:
+        """Free memory per node (MB); unlimited when the host's node memory is unknown."""
+        cap = float(self.host.memory_per_node_mb)
+        if cap <= 0:
+            return np.full(self.host.numa_nodes, np.inf)
+        return cap - self.memory_on_node().sum(axis=0)
+
+    def _spill_order(self, homes: Sequence[int]) -> list[int]:
+        """Other nodes for memory that does not fit: same socket first, then by index."""
+        per = self.host.nodes_per_socket
+        socket = homes[0] // per
+        others = [n for n in range(self.host.numa_nodes) if n not in homes]
+        return sorted(others, key=lambda n: (n // per != socket, n))
 
     def add_unmanaged(self, group: int, memory_mb: float) -> None:
         self.unmanaged_memory[group, :] += memory_mb / self.host.numa_nodes
@@ -141,13 +175,19 @@ class NumaRuntime:
         if budget <= 0:
             return
         still: list[NumaClient] = []
+        free = self._free_mb()
         for c in self._moved:
             home = np.zeros(len(c.memory), dtype=bool)
             home[list(c.nodes)] = True
             remote = float(c.memory[~home].sum())
             if remote <= 0:
                 continue
-            moved = min(remote, budget)
+            room = float(free[home].sum())
+            moved = min(remote, budget, max(room, 0.0))
+            if moved <= 0:
+                still.append(c)  # home is full: wait for memory to free up
+                continue
+            free[home] -= moved / home.sum()
             c.memory[~home] *= 1.0 - moved / remote
             c.memory[home] += moved / home.sum()
             still.append(c)
