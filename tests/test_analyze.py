@@ -6,8 +6,9 @@ Two kinds of captures, both through the real stats Sampler and batch CSV writer:
   from scheduling;
 - scripted (vmksim.analyze.synth: a CounterSource that charges each VM the
   state times asked for) for what the kernel does not produce: a wide VM with
-  poor N%L (the kernel interleaves a wide VM's memory over its home nodes, so
-  it reads local), swapping and ballooning (no memory reclamation), many VMs.
+  poor N%L (the kernel keeps a wide VM's memory local to its clients, as ESXi
+  5.x+ does; it shows remote memory only for a VM larger than its node or after
+  a NUMA move), swapping and ballooning (no memory reclamation), many VMs.
 """
 
 from __future__ import annotations
@@ -128,6 +129,23 @@ def test_kernel_overcommit_gives_ready_and_costop_findings(tmp_path: Path) -> No
     assert sorted(by_metric["%RDY"]) == sorted(f"busy-{i}" for i in range(1, 7))
     assert "%CSTP" in by_metric
     assert all(s.ready > 10 for s in a.vms)
+
+
+def test_kernel_vm_larger_than_its_node_gives_an_nl_finding(tmp_path: Path) -> None:
+    # KERNEL_HOST nodes hold 32 GB; a 48 GB VM that touches all of it gets 16 GB from the other node.
+    vms = [
+        {
+            "name": "bigmem",
+            "vcpus": 2,
+            "memory_gb": 48,
+            "workload": {**onoff(2, 8), "active_memory_pct": 100},
+        },
+        {"name": "app", "vcpus": 2, "memory_gb": 4, "workload": onoff(2, 8)},
+    ]
+    a = analyze_file(simulated(tmp_path, "bigmem", vms))
+    nl = [f for f in a.findings if f.metric == "N%L"]
+    assert [f.vm for f in nl] == ["bigmem"]
+    assert nl[0].value == pytest.approx(100 * 32 / 48, abs=1)
 
 
 # --- findings on scripted captures (known problems put in by hand) ----------------------------------
