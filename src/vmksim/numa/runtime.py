@@ -172,7 +172,7 @@ class NumaRuntime:
         dt = (now_us - self._last_mem_us) / 1e6
         self._last_mem_us = now_us
         budget = self.params.page_migration_mb_per_s * dt
-        if budget <= 0:
+        if budget <= 0 or not self._moved:
             return
         still: list[NumaClient] = []
         free = self._free_mb()

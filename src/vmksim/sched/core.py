@@ -1045,6 +1045,8 @@ INLINE = (
     "pull_next",
     "wake",
     "on_wake",
+    "reslice",
+    "set_state",
 )
 
 FUNCTIONS = (
