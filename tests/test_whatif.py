@@ -101,6 +101,14 @@ def test_default_field_capture_uses_the_default_burst(tmp_path: Path) -> None:
     assert "settings" not in mapping["vm"][-1]  # Alloc Max is an -a counter: the limit is not visible
 
 
+def test_default_field_capture_warns_that_allocations_are_unknown(tmp_path: Path, run_cli) -> None:
+    path = tmp_path / "default.csv"
+    short = {**TRUTH, "run": {"duration_s": 4, "interval_s": 2, "seed": 7}}
+    write_simulated_capture(path, short, all_counters=False, jit=False)
+    code, out, _ = run_cli("whatif", str(path), "--duration", "2", "--engine", "python")
+    assert code == 0 and "CPU limits, reservations and shares" in out and "esxtop -a" in out
+
+
 def test_calibration_error_on_a_simulated_capture(no_limit: Any) -> None:
     cal = no_limit.calibration
     assert len(cal.rows) == 6

@@ -177,6 +177,12 @@ def print_whatif(w: WhatIf, console: Console | None = None) -> None:
         f"mean absolute error: {_f(cal.ready_mae, 2)} points of %RDY, {_f(cal.run_mae, 2)} of %RUN per vCPU"
     )
     console.print(t)
+    if not w.capture.data.all_counters:
+        console.print(
+            "[yellow]note:[/] this capture has esxtop's default fields: CPU limits, reservations and "
+            "shares (Alloc Max/Min/Shares, taken with esxtop -a) are unknown, so the inferred VMs have "
+            "none and changes to them have nothing to act on; calibration may be poor."
+        )
     if not w.changes:
         console.print(
             "No changes given (--set, --host, --add-vm, --remove-vm): only the calibration is shown."
