@@ -307,3 +307,15 @@ def test_sampling_interval_does_not_change_results() -> None:
     a = scenario_from_mapping(NFV_SMALL)
     b = a.with_run(interval_s=0.3)
     assert _all_counters(a, False)[-10:] == _all_counters(b, False)[-10:]
+
+
+def test_growing_the_event_heap_mid_run_does_not_change_results() -> None:
+    sc = scenario_from_mapping(NFV_SMALL)
+    plain = simulate(sc, jit=False).snapshots[-1]
+    kernel = Kernel(sc, jit=False)
+    kernel.run_until(sc.run.duration_us // 2)
+    kernel.state._grow_heap()  # empty slots past the last entry must keep the EMPTY key
+    kernel.run_until(sc.run.duration_us)
+    grown = kernel.snapshot()
+    for name in ("run", "ready", "costop", "wait", "used", "wakeups"):
+        assert getattr(grown, name).tolist() == getattr(plain, name).tolist(), name

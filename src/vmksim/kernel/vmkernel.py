@@ -260,7 +260,6 @@ class Kernel:
             "rq": np.zeros((nodes + 1) * max(nw, 1), dtype=np.int64),
             "rqn": np.zeros(nodes + 1, dtype=np.int64),
             "qf": np.zeros(nodes + 1),
-            "hp": np.zeros(cap * C.NH, dtype=np.int64),
             "aff": np.concatenate(mask_rows),
             "ni": ni.ravel(),
             "bb": bb.ravel(),

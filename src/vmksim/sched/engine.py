@@ -82,12 +82,20 @@ def core_module(jit: bool) -> ModuleType:
     return _JIT_MODULE
 
 
+def _empty_heap(entries: int) -> np.ndarray:
+    """Heap slots for *entries* entries, every key EMPTY (vmksim.sched.core.heap_pop relies on it)."""
+    out = np.zeros(entries * core.NH, dtype=np.int64)
+    out[0 :: core.NH] = core.EMPTY
+    return out
+
+
 class CoreState:
     """The scheduler state (I, F, H) and the loop that drives vmksim.sched.core.run_until.
 
-    Built from one array per section (``"g"``, ``"wi"``, ... ``"hp"``); the sections
-    are laid out one after the other in I (ints) and F (floats) and their offsets
-    written into I. Interpreted, I, F and H are Python lists; compiled, numpy arrays.
+    Built from one array per section (``"g"``, ``"wi"``, ...) and an empty heap of ``G_HCAP``
+    entries; the sections are laid out one after the other in I (ints) and F (floats) and
+    their offsets written into I. Interpreted, I, F and H are Python lists; compiled, numpy
+    arrays.
     """
 
     __slots__ = ("F", "H", "I", "_mod", "_spans", "jit")
@@ -101,7 +109,7 @@ class CoreState:
         for name, slot in INT_SECTIONS + FLOAT_SECTIONS:
             if slot >= 0:
                 ints[slot] = self._spans[name][1]
-        heap = np.ascontiguousarray(arrays["hp"], dtype=np.int64)
+        heap = _empty_heap(int(ints[core.G_HCAP]))
         self.I: Any = ints if jit else ints.tolist()
         self.F: Any = floats if jit else floats.tolist()
         self.H: Any = heap if jit else heap.tolist()
@@ -158,7 +166,7 @@ class CoreState:
     def _grow_heap(self) -> None:
         cap = int(self.I[core.G_HCAP])
         if self.jit:
-            self.H = np.concatenate([self.H, np.zeros(cap * core.NH, dtype=np.int64)])
+            self.H = np.concatenate([self.H, _empty_heap(cap)])
         else:
-            self.H.extend([0] * (cap * core.NH))
+            self.H.extend(_empty_heap(cap).tolist())
         self.I[core.G_HCAP] = cap * 2
