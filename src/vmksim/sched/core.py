@@ -908,6 +908,19 @@ def on_slice(I, F, H, p, now):
             dispatch(I, F, H, best, p, now)
             make_runnable(I, F, H, w, now)
             return
+        # The scheduler prefers whole idle cores (esxi-scheduler.md §1.6); a vCPU that keeps
+        # running beside a busy sibling thread moves to a whole idle core at quantum expiry,
+        # so two never-halting vCPUs do not stay paired on one core while cores sit idle.
+        sib = I[o_pi + p * NPI + P_SIB]
+        if sib >= 0 and I[o_pi + sib * NPI + P_WORLD] >= 0:
+            t = find_idle_pcpu(I, F, H, w)
+            if t >= 0:
+                ts = I[o_pi + t * NPI + P_SIB]
+                if ts < 0 or I[o_pi + ts * NPI + P_WORLD] < 0:
+                    undispatch(I, F, H, p, now)
+                    dispatch(I, F, H, w, t, now)
+                    pull_next(I, F, H, p, now)
+                    return
         I[o_pi + p * NPI + P_QSTART] = now
     reslice(I, F, H, p, now)
 
@@ -1051,6 +1064,7 @@ INLINE = (
     "on_wake",
     "reslice",
     "set_state",
+    "_first_idle",
 )
 
 FUNCTIONS = (
