@@ -7,7 +7,7 @@ import math
 import sys
 from typing import Any, TextIO, cast
 
-from vmksim.console import make_console
+from vmksim.console import make_console, progress_bar
 from vmksim.errors import InputError
 
 HELP = "simulate a scenario: per-VM %RDY %CSTP %LAT_C N%L..., optionally an esxtop batch CSV"
@@ -132,21 +132,7 @@ def _steps(kernel: Any) -> list[int]:
 
 
 def _progress(total: int, enabled: bool) -> Any:
-    if not enabled or not sys.stderr.isatty():
-        return None
-    from rich.console import Console
-    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
-
-    bar = Progress(
-        TextColumn("[bold]simulating"),
-        BarColumn(),
-        MofNCompleteColumn(),
-        TimeRemainingColumn(),
-        console=Console(stderr=True),
-        transient=True,
-    )
-    bar.start()
-    return bar, bar.add_task("run", total=total)
+    return progress_bar(total) if enabled else None
 
 
 def _run(kernel: Any, *, progress: bool) -> None:

@@ -12,6 +12,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
+from vmksim.console import progress_bar
 from vmksim.kernel.vmkernel import Kernel
 from vmksim.scenario import Scenario, load_scenario
 from vmksim.sched.params import SchedParams
@@ -67,7 +68,7 @@ def simulate(
     run = scenario.run
     count = run.iterations
     snaps = [kernel.snapshot()]
-    bar = _progress_bar(count) if progress else None
+    bar = progress_bar(count) if progress else None
     try:
         for i in range(count):
             kernel.run_until(min(run.duration_us, (i + 1) * run.interval_us))
@@ -83,19 +84,3 @@ def simulate(
     if not keep_snapshots:
         snaps = [snaps[0], snaps[-1]]
     return SimulationResult(scenario, kernel, tuple(snaps))
-
-
-def _progress_bar(total: int):  # type: ignore[no-untyped-def]
-    from rich.console import Console
-    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
-
-    bar = Progress(
-        TextColumn("simulating"),
-        BarColumn(),
-        MofNCompleteColumn(),
-        TimeRemainingColumn(),
-        console=Console(stderr=True),
-        transient=True,
-    )
-    bar.start()
-    return bar, bar.add_task("run", total=total)
