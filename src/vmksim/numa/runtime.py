@@ -156,8 +156,9 @@ class NumaRuntime:
     # --- queries ---------------------------------------------------------------------------
     def memory_on_node(self) -> FloatArray:
         out = self.unmanaged_memory.copy()
-        for c in self.clients:
-            out[c.group] += c.memory
+        if self.clients:
+            # out[c.group] += c.memory for every client, in client order (add.at is unbuffered)
+            np.add.at(out, [c.group for c in self.clients], np.array([c.memory for c in self.clients]))
         return out
 
     def home_nodes(self, groups: int) -> tuple[tuple[int, ...], ...]:
