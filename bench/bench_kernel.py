@@ -2,6 +2,7 @@
 
     python bench/bench_kernel.py            # all cases, each in a fresh process
     python bench/bench_kernel.py a --engine python --seconds 30
+    python bench/bench_kernel.py a --repeat 3      # best of 3 fresh processes (shared machines)
 
 Cases (issue 3):
   a  nfv-2x24-ht, 40 VMs (1-16 vCPUs, ~200 vCPUs), ~60 % of the 96 PCPUs busy, ms bursts, 600 s
@@ -107,6 +108,9 @@ def main() -> None:
     ap.add_argument("cases", nargs="*", default=["a", "b", "c"], choices=["a", "b", "c"])
     ap.add_argument("--seconds", type=float, default=600.0, help="simulated seconds (default 600)")
     ap.add_argument("--engine", choices=("auto", "compiled", "python"), default="auto")
+    ap.add_argument(
+        "--repeat", type=int, default=1, help="runs per case (fresh processes); the fastest is shown"
+    )
     ap.add_argument("--json", action="store_true", help=argparse.SUPPRESS)
     args = ap.parse_args()
     jit = {"auto": None, "compiled": True, "python": False}[args.engine]
@@ -128,11 +132,20 @@ def main() -> None:
             "--engine",
             args.engine,
         ]
-        r = json.loads(subprocess.run(cmd, check=True, capture_output=True, text=True).stdout)
+        runs = [
+            json.loads(subprocess.run(cmd, check=True, capture_output=True, text=True).stdout)
+            for _ in range(max(1, args.repeat))
+        ]
+        r = min(runs, key=lambda x: x["wall_s"])
         print(
             f"{r['case']:4} {r['engine']:8} {r['vms']:>4} {r['vcpus']:>5} {r['pcpus']:>5} {r['simulated_s']:>6g} "
             f"{r['build_s']:>7} {r['wall_s']:>7} {r['speed']:>11}x {r['pcpu_util']:>5} {r['wakeups']:>9} "
-            f"{r['peak_rss_mb']:>7}",
+            f"{r['peak_rss_mb']:>7}"
+            + (
+                f"   (wall s of {len(runs)}: {', '.join(str(x['wall_s']) for x in runs)})"
+                if len(runs) > 1
+                else ""
+            ),
             flush=True,
         )
 
