@@ -26,6 +26,7 @@ import numpy as np
 
 from vmksim.esxtop.writer import write_batch
 from vmksim.fileio import atomic_write
+from vmksim.stats.fake import FixedSource
 from vmksim.stats.sample import Recording
 from vmksim.stats.sampler import Sampler
 from vmksim.stats.source import CounterSnapshot, GroupInfo, WorldInfo, WorldKind
@@ -68,7 +69,7 @@ class VmScript:
     jitter: float = 0.05
 
 
-class ScriptedSource:
+class ScriptedSource(FixedSource):
     """A :class:`~vmksim.stats.source.CounterSource` that plays :class:`VmScript` percentages."""
 
     def __init__(
@@ -120,22 +121,6 @@ class ScriptedSource:
             if not others:
                 self._mem[gi, home[0]] += vm.memory_mb - local
         self._t = 0
-
-    @property
-    def host(self) -> HostTopology:
-        return self._host
-
-    @property
-    def host_name(self) -> str:
-        return self._host_name
-
-    @property
-    def worlds(self) -> tuple[WorldInfo, ...]:
-        return self._worlds
-
-    @property
-    def groups(self) -> tuple[GroupInfo, ...]:
-        return self._groups
 
     def _shares(self, vm: VmScript | None, kind: WorldKind) -> tuple[float, ...]:
         """(run, ready, max_limited, costop, swap_wait) fractions of one world for one interval."""

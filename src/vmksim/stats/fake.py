@@ -14,13 +14,13 @@ import numpy as np
 from vmksim.stats.source import CounterSnapshot, GroupInfo, WorldInfo, WorldKind
 from vmksim.topology import HostTopology
 
-__all__ = ["FakeSource", "SteadySource"]
+__all__ = ["FakeSource", "FixedSource", "SteadySource"]
 
 #: %USED per %RUN when the sibling thread is busy (esxi-scheduler.md §3.3 item 6).
 HT_CHARGE = 0.625
 
 
-class _Fixed:
+class FixedSource:
     """The CounterSource properties of a source whose worlds and groups never change."""
 
     _host: HostTopology
@@ -45,7 +45,7 @@ class _Fixed:
         return self._groups
 
 
-class FakeSource(_Fixed):
+class FakeSource(FixedSource):
     """Groups ``system`` plus one VM per (name, vCPUs, memory MB); :meth:`advance` moves time on."""
 
     def __init__(
@@ -177,7 +177,7 @@ class FakeSource(_Fixed):
         )
 
 
-class SteadySource(_Fixed):
+class SteadySource(FixedSource):
     """Counters growing at fixed rates: every world spends the same shares of each interval.
 
     ``shares`` gives a world's (run, ready, costop) fractions by world index;
