@@ -710,18 +710,21 @@ def _skew_check_later(I, F, H, v, now):
             least = lag
     if least < 0.0 or stalled_max < 0.0:
         return
-    if static_max - least >= I[G_SKEW]:
+    left = 1.0 if static_max - least >= I[G_SKEW] else I[G_SKEW] - (stalled_max - least)
+    _arm_vm(I, F, H, v, V_SKGEN, EV_SKEW, now, left)
+
+
+def _arm_vm(I, F, H, v, gen_field, kind, now, delay):
+    """(Re)arm VM v's event *kind* after *delay* µs, rounded up, at least 1; its generation
+    field invalidates any earlier arming still in the heap."""
+    d = int(delay)
+    if d < delay:
+        d += 1
+    if d < 1:
         d = 1
-    else:
-        left = I[G_SKEW] - (stalled_max - least)
-        d = int(left)
-        if d < left:
-            d += 1
-        if d < 1:
-            d = 1
-    gen = I[o_vi + v * NVI + V_SKGEN] + 1
-    I[o_vi + v * NVI + V_SKGEN] = gen
-    heap_push(I, F, H, now + d, EV_SKEW, v, gen)
+    gen = I[I[G_OVI] + v * NVI + gen_field] + 1
+    I[I[G_OVI] + v * NVI + gen_field] = gen
+    heap_push(I, F, H, now + d, kind, v, gen)
 
 
 def on_skew(I, F, H, v, now):
@@ -748,22 +751,16 @@ def _costart_check_later(I, F, H, v, now):
     o_wi = I[G_OWI]
     o_vi = I[G_OVI]
     first = I[o_vi + v * NVI + V_FIRST]
-    soonest = BIG
+    found = False
+    soonest = 0.0
     for s in range(first, first + I[o_vi + v * NVI + V_N]):
         if I[o_wi + s * NWI + W_STATE] == COSTOP:
             excess = skew_of(I, F, H, s, now) - I[G_COSTART]
-            d = int(excess)
-            if d < excess:
-                d += 1
-            if d < soonest:
-                soonest = d
-    if soonest == BIG:
-        return
-    if soonest < 1:
-        soonest = 1
-    gen = I[o_vi + v * NVI + V_CSGEN] + 1
-    I[o_vi + v * NVI + V_CSGEN] = gen
-    heap_push(I, F, H, now + soonest, EV_COSTART, v, gen)
+            if not found or excess < soonest:
+                soonest = excess
+                found = True
+    if found:  # ceil of the least excess = the least of the ceilings
+        _arm_vm(I, F, H, v, V_CSGEN, EV_COSTART, now, soonest)
 
 
 def wake(I, F, H, w, now):
@@ -1068,6 +1065,7 @@ INLINE = (
 )
 
 FUNCTIONS = (
+    "_arm_vm",
     "heap_push",
     "heap_pop",
     "settle_core",
