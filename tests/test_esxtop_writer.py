@@ -10,12 +10,12 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from vmksim.counters import GroupInfo, WorldInfo, WorldKind
 from vmksim.errors import InputError
 from vmksim.esxtop import BatchWriter, format_entities, parse_entities, write_batch
 from vmksim.stats.fake import SteadySource
 from vmksim.stats.sample import Column, Recording, Sample
 from vmksim.stats.sampler import Sampler, run_batch
-from vmksim.stats.source import GroupInfo, WorldInfo, WorldKind
 from vmksim.topology import HostTopology
 
 GOLDEN = Path(__file__).parent / "golden"

@@ -7,11 +7,11 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from vmksim.counters import GroupInfo, WorldInfo, WorldKind
 from vmksim.metrics import EsxObject
 from vmksim.stats.fake import FakeSource, SteadySource
 from vmksim.stats.sample import Column, ColumnIndex, ColumnPattern, Recording, select_columns
 from vmksim.stats.sampler import Sampler, min_free_mb, per_second, percent, run_batch
-from vmksim.stats.source import GroupInfo, WorldInfo, WorldKind
 from vmksim.topology import HostTopology
 
 SECOND = 1_000_000

@@ -6,7 +6,7 @@ percentages of its :class:`VmScript` every interval (with seeded jitter), so a
 test or a demo can make a capture with a *known* problem — a limit (%MLMTD),
 overcommit (%RDY), a wide VM with poor locality (N%L), swapping — and check
 that the analyzer finds it. Counters obey the contract's identities
-(vmksim.stats.source: RUN + READY + COSTOP + WAIT = elapsed, MLMTD ⊆ READY,
+(vmksim.counters: RUN + READY + COSTOP + WAIT = elapsed, MLMTD ⊆ READY,
 WAIT = IDLE + VMWAIT + SWPWT), and the files go through the real
 :class:`~vmksim.stats.sampler.Sampler` and batch writer.
 
@@ -24,12 +24,12 @@ from typing import TextIO, cast
 
 import numpy as np
 
+from vmksim.counters import CounterSnapshot, GroupInfo, WorldInfo, WorldKind
 from vmksim.esxtop.writer import write_batch
 from vmksim.fileio import atomic_write
 from vmksim.stats.fake import FixedSource
 from vmksim.stats.sample import Recording
 from vmksim.stats.sampler import Sampler
-from vmksim.stats.source import CounterSnapshot, GroupInfo, WorldInfo, WorldKind
 from vmksim.topology import HostTopology
 
 __all__ = [
@@ -70,7 +70,7 @@ class VmScript:
 
 
 class ScriptedSource(FixedSource):
-    """A :class:`~vmksim.stats.source.CounterSource` that plays :class:`VmScript` percentages."""
+    """A :class:`~vmksim.counters.CounterSource` that plays :class:`VmScript` percentages."""
 
     def __init__(
         self, host: HostTopology, vms: list[VmScript], *, seed: int = 0, host_name: str = "esx01"

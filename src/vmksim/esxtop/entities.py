@@ -18,8 +18,8 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass
 
+from vmksim.counters import GroupInfo
 from vmksim.errors import InputError
-from vmksim.stats.source import GroupInfo
 
 __all__ = ["SECTIONS", "Entities", "format_entities", "parse_entities"]
 

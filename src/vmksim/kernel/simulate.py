@@ -13,10 +13,10 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from vmksim.console import progress_bar
+from vmksim.counters import CounterSnapshot
 from vmksim.kernel.vmkernel import Kernel
 from vmksim.scenario import Scenario, load_scenario
 from vmksim.sched.params import SchedParams
-from vmksim.stats.source import CounterSnapshot
 from vmksim.stats.summary import VcpuSummary, VmSummary, vcpu_summaries, vm_summaries
 
 __all__ = ["SimulationResult", "simulate"]

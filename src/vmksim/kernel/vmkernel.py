@@ -3,7 +3,7 @@
 ESXi counterpart: the VMkernel with its powered-on VMs (esxi-scheduler.md §1–§3):
 one world per vCPU grouped per VM, CPU scheduling (vmksim.sched.core), NUMA
 placement (vmksim.numa.plan) and rebalancing/memory (vmksim.numa.runtime),
-exposing cumulative counters as a :class:`~vmksim.stats.source.CounterSource`.
+exposing cumulative counters as a :class:`~vmksim.counters.CounterSource`.
 
 Build order at power-on: the planner sizes and places each VM's NUMA clients
 (VMs powered on in scenario order); CPU admission control checks reservations
@@ -22,6 +22,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from vmksim.counters import CounterSnapshot, GroupInfo, WorldInfo, WorldKind
 from vmksim.errors import InputError, PlacementError, ScenarioError
 from vmksim.numa.plan import VmPlan, plan_vms
 from vmksim.numa.runtime import NumaRuntime
@@ -30,7 +31,6 @@ from vmksim.sched import core as C
 from vmksim.sched.engine import CoreState, default_jit
 from vmksim.sched.entitlement import EntitlementNode, entitle
 from vmksim.sched.params import SchedParams
-from vmksim.stats.source import CounterSnapshot, GroupInfo, WorldInfo, WorldKind
 from vmksim.topology import HostTopology
 from vmksim.vmx import LatencySensitivity, VmConfig
 from vmksim.workload import BLOCK, Mode, VcpuProgram, demand_table, table_step_us, vcpu_programs

@@ -1,1 +1,1 @@
-"""Statistics: the VMkernel's counters turned into esxtop samples (see source.py for the contract)."""
+"""Statistics: the VMkernel's counters turned into esxtop samples (the contract is vmksim.counters)."""

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from vmksim.stats.source import CounterSnapshot, GroupInfo, WorldInfo, WorldKind
+from vmksim.counters import CounterSnapshot, GroupInfo, WorldInfo, WorldKind
 from vmksim.topology import HostTopology
 
 __all__ = ["FakeSource", "FixedSource", "SteadySource"]

@@ -41,9 +41,9 @@ from datetime import UTC, datetime, timedelta
 import numpy as np
 import numpy.typing as npt
 
+from vmksim.counters import CounterSnapshot, CounterSource, GroupInfo
 from vmksim.metrics import CATALOGUE, EsxObject, Metric, Scope
 from vmksim.stats.sample import Column, FloatArray, Sample
-from vmksim.stats.source import CounterSnapshot, CounterSource, GroupInfo
 
 __all__ = [
     "DEFAULT_START",

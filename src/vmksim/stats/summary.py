@@ -16,7 +16,7 @@ from typing import NamedTuple
 
 import numpy as np
 
-from vmksim.stats.source import CounterSnapshot, GroupInfo, WorldInfo
+from vmksim.counters import CounterSnapshot, GroupInfo, WorldInfo
 
 __all__ = ["SUMMARY_COLUMNS", "VcpuSummary", "VmSummary", "vcpu_summaries", "vm_summaries"]
 

@@ -1,5 +1,9 @@
 """The contract between the simulated VMkernel and the statistics layer.
 
+Layer: ``counters`` sits below the kernel and above ``topology`` (DESIGN.md,
+"Layers"): the kernel fills this contract and ``stats`` reads it, so neither
+has to import the other's layer upwards.
+
 ESXi counterpart: the VSI nodes esxtop reads — per-world cumulative state
 times, per-PCPU used/util times, per-VM NUMA and memory figures. esxtop turns
 two readings of these monotonically growing counters into percentages for an
