@@ -28,9 +28,9 @@ from __future__ import annotations
 
 import math
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, NamedTuple
 
 from vmksim.errors import InputError, VmxError
 from vmksim.topology import HostTopology
@@ -229,11 +229,11 @@ def plan_vm(
         )
 
     prefer_ht = vm.prefer_ht or _host_flag(settings, "Numa.PreferHT")
-    cap, cap_reason = _node_capacity(host, vm, prefer_ht, ctx)
+    cap, _ = _node_capacity(host, vm, prefer_ht, ctx)
     cps_set = vm.cores_per_socket
     cps = cps_set or 1
 
-    sizes_ppd, sizes_vpd, managed, spanning = _size(host, vm, version, settings, cap, cap_reason, cps, ctx)
+    sizes_ppd, sizes_vpd, managed, spanning = _size(_Job(host, vm, version, settings, cap, cps, ctx))
 
     # Presentation: virtual sockets. 8.0 picks cores-per-socket itself when unset (HW 20,
     # "Assigned at power on"); the rule is undocumented, vmksim uses one socket per vNUMA node.
@@ -301,146 +301,283 @@ def _node_capacity(host: HostTopology, vm: VmConfig, prefer_ht: bool, ctx: _Ctx)
     return cap, why
 
 
-def _size(
-    host: HostTopology,
-    vm: VmConfig,
-    version: EsxiVersion,
-    settings: Mapping[str, str],
-    cap: int,
-    cap_reason: str,
-    cps: int,
-    ctx: _Ctx,
-) -> tuple[list[int], list[int], bool, bool]:
-    """Return (PPD sizes, VPD sizes, NUMA-managed, a single PPD spans nodes)."""
-    n = vm.vcpus
-    if host.numa_nodes == 1:
-        ctx.why(
-            "The host has one NUMA node (UMA, or BIOS node interleaving): nothing for the NUMA scheduler."
-        )
-        return [], [n], False, False
-    if not _host_flag(settings, "Numa.RebalanceEnable", default=True):
-        ctx.why("Numa.RebalanceEnable = 0 disables NUMA placement and rebalancing (RM 5.5).")
-        return [], [n], False, False
-    if vm.cpu_affinity is not None:
-        ctx.why(
-            "sched.cpu.affinity is set: VMs with CPU affinity (and so memory affinity, Numa.AutoMemAffinity) "
-            "are not NUMA-managed (RM 8.0 GUID-68817061)."
-        )
-        return [], [n], False, False
+class _Sizes(NamedTuple):
+    """What sizing decides: PPD (NUMA client) sizes, VPD (vNUMA node) sizes, and how it is managed."""
 
-    if not version.at_least(4, 1):
-        if n > cap:
-            ctx.why(
-                f"ESX {version}: a VM is one NUMA client and may not exceed a node; {n} vCPUs > C = {cap}, "
-                "so it is not NUMA-managed: vCPUs float over all nodes, memory round-robin (Denneman 2010)."
-            )
-            return [], [n], False, False
-        ctx.why(f"ESX {version}: the VM is one NUMA client ({n} <= C = {cap}).")
-        return [n], [n], True, False
+    ppds: list[int]
+    vpds: list[int]
+    managed: bool  # False: the NUMA scheduler leaves the VM alone (no clients)
+    spanning: bool  # a single PPD spans nodes (CPU hot-add)
 
-    if not version.at_least(5, 0):
-        sizes = _fill_first(n, cap)
-        ctx.why(
-            f"ESX 4.1 wide VM: {len(sizes)} client(s), each filled with as many vCPUs as fit a node "
-            f"({' + '.join(map(str, sizes))}); there is no vNUMA before 5.0 (Denneman 2010-09-13, 2011-01-05)."
-        )
-        return sizes, [n], True, False
 
-    # 5.0+: CPU hot-add disables vNUMA (KB 340275; 8.0 unless numa.allowHotadd, RM 8 GUID-34D6F6A7).
-    if vm.cpu_hotadd and not (version.at_least(8, 0) and vm.allow_hotadd):
-        spans = n > cap
-        ctx.why(
-            "vcpu.hotadd = TRUE disables vNUMA: the guest sees one node and the VM is one NUMA client"
-            + (
-                f" spanning {min(math.ceil(n / cap), host.numa_nodes)} nodes, memory interleaved"
-                if spans
-                else ""
-            )
-            + " (KB 340275; Denneman 2017-04-14)."
-        )
-        return [n], [n], True, spans
+@dataclass(frozen=True, slots=True)
+class _Job:
+    """What every sizing rule reads."""
 
-    legacy = (
-        not version.at_least(6, 5)
-        or vm.follow_cores_per_socket
-        or _host_flag(settings, "Numa.FollowCoresPerSocket")
+    host: HostTopology
+    vm: VmConfig
+    version: EsxiVersion
+    settings: Mapping[str, str]
+    cap: int  # C, from _node_capacity
+    cps: int  # cores per virtual socket (1 when unset)
+    ctx: _Ctx
+
+    @property
+    def n(self) -> int:
+        return self.vm.vcpus
+
+    def unmanaged(self, why: str) -> _Sizes:
+        self.ctx.why(why)
+        return _Sizes([], [self.n], False, False)
+
+
+def _size(job: _Job) -> _Sizes:
+    """Size the VM: the first gate that leaves it unmanaged, else its release's rule (§2.3)."""
+    for gate in _UNMANAGED_GATES:
+        why = gate(job)
+        if why is not None:
+            return job.unmanaged(why)
+    rule = next(rule for release, rule in _SIZING_BY_RELEASE if job.version.at_least(*release))
+    return rule(job)
+
+
+# --- gates: VMs the NUMA scheduler does not manage, in any release -----------------------------
+
+
+def _gate_one_node(job: _Job) -> str | None:
+    if job.host.numa_nodes > 1:
+        return None
+    return "The host has one NUMA node (UMA, or BIOS node interleaving): nothing for the NUMA scheduler."
+
+
+def _gate_rebalance_off(job: _Job) -> str | None:
+    if _host_flag(job.settings, "Numa.RebalanceEnable", default=True):
+        return None
+    return "Numa.RebalanceEnable = 0 disables NUMA placement and rebalancing (RM 5.5)."
+
+
+def _gate_cpu_affinity(job: _Job) -> str | None:
+    if job.vm.cpu_affinity is None:
+        return None
+    return (
+        "sched.cpu.affinity is set: VMs with CPU affinity (and so memory affinity, Numa.AutoMemAffinity) "
+        "are not NUMA-managed (RM 8.0 GUID-68817061)."
     )
-    vpd_size: int | None = None
-    explicit = False
-    if legacy and cps > 1 and n > LEGACY_CPS_MIN_VCPUS:
-        vpd_size, explicit = cps, True
-        why = (
-            "before 6.5"
-            if not version.at_least(6, 5)
-            else "numa.vcpu.followcorespersocket / Numa.FollowCoresPerSocket"
-        )
-        ctx.why(
-            f"Legacy rule ({why}): the virtual socket of {cps} cores is the vNUMA node and caps the client."
-        )
-    elif version.at_least(8, 0) and vm.cores_per_node:
-        vpd_size, explicit = vm.cores_per_node, True
-        ctx.why(f"numa.vcpu.coresPerNode = {vpd_size} sets the vNUMA node size (8.0 vTopology).")
-    elif vm.max_per_virtual_node:
-        vpd_size, explicit = vm.max_per_virtual_node, True
-        ctx.why(f"numa.vcpu.maxPerVirtualNode = {vpd_size} sets the vNUMA node size.")
-    elif vm.autosize_max_per_virtual_node and vm.autosize_once and not vm.autosize and _cookie_fresh(vm):
-        vpd_size = vm.autosize_max_per_virtual_node
-        ctx.why(
-            f"numa.autosize.vcpu.maxPerVirtualNode = {vpd_size} was written at first power-on and "
-            "numa.autosize.once = TRUE keeps the guest's vNUMA layout frozen (RM 6.0)."
-        )
 
-    client_cap = min(cap, vpd_size) if explicit and vpd_size else cap
-    k = math.ceil(n / client_cap)
-    if not vm.consolidate:
-        node_mb = host.memory_per_node_mb
-        by_memory = math.ceil(vm.memory_mb / node_mb) if node_mb and vm.memory_mb else 0
-        # Spread over more nodes, never fewer clients than capacity needs.
-        new_k = max(k, min(max(2, by_memory), host.numa_nodes))
-        if new_k != k:
-            ctx.why(
-                f"numa.consolidate = FALSE spreads the VM over as many nodes as it needs: {new_k} clients "
-                "(Denneman 2017-10-05; the count rule is inferred)."
-            )
-        k = new_k
-    unit = cps if version.at_least(6, 5) and not legacy else 1
+
+_UNMANAGED_GATES: tuple[Callable[[_Job], str | None], ...] = (
+    _gate_one_node,
+    _gate_rebalance_off,
+    _gate_cpu_affinity,
+)
+
+
+# --- sizing per release ------------------------------------------------------------------------
+
+
+def _size_one_client(job: _Job) -> _Sizes:
+    """ESX 3.5 / 4.0: a VM is one client and may not exceed a node (Denneman 2010)."""
+    n, cap, version = job.n, job.cap, job.version
+    if n > cap:
+        return job.unmanaged(
+            f"ESX {version}: a VM is one NUMA client and may not exceed a node; {n} vCPUs > C = {cap}, "
+            "so it is not NUMA-managed: vCPUs float over all nodes, memory round-robin (Denneman 2010)."
+        )
+    job.ctx.why(f"ESX {version}: the VM is one NUMA client ({n} <= C = {cap}).")
+    return _Sizes([n], [n], True, False)
+
+
+def _size_wide_first_fit(job: _Job) -> _Sizes:
+    """ESX 4.1: wide VMs, clients filled first-fit; no vNUMA yet (Denneman 2010-09-13, 2011-01-05)."""
+    sizes = _fill_first(job.n, job.cap)
+    job.ctx.why(
+        f"ESX 4.1 wide VM: {len(sizes)} client(s), each filled with as many vCPUs as fit a node "
+        f"({' + '.join(map(str, sizes))}); there is no vNUMA before 5.0 (Denneman 2010-09-13, 2011-01-05)."
+    )
+    return _Sizes(sizes, [job.n], True, False)
+
+
+def _size_vnuma(job: _Job) -> _Sizes:
+    """5.0+: vNUMA. The vNUMA node size (if a rule sets one), the client count, whole sockets
+    per client (6.5+), then what the guest sees."""
+    if _hotadd_disables_vnuma(job):
+        return _size_hotadd(job)
+    legacy = _legacy_cps(job)
+    vpd_size, explicit = _vnuma_node_size(job, legacy)
+    client_cap = min(job.cap, vpd_size) if explicit and vpd_size else job.cap
+    k = _spread_for_memory(job, math.ceil(job.n / client_cap))
+    unit, k = _socket_unit(job, legacy, client_cap, k)
+    ppds = split_units(job.n, k, unit)
+    _explain_clients(job, ppds, client_cap, unit)
+    vpds = ppds if vpd_size is None else split_units(job.n, math.ceil(job.n / vpd_size), 1)
+    return _Sizes(ppds, _guest_nodes(job, vpds), True, False)
+
+
+#: Sizing rules by release, newest first: the first the release reaches applies (§2.3).
+_SIZING_BY_RELEASE: tuple[tuple[tuple[int, int], Callable[[_Job], _Sizes]], ...] = (
+    ((5, 0), _size_vnuma),
+    ((4, 1), _size_wide_first_fit),
+    ((0, 0), _size_one_client),
+)
+
+
+def _hotadd_disables_vnuma(job: _Job) -> bool:
+    """CPU hot-add disables vNUMA (KB 340275); 8.0 keeps it with numa.allowHotadd (RM 8 GUID-34D6F6A7)."""
+    return job.vm.cpu_hotadd and not (job.version.at_least(8, 0) and job.vm.allow_hotadd)
+
+
+def _size_hotadd(job: _Job) -> _Sizes:
+    n, cap = job.n, job.cap
+    spans = n > cap
+    job.ctx.why(
+        "vcpu.hotadd = TRUE disables vNUMA: the guest sees one node and the VM is one NUMA client"
+        + (
+            f" spanning {min(math.ceil(n / cap), job.host.numa_nodes)} nodes, memory interleaved"
+            if spans
+            else ""
+        )
+        + " (KB 340275; Denneman 2017-04-14)."
+    )
+    return _Sizes([n], [n], True, spans)
+
+
+def _legacy_cps(job: _Job) -> bool:
+    """Before 6.5, or with FollowCoresPerSocket, cores per socket sizes vNUMA (RM 5.0, Denneman 2016-12-12)."""
+    return (
+        not job.version.at_least(6, 5)
+        or job.vm.follow_cores_per_socket
+        or _host_flag(job.settings, "Numa.FollowCoresPerSocket")
+    )
+
+
+# --- vNUMA node size: the first rule that applies sets it (None: from the clients) ---------------
+
+#: (size, explicit): an explicit size also caps the client; a frozen autosize value does not.
+_NodeSize = tuple[int, bool] | None
+
+
+def _node_size_legacy_socket(job: _Job, legacy: bool) -> _NodeSize:
+    if not (legacy and job.cps > 1 and job.n > LEGACY_CPS_MIN_VCPUS):
+        return None
+    why = (
+        "before 6.5"
+        if not job.version.at_least(6, 5)
+        else "numa.vcpu.followcorespersocket / Numa.FollowCoresPerSocket"
+    )
+    job.ctx.why(
+        f"Legacy rule ({why}): the virtual socket of {job.cps} cores is the vNUMA node and caps the client."
+    )
+    return job.cps, True
+
+
+def _node_size_cores_per_node(job: _Job, legacy: bool) -> _NodeSize:
+    size = job.vm.cores_per_node
+    if not (job.version.at_least(8, 0) and size):
+        return None
+    job.ctx.why(f"numa.vcpu.coresPerNode = {size} sets the vNUMA node size (8.0 vTopology).")
+    return size, True
+
+
+def _node_size_max_per_virtual_node(job: _Job, legacy: bool) -> _NodeSize:
+    size = job.vm.max_per_virtual_node
+    if not size:
+        return None
+    job.ctx.why(f"numa.vcpu.maxPerVirtualNode = {size} sets the vNUMA node size.")
+    return size, True
+
+
+def _node_size_frozen_autosize(job: _Job, legacy: bool) -> _NodeSize:
+    vm = job.vm
+    size = vm.autosize_max_per_virtual_node
+    if not (size and vm.autosize_once and not vm.autosize and _cookie_fresh(vm)):
+        return None
+    job.ctx.why(
+        f"numa.autosize.vcpu.maxPerVirtualNode = {size} was written at first power-on and "
+        "numa.autosize.once = TRUE keeps the guest's vNUMA layout frozen (RM 6.0)."
+    )
+    return size, False
+
+
+_NODE_SIZE_RULES: tuple[Callable[[_Job, bool], _NodeSize], ...] = (
+    _node_size_legacy_socket,
+    _node_size_cores_per_node,
+    _node_size_max_per_virtual_node,
+    _node_size_frozen_autosize,
+)
+
+
+def _vnuma_node_size(job: _Job, legacy: bool) -> tuple[int | None, bool]:
+    for rule in _NODE_SIZE_RULES:
+        found = rule(job, legacy)
+        if found is not None:
+            return found
+    return None, False
+
+
+# --- clients -----------------------------------------------------------------------------------
+
+
+def _spread_for_memory(job: _Job, k: int) -> int:
+    """numa.consolidate = FALSE spreads over as many nodes as memory needs (Denneman 2017-10-05; inferred)."""
+    if job.vm.consolidate:
+        return k
+    node_mb, memory_mb = job.host.memory_per_node_mb, job.vm.memory_mb
+    by_memory = math.ceil(memory_mb / node_mb) if node_mb and memory_mb else 0
+    # Spread over more nodes, never fewer clients than capacity needs.
+    new_k = max(k, min(max(2, by_memory), job.host.numa_nodes))
+    if new_k != k:
+        job.ctx.why(
+            f"numa.consolidate = FALSE spreads the VM over as many nodes as it needs: {new_k} clients "
+            "(Denneman 2017-10-05; the count rule is inferred)."
+        )
+    return new_k
+
+
+def _socket_unit(job: _Job, legacy: bool, client_cap: int, k: int) -> tuple[int, int]:
+    """6.5+ keeps virtual sockets whole in a client (Denneman 2016-12-12): (unit, client count)."""
+    unit = job.cps if job.version.at_least(6, 5) and not legacy else 1
     if 1 < unit <= client_cap:
         # Whole sockets per client: enough clients that none holds more sockets than fit.
-        k = max(k, math.ceil((n // unit) / (client_cap // unit)))
-    if unit > 1 and (unit > client_cap or n // unit < k):
-        ctx.warn(
+        k = max(k, math.ceil((job.n // unit) / (client_cap // unit)))
+    if unit > 1 and (unit > client_cap or job.n // unit < k):
+        job.ctx.warn(
             f"A virtual socket of {unit} cores cannot be kept whole in {k} client(s) of at most {client_cap} "
             "vCPUs; how ESXi splits it is undocumented [UNDOC], vmksim splits by vCPU."
         )
         unit = 1
-    ppds = split_units(n, k, unit)
-    if k == 1:
-        ctx.why(f"{n} vCPUs fit one client (C = {client_cap}).")
-    else:
-        how = f"in whole virtual sockets of {unit} vCPUs" if unit > 1 else "evenly"
-        ctx.why(
-            f"{n} vCPUs need {k} clients of at most {client_cap}; spread {how}: "
-            f"{' + '.join(map(str, ppds))} (Denneman 2016-12-12, 2021-12-02)."
-        )
+    return unit, k
 
-    vpds = ppds if vpd_size is None else split_units(n, math.ceil(n / vpd_size), 1)
-    hw_ok = vm.hw_version is None or vm.hw_version >= VNUMA_MIN_HW_VERSION
-    if len(vpds) > 1 and not hw_ok:
-        ctx.why(
+
+def _explain_clients(job: _Job, ppds: list[int], client_cap: int, unit: int) -> None:
+    if len(ppds) == 1:
+        job.ctx.why(f"{job.n} vCPUs fit one client (C = {client_cap}).")
+        return
+    how = f"in whole virtual sockets of {unit} vCPUs" if unit > 1 else "evenly"
+    job.ctx.why(
+        f"{job.n} vCPUs need {len(ppds)} clients of at most {client_cap}; spread {how}: "
+        f"{' + '.join(map(str, ppds))} (Denneman 2016-12-12, 2021-12-02)."
+    )
+
+
+def _guest_nodes(job: _Job, vpds: list[int]) -> list[int]:
+    """What the guest sees: one node without vNUMA (HW < 8, or fewer vCPUs than numa.vcpu.min)."""
+    vm, n = job.vm, job.n
+    if len(vpds) == 1:
+        job.ctx.why("The guest sees one node (UMA).")
+        return vpds
+    if vm.hw_version is not None and vm.hw_version < VNUMA_MIN_HW_VERSION:
+        job.ctx.why(
             f"virtualHW.version {vm.hw_version} < {VNUMA_MIN_HW_VERSION}: no vNUMA, the guest sees one node."
         )
-        vpds = [n]
-    elif len(vpds) > 1 and n < vm.numa_vcpu_min:
-        ctx.why(
+        return [n]
+    if n < vm.numa_vcpu_min:
+        job.ctx.why(
             f"{n} vCPUs < numa.vcpu.min = {vm.numa_vcpu_min}: the guest sees one node (UMA) even though "
             "the VM has several clients."
         )
-        vpds = [n]
-    elif len(vpds) > 1:
-        ctx.why(f"The guest sees {len(vpds)} vNUMA nodes of {' + '.join(map(str, vpds))} vCPUs.")
-    else:
-        ctx.why("The guest sees one node (UMA).")
-    return ppds, vpds, True, False
+        return [n]
+    job.ctx.why(f"The guest sees {len(vpds)} vNUMA nodes of {' + '.join(map(str, vpds))} vCPUs.")
+    return vpds
 
 
 def _cookie_fresh(vm: VmConfig) -> bool:
