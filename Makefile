@@ -34,7 +34,7 @@ typecheck: $(VENV)/.dev
 	$(BIN)/mypy
 
 unit: $(VENV)/.dev
-	$(BIN)/python -m pytest
+	$(BIN)/python -m pytest --cov=vmksim --cov-report=term:skip-covered --cov-fail-under=90
 
 test: system-deps lint typecheck unit
 
