@@ -77,7 +77,7 @@ def _extra_modules() -> list[str]:
 
     project = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))["project"]
     extras = {k: v for k, v in project["optional-dependencies"].items() if k != "dev"}
-    names = {re.match(r"[A-Za-z0-9_.-]+", req).group(0) for reqs in extras.values() for req in reqs}  # type: ignore[union-attr]
+    names = {re.split(r"[^A-Za-z0-9_.-]", req, maxsplit=1)[0] for reqs in extras.values() for req in reqs}
     return sorted(n.lower().replace("-", "_") for n in names)
 
 
