@@ -11,9 +11,11 @@ SWCUR / swap rate 0, N%L 80, NMIG 2/min, node gap 20, PCPU UTIL 90; critical at
 
 from __future__ import annotations
 
+import dataclasses
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pytest
 
 from vmksim.analyze import CaptureData, Finding, Severity, Thresholds, find, load_capture
@@ -52,6 +54,25 @@ def test_a_quiet_host_has_no_findings(tmp_path: Path, two_node_ht_host: HostTopo
     assert findings(tmp_path, two_node_ht_host, [vm("a"), vm("b")]) == []
 
 
+def test_vms_below_every_threshold_raise_nothing(
+    tmp_path: Path, two_node_ht_host: HostTopology, rng: np.random.Generator
+) -> None:
+    # Random quiet VMs: each counter below its threshold, host UTIL at most 4 x 2 x 40 % / 8 = 40 %.
+    vms = [
+        vm(
+            f"vm{i}",
+            run=float(rng.uniform(5, 40)),
+            ready=float(rng.uniform(0, 0.9 * TH.rdy)),
+            costop=float(rng.uniform(0, 0.9 * TH.cstp)),
+            swap_wait=float(rng.uniform(0, 0.9 * TH.swpwt)),
+            local_pct=float(rng.uniform(TH.nl + 1, 100)),
+            memory_mb=1024,
+        )
+        for i in range(4)
+    ]
+    assert findings(tmp_path, two_node_ht_host, vms) == []
+
+
 # --- CPU: per-vCPU rules (threshold per vCPU, critical above 2x) ----------------------------------
 
 
@@ -79,6 +100,21 @@ def test_per_vcpu_rules_at_their_thresholds(
 ) -> None:
     found = findings(tmp_path, two_node_ht_host, [vm("x", **script), vm("quiet")])
     assert by_metric(found, metric) == expected
+
+
+def test_a_finding_needs_the_threshold_exceeded_in_enough_samples(
+    tmp_path: Path, two_node_ht_host: HostTopology
+) -> None:
+    # Jitter puts some samples of a VM at %RDY 10 +- 30 % over the threshold and some under; the
+    # rule fires iff the share of samples over it reaches `persistence` (thresholds.py).
+    data = capture(tmp_path, two_node_ht_host, [vm("x", ready=TH.rdy, jitter=0.3)], seed=3)
+    series = data.vm_per_vcpu(data.vms[0], "% Ready")
+    assert series is not None
+    share = float((series > TH.rdy).mean())
+    assert 0 < share < 1, "the seed must give samples on both sides of the threshold"
+    for persistence in (share / 2, share, (1 + share) / 2):
+        found = find(data, dataclasses.replace(TH, persistence=persistence))
+        assert by_metric(found, "%RDY") == ([("x", W)] if persistence <= share else []), persistence
 
 
 def test_co_stop_is_judged_only_for_smp_vms(tmp_path: Path, two_node_ht_host: HostTopology) -> None:
@@ -141,6 +177,17 @@ def test_locality_cause_names_a_vm_wider_than_its_node(
     found = findings(tmp_path, two_node_ht_host, [vm("wide", 3, local_pct=50, memory_mb=4096, home_node=0)])
     (nl,) = [f for f in found if f.metric == "N%L"]
     assert "wider than a NUMA node's 2 cores" in nl.cause and "numa.vcpu.preferHT=TRUE" in nl.fix
+
+
+@pytest.mark.parametrize(("vcpus", "offers_prefer_ht"), [(30, True), (60, False)])
+def test_prefer_ht_is_offered_only_when_the_vm_fits_a_nodes_threads(
+    tmp_path: Path, nfv_host: HostTopology, vcpus: int, offers_prefer_ht: bool
+) -> None:
+    # nfv host: 24 cores and 48 hyper-threads per node (esxi-scheduler.md §2.3, preferHT)
+    wide = vm("wide", vcpus, run=10.0, local_pct=50, memory_mb=8192, home_node=0)
+    (nl,) = [f for f in findings(tmp_path, nfv_host, [wide]) if f.metric == "N%L"]
+    assert "wider than a NUMA node's 24 cores" in nl.cause
+    assert ("numa.vcpu.preferHT=TRUE" in nl.fix) is offers_prefer_ht
 
 
 def test_locality_is_not_judged_on_a_single_node_host(tmp_path: Path, tiny_host: HostTopology) -> None:
