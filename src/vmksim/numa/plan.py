@@ -442,7 +442,7 @@ def _size_hotadd(job: _Job) -> _Sizes:
 
 
 def _legacy_cps(job: _Job) -> bool:
-    """Before 6.5, or with FollowCoresPerSocket, cores per socket sizes vNUMA (RM 5.0, Denneman 2016-12-12)."""
+    """Before 6.5, or with (Numa.)FollowCoresPerSocket, cores per socket sizes vNUMA (§2.3; Denneman 2016-12-12)."""
     return (
         not job.version.at_least(6, 5)
         or job.vm.follow_cores_per_socket
