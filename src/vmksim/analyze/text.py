@@ -16,6 +16,7 @@ from rich.padding import Padding
 from rich.table import Table
 from rich.text import Text
 
+from vmksim.analyze.compare import COUNT_ROWS, is_count
 from vmksim.analyze.findings import Finding, Severity
 from vmksim.analyze.summary import Analysis, VmSummary
 from vmksim.console import make_console
@@ -90,28 +91,31 @@ def print_analysis(a: Analysis, console: Console | None = None) -> None:
 
 
 def print_comparison(
-    c: Comparison, console: Console | None = None, labels: tuple[str, str] = ("A", "B")
+    c: Comparison,
+    console: Console | None = None,
+    labels: tuple[str, str] = ("A", "B"),
+    *,
+    warn_hosts: bool = True,
 ) -> None:
+    """Host rows, then every per-VM counter that changed, then the findings gone and new.
+
+    ``warn_hosts=False`` when a different host is the point (a what-if ``--host`` change).
+    """
     console = console or make_console()
     la, lb = labels
-    console.print(f"[bold]{la}[/] {c.a.data.source}: {facts_line(c.a)}")
-    console.print(f"[bold]{lb}[/] {c.b.data.source}: {facts_line(c.b)}")
+    console.print(f"[bold]{la}[/] {c.a.data.source}: {facts_line(c.a)}", highlight=False)
+    console.print(f"[bold]{lb}[/] {c.b.data.source}: {facts_line(c.b)}", highlight=False)
+    if warn_hosts:
+        for w in c.warnings:
+            console.print(f"[yellow]warning:[/] {w.replace('A and B', f'{la} and {lb}')}", highlight=False)
     t = Table(title="Host", title_justify="left")
     for col in ("figure", la, lb, f"{lb} - {la}"):
         t.add_column(col, justify="left" if col == "figure" else "right")
     for label, x, y in c.host_rows():
-        t.add_row(label, _f(x), _f(y), _delta(x, y))
+        digits = 0 if label in COUNT_ROWS else 2 if "per PCPU" in label else 1
+        t.add_row(label, _f(x, digits), _f(y, digits), _delta(x, y, digits))
     console.print(t)
-    t = Table(title=f"VMs (per vCPU, means: {la} → {lb})", title_justify="left")
-    t.add_column("VM", no_wrap=True)
-    for col in ("vCPUs", "%RDY", "%CSTP", "%MLMTD", "N%L"):
-        t.add_column(col, justify="right", no_wrap=True)
-    for row in c.vm_rows()[:MAX_VM_ROWS]:
-        a, b = row.a, row.b
-        cells = [_pair(a, b, key) for key in ("ready", "costop", "max_limited")]
-        cells.append(_pair(a, b, "numa_local_pct", digits=0, delta=False))
-        t.add_row(row.name, f"{a.vcpus if a else '-'}→{b.vcpus if b else '-'}", *cells)
-    console.print(t)
+    console.print(_changes_table(c, la, lb))
     console.print(
         f"findings: {la} {len(c.a.findings)}, {lb} {len(c.b.findings)}; "
         f"gone in {lb}: {len(c.fixed)}, new in {lb}: {len(c.new)}"
@@ -122,27 +126,36 @@ def print_comparison(
         console.print(Padding(Text(f"gone: {f.message}", style="green"), (0, 0, 0, 2)))
 
 
-def _pair(a: VmSummary | None, b: VmSummary | None, key: str, digits: int = 1, delta: bool = True) -> str:
-    x = getattr(a, key) if a is not None else None
-    y = getattr(b, key) if b is not None else None
-    text = f"{_f(x, digits)} → {_f(y, digits)}"
-    if (
-        not delta
-        or x is None
-        or y is None
-        or not (math.isfinite(x) and math.isfinite(y))
-        or abs(y - x) < 0.05
-    ):
-        return text
-    return f"{text} {_delta(x, y)}"
+def _changes_table(c: Comparison, la: str, lb: str) -> Table:
+    """One row per VM counter that changed (per vCPU means; NMIG summed), VMs worst %RDY first."""
+    t = Table(title=f"VMs: every counter that changed (per vCPU, means; {la} → {lb})", title_justify="left")
+    t.add_column("VM", no_wrap=True)
+    for col in ("counter", la, lb, f"{lb} - {la}"):
+        t.add_column(col, justify="left" if col == "counter" else "right", no_wrap=True)
+    rows = c.vm_rows()
+    for row in rows[:MAX_VM_ROWS]:
+        if row.a is None or row.b is None:
+            t.add_row(row.name, f"only in {lb if row.a is None else la}", "", "", "")
+        elif not row.changes:
+            t.add_row(row.name, "(no change)", "", "", "")
+        for i, ch in enumerate(row.changes):
+            digits = 0 if is_count(ch.metric) else 1
+            t.add_row(
+                row.name if i == 0 else "", ch.metric.column, _f(ch.a, digits), _f(ch.b, digits),
+                _delta(ch.a, ch.b, digits),
+            )  # fmt: skip
+        t.add_section()
+    if len(rows) > MAX_VM_ROWS:
+        t.caption = f"{len(rows) - MAX_VM_ROWS} more VMs in --json / --report"
+    return t
 
 
-def _delta(a: float | None, b: float | None) -> str:
+def _delta(a: float | None, b: float | None, digits: int = 1) -> str:
     if a is None or b is None or not (math.isfinite(a) and math.isfinite(b)):
         return "-"
-    d = b - a
-    style = "green" if d < -0.05 else "red" if d > 0.05 else ""
-    text = f"{d:+.1f}"
+    d = round(b, digits) - round(a, digits)
+    style = "green" if d < 0 else "red" if d > 0 else ""
+    text = f"{d:+.{digits}f}"
     return f"[{style}]{text}[/]" if style else text
 
 
@@ -189,4 +202,4 @@ def print_whatif(w: WhatIf, console: Console | None = None) -> None:
         )
         return
     console.print("[bold]Changes:[/] " + "; ".join(w.changes))
-    print_comparison(w.comparison, console, labels=("before", "after"))
+    print_comparison(w.comparison, console, labels=("before", "after"), warn_hosts=False)

@@ -146,31 +146,31 @@ def write_compare_report(
 
 
 def compare_sections(page: Page, c: Comparison, labels: tuple[str, str]) -> None:
-    """Host rows, per-VM table, the A/B bar chart and plots, findings gone/new/all."""
+    """Host rows, every per-VM counter that changed, the A/B bar chart and plots, findings gone/new/all."""
+    from vmksim.analyze.compare import is_count
     from vmksim.report import figures
 
     la, lb = labels
     page.heading("Host")
     page.table(
         ["figure", la, lb, f"{lb} - {la}"],
-        [[k, _num(x, 2), _num(y, 2), _delta_cell(x, y)] for k, x, y in c.host_rows()],
+        [
+            [k, _num(x, _host_digits(k)), _num(y, _host_digits(k)), _delta_cell(x, y, _host_digits(k))]
+            for k, x, y in c.host_rows()
+        ],
     )
-    page.heading(f"VMs (per vCPU; {lb} - {la})")
+    for w in c.warnings:
+        page.paragraph(f"Warning: {w.replace('A and B', f'{la} and {lb}')}", "note")
+    page.heading(f"VMs: every counter that changed (per vCPU, means; {lb} - {la})")
     rows = []
     for p in c.vm_rows():
-        a, b = p.a, p.b
-        rows.append(
-            [p.name, f"{a.vcpus if a else '-'}/{b.vcpus if b else '-'}",
-             _num(a.ready if a else None), _num(b.ready if b else None), _delta_cell(a.ready if a else None, b.ready if b else None),
-             _num(a.costop if a else None), _num(b.costop if b else None), _delta_cell(a.costop if a else None, b.costop if b else None),
-             _num(a.max_limited if a else None), _num(b.max_limited if b else None),
-             _num(a.numa_local_pct if a else None, 0), _num(b.numa_local_pct if b else None, 0)]
-        )  # fmt: skip
-    page.table(
-        ["VM", "vCPUs", f"%RDY {la}", f"%RDY {lb}", "Δ", f"%CSTP {la}", f"%CSTP {lb}", "Δ", f"%MLMTD {la}",
-         f"%MLMTD {lb}", f"N%L {la}", f"N%L {lb}"],
-        rows,
-    )  # fmt: skip
+        if p.a is None or p.b is None:
+            rows.append([p.name, f"only in {lb if p.a is None else la}", "-", "-", "-"])
+        for ch in p.changes:
+            digits = 0 if is_count(ch.metric) else 2
+            rows.append([p.name, ch.metric.column, _num(ch.a, digits), _num(ch.b, digits),
+                         _delta_cell(ch.a, ch.b, digits)])  # fmt: skip
+    page.table(["VM", "counter", la, lb, "Δ"], rows)
     page.figure(figures.compare_figure(c, labels))
     page.heading("Host utilisation")
     page.side_by_side(
@@ -223,8 +223,16 @@ def write_whatif_report(w: WhatIf, path: str | os.PathLike[str]) -> None:
     page.write(path)
 
 
-def _delta_cell(a: float | None, b: float | None) -> Any:
+def _host_digits(label: str) -> int:
+    from vmksim.analyze.compare import COUNT_ROWS
+
+    return 0 if label in COUNT_ROWS else 2
+
+
+def _delta_cell(a: float | None, b: float | None, digits: int = 2) -> Any:
     if a is None or b is None or not (math.isfinite(a) and math.isfinite(b)):
         return "-"
-    d = round(b - a, 2)
+    d = round(b - a, digits)
+    if digits == 0:
+        d = int(d)
     return (d, "good" if d < 0 else "bad" if d > 0 else "")
