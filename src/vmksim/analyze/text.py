@@ -159,47 +159,73 @@ def _delta(a: float | None, b: float | None, digits: int = 1) -> str:
     return f"[{style}]{text}[/]" if style else text
 
 
+def _pct(x: float) -> str:
+    return f"{100 * x:+.1f} %" if math.isfinite(x) else "-"
+
+
+def calibration_summary(w: WhatIf) -> str:
+    """One sentence: how close the unchanged simulation came to the capture (relative errors)."""
+    cal = w.calibration
+    return (
+        f"host PCPU UTIL {_f(cal.host_util_capture, 2)} % captured, {_f(cal.host_util_simulated, 2)} % "
+        f"simulated ({_pct(cal.host_util_rel)}); %RUN per VM within {_f(100 * cal.run_rel_max)} % of the "
+        f"capture; mean absolute error {_f(cal.ready_mae, 2)} points of %RDY, {_f(cal.run_mae, 2)} of %RUN "
+        f"per vCPU; system load (non-VM groups) {w.system.cpu_pct:.2f} % of a PCPU"
+    )
+
+
+def _calibration_table(w: WhatIf) -> Table:
+    cal = w.calibration
+    t = Table(
+        title="Calibration: the inferred scenario simulated unchanged vs the capture (per vCPU)",
+        title_justify="left",
+    )
+    with_ml = any(math.isfinite(r.mlmtd_capture) for r in cal.rows)
+    cols = ["VM", "%RUN cap", "sim", "error", "%RDY cap", "sim", "error"] + (
+        ["%MLMTD cap", "sim"] if with_ml else []
+    )
+    for col in cols:
+        t.add_column(col, justify="left" if col == "VM" else "right")
+    for r in cal.rows[:MAX_VM_ROWS]:
+        cells = [r.name, _f(r.run_capture, 2), _f(r.run_simulated, 2), _pct(r.run_rel),
+                 _f(r.ready_capture, 2), _f(r.ready_simulated, 2), _pct(r.ready_rel)]  # fmt: skip
+        if with_ml:
+            cells += [_f(r.mlmtd_capture, 2), _f(r.mlmtd_simulated, 2)]
+        t.add_row(*cells)
+    t.caption = calibration_summary(w) + "; error = (simulated - captured) / captured"
+    return t
+
+
 def print_whatif(w: WhatIf, console: Console | None = None) -> None:
     """Inferred demand, calibration against the capture, then the simulated before/after."""
     console = console or make_console()
-    console.print(f"[bold]{w.capture.data.source}[/]")
-    console.print(facts_line(w.capture))
+    console.print(f"[bold]{w.capture.data.source}[/]", highlight=False)
+    console.print(facts_line(w.capture), highlight=False)
     t = Table(title="Inferred demand (per busy vCPU, uncontended)", title_justify="left")
     for col in ("VM", "vCPUs", "busy", "util %", "burst ms", "idle ms", "from"):
         t.add_column(col, justify="left" if col in ("VM", "from") else "right")
     for d in w.demands[:MAX_VM_ROWS]:
         t.add_row(
-            d.name,
-            str(d.vcpus),
-            str(d.busy_vcpus),
-            _f(d.utilisation_pct),
-            _f(d.busy_ms, 2),
-            _f(d.idle_ms, 2),
-            d.method,
-        )
+            d.name, str(d.vcpus), str(d.busy_vcpus), _f(d.utilisation_pct, 2), _f(d.busy_ms, 3),
+            _f(d.idle_ms, 2), d.method,
+        )  # fmt: skip
     console.print(t)
-    cal = w.calibration
-    t = Table(
-        title="Calibration: the inferred scenario simulated unchanged vs the capture", title_justify="left"
-    )
-    for col in ("VM", "%RDY capture", "%RDY simulated", "error", "%RUN capture", "%RUN simulated"):
-        t.add_column(col, justify="left" if col == "VM" else "right")
-    for name, rc, rs, uc, us in cal.rows[:MAX_VM_ROWS]:
-        t.add_row(name, _f(rc), _f(rs), _delta(rc, rs), _f(uc), _f(us))
-    t.caption = (
-        f"mean absolute error: {_f(cal.ready_mae, 2)} points of %RDY, {_f(cal.run_mae, 2)} of %RUN per vCPU"
-    )
-    console.print(t)
+    console.print(_calibration_table(w))
     if not w.capture.data.all_counters:
         console.print(
-            "[yellow]note:[/] this capture has esxtop's default fields: CPU limits, reservations and "
-            "shares (Alloc Max/Min/Shares, taken with esxtop -a) are unknown, so the inferred VMs have "
-            "none and changes to them have nothing to act on; calibration may be poor."
+            "[yellow]note:[/] this capture has esxtop's default fields: CPU reservations and shares "
+            "(Alloc Min/Shares, taken with esxtop -a) are unknown, so the inferred VMs have none; "
+            "limits are inferred only where %MLMTD shows one binding."
         )
-    if not w.changes:
-        console.print(
-            "No changes given (--set, --host, --add-vm, --remove-vm): only the calibration is shown."
-        )
+    for note in w.not_applied:
+        console.print(f"[yellow]not simulated:[/] {note}", highlight=False)
+    if w.comparison is None:
+        if not w.not_applied:
+            console.print(
+                "No changes given (--set, --host, --add-vm, --remove-vm): only the calibration is shown."
+            )
+        else:
+            console.print("Nothing left to simulate: no before/after is shown.")
         return
-    console.print("[bold]Changes:[/] " + "; ".join(w.changes))
+    console.print("[bold]Changes:[/] " + "; ".join(w.changes), highlight=False)
     print_comparison(w.comparison, console, labels=("before", "after"), warn_hosts=False)

@@ -145,7 +145,7 @@ def write_compare_report(
     page.write(path)
 
 
-def compare_sections(page: Page, c: Comparison, labels: tuple[str, str]) -> None:
+def compare_sections(page: Page, c: Comparison, labels: tuple[str, str], *, warn_hosts: bool = True) -> None:
     """Host rows, every per-VM counter that changed, the A/B bar chart and plots, findings gone/new/all."""
     from vmksim.analyze.compare import is_count
     from vmksim.report import figures
@@ -159,7 +159,7 @@ def compare_sections(page: Page, c: Comparison, labels: tuple[str, str]) -> None
             for k, x, y in c.host_rows()
         ],
     )
-    for w in c.warnings:
+    for w in c.warnings if warn_hosts else []:
         page.paragraph(f"Warning: {w.replace('A and B', f'{la} and {lb}')}", "note")
     page.heading(f"VMs: every counter that changed (per vCPU, means; {lb} - {la})")
     rows = []
@@ -192,34 +192,53 @@ def compare_sections(page: Page, c: Comparison, labels: tuple[str, str]) -> None
     findings_table(page, c.b.findings)
 
 
+def _pct(x: float) -> Any:
+    """A relative error as a percentage (one decimal), "-" where the capture shows 0 or nothing."""
+    return _num(100.0 * x, 1) if math.isfinite(x) else "-"
+
+
+def calibration_sections(page: Page, w: WhatIf) -> None:
+    """The calibration: host utilisation and per-VM %RUN, %RDY, %MLMTD, captured vs simulated."""
+    from vmksim.analyze.text import calibration_summary
+    from vmksim.report import figures
+
+    cal = w.calibration
+    page.heading("Calibration: the inferred scenario simulated unchanged vs the capture")
+    page.paragraph(calibration_summary(w))
+    page.figure(figures.calibration_figure(cal))
+    page.table(
+        ["VM", "%RUN capture", "%RUN simulated", "%RUN error %", "%RDY capture", "%RDY simulated",
+         "%RDY error %", "%MLMTD capture", "%MLMTD simulated"],
+        [[r.name, _num(r.run_capture, 2), _num(r.run_simulated, 2), _pct(r.run_rel), _num(r.ready_capture, 2),
+          _num(r.ready_simulated, 2), _pct(r.ready_rel), _num(r.mlmtd_capture, 2), _num(r.mlmtd_simulated, 2)]
+         for r in cal.rows],
+    )  # fmt: skip
+
+
 def write_whatif_report(w: WhatIf, path: str | os.PathLike[str]) -> None:
     """Inferred demand, calibration (table and chart), changes, then before/after side by side."""
     from vmksim.analyze.text import facts_line
-    from vmksim.report import figures
     from vmksim.report.html import Page
 
     page = Page(f"vmksim whatif: {w.capture.data.host.name}")
     page.paragraph(f"Capture: {w.capture.data.source}")
     page.paragraph(facts_line(w.capture))
-    page.paragraph("Changes: " + ("; ".join(w.changes) if w.changes else "none (calibration only)"))
-    page.heading("Calibration: the inferred scenario simulated unchanged vs the capture")
-    cal = w.calibration
-    page.paragraph(
-        f"Mean absolute error: {_num(cal.ready_mae, 2)} points of %RDY and {_num(cal.run_mae, 2)} of %RUN per vCPU."
-    )
-    page.figure(figures.calibration_figure(cal))
-    page.table(
-        ["VM", "%RDY capture", "%RDY simulated", "error", "%RUN capture", "%RUN simulated"],
-        [[n, _num(rc), _num(rs), _delta_cell(rc, rs), _num(uc), _num(us)] for n, rc, rs, uc, us in cal.rows],
-    )
+    page.paragraph("Changes: " + ("; ".join(w.changes) if w.changes else "none simulated (calibration only)"))
+    for note in w.not_applied:
+        page.paragraph(f"Not simulated: {note}", "note")
+    calibration_sections(page, w)
     page.heading("Inferred demand (per busy vCPU, uncontended)")
     page.table(
         ["VM", "vCPUs", "busy vCPUs", "util %", "burst ms", "idle ms", "from"],
-        [[d.name, d.vcpus, d.busy_vcpus, _num(d.utilisation_pct), _num(d.busy_ms, 2), _num(d.idle_ms, 2), d.method]
+        [[d.name, d.vcpus, d.busy_vcpus, _num(d.utilisation_pct), _num(d.busy_ms, 3), _num(d.idle_ms, 2), d.method]
          for d in w.demands],
     )  # fmt: skip
-    page.heading("Before and after the changes (both simulated, same seed)")
-    compare_sections(page, w.comparison, ("before", "after"))
+    page.paragraph(
+        f"System load (non-VM groups, [host.system] cpu_pct): {w.system.cpu_pct:.2f} % of one PCPU"
+    )
+    if w.comparison is not None:
+        page.heading("Before and after the changes (both simulated, same seed)")
+        compare_sections(page, w.comparison, ("before", "after"), warn_hosts=False)
     page.write(path)
 
 

@@ -190,16 +190,20 @@ def compare_figure(c: Any, labels: tuple[str, str] = ("A", "B"), top: int = 20) 
 
 
 def calibration_figure(cal: Any) -> Any:
-    """Each VM's %RDY per vCPU: captured vs simulated from the inferred scenario."""
+    """Each VM's %RUN and %RDY per vCPU: captured vs simulated from the inferred scenario."""
     go = _go()
-    names = [r[0] for r in cal.rows]
+    names = [r.name for r in cal.rows]
     fig = go.Figure(
         [
-            go.Bar(x=names, y=[r[1] for r in cal.rows], name="%RDY captured"),
-            go.Bar(x=names, y=[r[2] for r in cal.rows], name="%RDY simulated"),
+            go.Bar(x=names, y=[r.run_capture for r in cal.rows], name="%RUN captured"),
+            go.Bar(x=names, y=[r.run_simulated for r in cal.rows], name="%RUN simulated"),
+            go.Bar(x=names, y=[r.ready_capture for r in cal.rows], name="%RDY captured"),
+            go.Bar(x=names, y=[r.ready_simulated for r in cal.rows], name="%RDY simulated"),
         ]
     )
     fig.update_layout(barmode="group")
     return _layout(
-        fig, f"Calibration: %RDY per vCPU, capture vs simulation (MAE {cal.ready_mae:.2f})", "% per vCPU"
+        fig,
+        f"Calibration: %RUN and %RDY per vCPU, capture vs simulation (MAE %RDY {cal.ready_mae:.2f})",
+        "% per vCPU",
     )
