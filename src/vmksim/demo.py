@@ -29,8 +29,9 @@ from typing import Any
 
 from rich.table import Table
 
+from vmksim.analyze.counters import metric
 from vmksim.console import make_console
-from vmksim.metrics import EsxObject, by_object
+from vmksim.metrics import EsxObject
 from vmksim.numa.plan import plan_vm
 from vmksim.textview import plan_layout
 from vmksim.topology import PRESETS
@@ -137,8 +138,7 @@ def _per_vcpu_of(field: str) -> Callable[[Sequence[Any]], float]:
 
 
 def _col(key: str, obj: EsxObject = EsxObject.VCPU) -> str:
-    metric = next(m for m in by_object(obj) if m.key == key)
-    return metric.column
+    return metric(obj, key).column
 
 
 #: Smallest change the verdict reports, per figure (our choice, not a significance test). Both runs

@@ -82,11 +82,23 @@ import numpy as np
 import tomli_w
 
 from vmksim.analyze.compare import Comparison, compare
+from vmksim.analyze.counters import (
+    ALLOC_MAX,
+    ALLOC_MIN,
+    ALLOC_SHARES,
+    G_USED,
+    MLMTD,
+    PSTATE_MHZ,
+    RUN,
+    USED,
+    WAIT,
+    WAKEUPS,
+)
 from vmksim.analyze.facts import CaptureData, VmFacts, load_capture, stream_data
 from vmksim.analyze.summary import Analysis, analyze
 from vmksim.analyze.thresholds import Thresholds
 from vmksim.errors import InputError
-from vmksim.metrics import EsxObject, Metric, by_object
+from vmksim.metrics import Metric
 from vmksim.topology.model import DEFAULT_MHZ
 
 __all__ = [
@@ -109,20 +121,6 @@ __all__ = [
     "write_scenario",
 ]
 
-
-def _metric(obj: EsxObject, key: str) -> Metric:
-    return next(m for m in by_object(obj) if m.key == key)
-
-
-# Counters read, through the metric catalogue (esxtop.md §1.4).
-RUN, USED, WAIT, READY, MLMTD, WAKEUPS = (
-    _metric(EsxObject.VCPU, k) for k in ("run", "used", "wait", "ready", "max_limited", "wakeups")
-)
-G_USED = _metric(EsxObject.GROUP_CPU, "used")
-ALLOC_MAX, ALLOC_MIN, ALLOC_SHARES = (
-    _metric(EsxObject.GROUP_CPU, k) for k in ("alloc_max", "alloc_min", "alloc_shares")
-)
-PSTATE_MHZ = _metric(EsxObject.POWER, "pstate_mhz")
 
 #: Burst length (ms of CPU work) when the capture has no Wakeups/sec (default field set). Undocumented:
 #: our choice, of the order of ESXi's scheduling quantum and guest timer ticks (esxi-scheduler.md §1.4).
@@ -407,7 +405,7 @@ def unpredictable(data: CaptureData, change: SetChange) -> str | None:
     if data.all_counters:
         return None
     unknown = change.key in ALLOC_KEYS or (
-        change.key == "sched.cpu.max" and not data.has("Vcpu", MLMTD.counter)
+        change.key == "sched.cpu.max" and not data.has(MLMTD.object.value, MLMTD.counter)
     )
     if not unknown:
         return None

@@ -26,17 +26,17 @@ from typing import Any
 
 import numpy as np
 
+from vmksim.analyze.counters import metric
 from vmksim.analyze.facts import CaptureData, VmFacts
 from vmksim.analyze.findings import Finding
 from vmksim.analyze.summary import Analysis, VmSummary
-from vmksim.metrics import EsxObject, Fmt, Metric, by_object
+from vmksim.metrics import EsxObject, Fmt, Metric
 
 __all__ = ["VM_COUNTERS", "Comparison", "CounterChange", "VmPair", "compare", "is_count", "vm_figures"]
 
 
 def _pick(obj: EsxObject, keys: tuple[str, ...]) -> tuple[Metric, ...]:
-    found = {m.key: m for m in by_object(obj)}
-    return tuple(found[k] for k in keys)
+    return tuple(metric(obj, k) for k in keys)
 
 
 #: Per-VM counters compared, in catalogue (screen) order: per vCPU (Vcpu, or Group Cpu ÷ vCPUs).

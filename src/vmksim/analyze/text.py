@@ -17,6 +17,7 @@ from rich.table import Table
 from rich.text import Text
 
 from vmksim.analyze.compare import COUNT_ROWS, is_count
+from vmksim.analyze.counters import COSTOP, MLMTD, NUMA_LOCAL_PCT, NUMA_MIGRATIONS, READY, RUN, SWPWT, USED
 from vmksim.analyze.findings import Finding, Severity
 from vmksim.analyze.summary import Analysis, VmSummary
 from vmksim.console import make_console
@@ -50,7 +51,8 @@ def facts_line(a: Analysis) -> str:
 
 def _vm_table(vms: Sequence[VmSummary], title: str) -> Table:
     t = Table(title=title, title_justify="left")
-    for col in ("VM", "vCPUs", "%USED", "%RUN", "%RDY", "peak", "%CSTP", "%MLMTD", "%SWPWT", "N%L", "NMIG"):
+    for col in ("VM", "vCPUs", USED.column, RUN.column, READY.column, "peak", COSTOP.column, MLMTD.column,
+                SWPWT.column, NUMA_LOCAL_PCT.column, NUMA_MIGRATIONS.column):  # fmt: skip
         t.add_column(col, justify="left" if col == "VM" else "right")
     ordered = sorted(vms, key=lambda v: -(v.ready if math.isfinite(v.ready) else -1))
     for v in ordered[:MAX_VM_ROWS]:
@@ -181,9 +183,8 @@ def _calibration_table(w: WhatIf) -> Table:
         title_justify="left",
     )
     with_ml = any(math.isfinite(r.mlmtd_capture) for r in cal.rows)
-    cols = ["VM", "%RUN cap", "sim", "error", "%RDY cap", "sim", "error"] + (
-        ["%MLMTD cap", "sim"] if with_ml else []
-    )
+    cols = ["VM", f"{RUN.column} cap", "sim", "error", f"{READY.column} cap", "sim", "error"]
+    cols += [f"{MLMTD.column} cap", "sim"] if with_ml else []
     for col in cols:
         t.add_column(col, justify="left" if col == "VM" else "right")
     for r in cal.rows[:MAX_VM_ROWS]:

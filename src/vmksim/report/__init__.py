@@ -13,6 +13,18 @@ import math
 import os
 from typing import TYPE_CHECKING, Any
 
+from vmksim.analyze.counters import (
+    BALLOON,
+    COSTOP,
+    MLMTD,
+    NUMA_LOCAL_PCT,
+    NUMA_MIGRATIONS,
+    READY,
+    RUN,
+    SWAPPED,
+    SWPWT,
+    USED,
+)
 from vmksim.analyze.findings import Finding
 from vmksim.analyze.summary import Analysis, VmSummary
 
@@ -66,23 +78,11 @@ def vm_table(page: Page, vms: tuple[VmSummary, ...]) -> None:
         for v in sorted(vms, key=lambda s: -(s.ready if math.isfinite(s.ready) else -1))
     ]  # fmt: skip
     page.table(
-        [
-            "VM",
-            "vCPUs",
-            "%USED",
-            "%RUN",
-            "%RDY",
-            "%RDY peak",
-            "%CSTP",
-            "%MLMTD",
-            "%SWPWT",
-            "N%L",
-            "NMIG",
-            "MCTLSZ MB",
-            "SWCUR MB",
-        ],
+        ["VM", "vCPUs", USED.column, RUN.column, READY.column, f"{READY.column} peak", COSTOP.column,
+         MLMTD.column, SWPWT.column, NUMA_LOCAL_PCT.column, NUMA_MIGRATIONS.column, f"{BALLOON.column} MB",
+         f"{SWAPPED.column} MB"],
         rows,
-    )
+    )  # fmt: skip
 
 
 def analysis_sections(page: Page, a: Analysis) -> None:
@@ -108,8 +108,8 @@ def analysis_sections(page: Page, a: Analysis) -> None:
     page.heading("Host utilisation")
     page.figure(figures.host_figure(d, a.thresholds.host_util))
     page.heading("Ready and co-stop per VM")
-    page.figure(figures.vm_metric_figure(d, "% Ready", "%RDY", a.thresholds.rdy))
-    page.figure(figures.vm_metric_figure(d, "% CoStop", "%CSTP", a.thresholds.cstp))
+    page.figure(figures.vm_metric_figure(d, READY, a.thresholds.rdy))
+    page.figure(figures.vm_metric_figure(d, COSTOP, a.thresholds.cstp))
     page.heading("NUMA locality")
     page.figure(figures.locality_figure(a))
     page.heading("Top offenders")
@@ -177,10 +177,10 @@ def compare_sections(page: Page, c: Comparison, labels: tuple[str, str], *, warn
         [figures.host_figure(c.a.data, c.a.thresholds.host_util, f"{la}: host PCPU utilisation"),
          figures.host_figure(c.b.data, c.b.thresholds.host_util, f"{lb}: host PCPU utilisation")]
     )  # fmt: skip
-    page.heading("%RDY per VM")
+    page.heading(f"{READY.column} per VM")
     page.side_by_side(
-        [figures.vm_metric_figure(c.a.data, "% Ready", "%RDY", c.a.thresholds.rdy, f"{la}: %RDY per vCPU"),
-         figures.vm_metric_figure(c.b.data, "% Ready", "%RDY", c.b.thresholds.rdy, f"{lb}: %RDY per vCPU")]
+        [figures.vm_metric_figure(c.a.data, READY, c.a.thresholds.rdy, f"{la}: {READY.column} per vCPU"),
+         figures.vm_metric_figure(c.b.data, READY, c.b.thresholds.rdy, f"{lb}: {READY.column} per vCPU")]
     )  # fmt: skip
     page.heading(f"Findings gone in {lb}")
     findings_table(page, c.fixed)
@@ -207,8 +207,9 @@ def calibration_sections(page: Page, w: WhatIf) -> None:
     page.paragraph(calibration_summary(w))
     page.figure(figures.calibration_figure(cal))
     page.table(
-        ["VM", "%RUN capture", "%RUN simulated", "%RUN error %", "%RDY capture", "%RDY simulated",
-         "%RDY error %", "%MLMTD capture", "%MLMTD simulated"],
+        ["VM", f"{RUN.column} capture", f"{RUN.column} simulated", f"{RUN.column} error %",
+         f"{READY.column} capture", f"{READY.column} simulated", f"{READY.column} error %",
+         f"{MLMTD.column} capture", f"{MLMTD.column} simulated"],
         [[r.name, _num(r.run_capture, 2), _num(r.run_simulated, 2), _pct(r.run_rel), _num(r.ready_capture, 2),
           _num(r.ready_simulated, 2), _pct(r.ready_rel), _num(r.mlmtd_capture, 2), _num(r.mlmtd_simulated, 2)]
          for r in cal.rows],
