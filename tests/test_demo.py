@@ -38,10 +38,10 @@ def test_verdict_sorts_changes_into_gains_and_costs_by_direction() -> None:
     before = _run(t_ready=2.0, t_lat=10.0, homes="0,1", n_ready=0.0, n_local=95.0, n_mig=0)
     after = _run(t_ready=0.5, t_lat=14.0, homes="0", n_ready=0.4, n_local=60.0, n_mig=20)
     line = verdict([before, after])
-    gained, _, cost = line.partition("It cost")
+    gained, _, cost = line.partition("It cost:")
     # Lower %RDY is better (esxi-scheduler.md §3.2): the tenant's fall is a gain ...
     assert "tenant %RDY 2.00 → 0.50" in gained
-    assert "fewer NUMA home nodes (0,1 → 0)" in gained
+    assert "the tenant on fewer NUMA home nodes (0,1 → 0: one memory and cache domain)" in gained
     # ... and higher %LAT_C, neighbours' %RDY, lower N%L and more NMIG are costs.
     for text in ("tenant %LAT_C 10.0 → 14.0", "neighbours %RDY 0.00 → 0.40", "neighbours N%L 95 → 60",
                  "neighbours NMIG (sum) 0 → 40"):  # fmt: skip
@@ -63,4 +63,4 @@ def test_demo_answers_the_seed_question(run_cli) -> None:
     line = next(x for x in out.splitlines() if x.startswith("Verdict:"))
     # Under the demo's load the trade-off shows: preferHT puts the tenant on one node and costs
     # the neighbours locality (esxi-scheduler.md §2.3: client sized by threads, one node).
-    assert "fewer NUMA home nodes" in line and "neighbours N%L" in out.split("It cost", 1)[1]
+    assert "fewer NUMA home nodes" in line and "neighbours N%L" in line.split("It cost:", 1)[1]

@@ -210,10 +210,10 @@ def verdict(results: Sequence[Any]) -> str:
     gains: list[str] = []
     costs: list[str] = []
     homes = (_homes(default[0]), _homes(prefer[0]))
-    if homes[0] != homes[1] and len(homes[1].split(",")) < len(homes[0].split(",")):
-        gains.append(
-            f"{TENANT} on fewer NUMA home nodes ({homes[0]} → {homes[1]}), one memory and cache domain"
-        )
+    nodes = [_nodes(default[0]), _nodes(prefer[0])]
+    if 0 < len(nodes[1]) < len(nodes[0]):
+        domain = "one memory and cache domain" if len(nodes[1]) == 1 else "fewer memory and cache domains"
+        gains.append(f"the tenant on fewer NUMA home nodes ({homes[0]} → {homes[1]}: {domain})")
     for w, who in enumerate(("tenant", "neighbours")):
         for fig in FIGURES:
             found = _change(who, fig, fig.reduce(default[w]), fig.reduce(prefer[w]))
@@ -221,7 +221,12 @@ def verdict(results: Sequence[Any]) -> str:
                 (gains if found[0] else costs).append(found[1])
     gained = "; ".join(gains) or "nothing measurable"
     cost = "; ".join(costs) or "nothing measurable"
-    return f"Verdict: preferHT on {TENANT} gained {gained}. It cost {cost}."
+    return f"Verdict: preferHT on {TENANT} gained: {gained}. It cost: {cost}."
+
+
+def _nodes(rows: Sequence[Any]) -> set[str]:
+    """NUMA home nodes of the rows (NHN "0,1"; "-" for VMs that are not NUMA-managed)."""
+    return {n for r in rows for n in r.home_nodes.split(",") if n.strip().isdigit()}
 
 
 def run_demo() -> int:
