@@ -13,7 +13,7 @@ def register(sub: Any) -> None:
         description=(
             "Show how ESXi lays out the NFV tenant's VMs on a 2 x 24-core hyper-threaded host, then\n"
             "simulate the NFV scenario with the data-plane tenant's numa.vcpu.preferHT off and on and\n"
-            "say what preferHT gained and what it cost (tenant %%RDY/%%LAT_C, neighbours %%RDY/N%%L)."
+            "say what preferHT gained and what it cost (tenant %RDY/%LAT_C, neighbours %RDY/N%L)."
         ),
     )
     p.set_defaults(func=run)

@@ -23,10 +23,11 @@ examples:
   vmksim whatif capture.csv --set capped:sched.cpu.max=unlimited --report whatif.html --json
 
 How: the host comes from the capture's PCPU and NUMA columns; each VM's size from
-its vmx-vcpu worlds and memory; its demand from %USED (work done) and %WAIT
-(think time) per vCPU, with the burst length from Wakeups/sec when captured
-(-a), ready and co-stop being waits, not demand; the non-VM groups' %USED
-(system, helper, hostd, ...) becomes [host.system] cpu_pct; the run keeps the
+its vmx-vcpu worlds and memory; its demand from %RUN (work done; %USED capped
+at %RUN on HT hosts) and %WAIT (think time) per vCPU, one burst per wake-up
+when Wakeups/sec is captured (-a), ready and co-stop being waits, not demand;
+a limit from Alloc Max (-a) or, on default captures, from %MLMTD; the non-VM
+groups' CPU (system, helper, hostd, ...) becomes [host.system] cpu_pct; the run keeps the
 capture's interval (see `python -m pydoc vmksim.whatif`). The scenario is
 first simulated unchanged: the calibration compares %RUN, %RDY and %MLMTD per
 VM and the host's PCPU UTIL with the capture (error relative to the captured
