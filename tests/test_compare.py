@@ -74,3 +74,49 @@ def test_compare_errors_are_one_line(before_after: tuple[Path, Path], tmp_path: 
     assert code == 1 and out == "" and err.count("\n") == 1 and "bad.csv" in err
     code, _, err = run_cli("compare", *map(str, before_after), "--labels", "one")
     assert code == 1 and "--labels" in err
+
+
+def test_every_changed_counter_is_shown_not_only_four(before_after: tuple[Path, Path]) -> None:
+    c = compare(analyze_file(before_after[0]), analyze_file(before_after[1]))
+    capped = next(r for r in c.vm_rows() if r.name == "capped")
+    changed = {ch.metric.column: ch for ch in capped.changes}
+    # The script moved RUN 30 -> 42, RDY 14 -> 1, MLMTD 12 -> 0 (per vCPU): each of them, and what the
+    # contract derives from them (USED = RUN x 0.8 on HT, LAT_C = RDY - MLMTD + CSTP), must be listed.
+    for column in ("%USED", "%RUN", "%RDY", "%MLMTD", "%LAT_C"):
+        assert column in changed, column
+    assert changed["%RUN"].delta == pytest.approx(12, abs=1.5)
+    assert changed["%USED"].delta == pytest.approx(12 * 0.8, abs=1.5)
+    # %LAT_C = RDY - MLMTD + CSTP: 14 - 12 = 2 before, 1 after.
+    assert changed["%LAT_C"].a == pytest.approx(2, abs=0.8) and changed["%LAT_C"].b == pytest.approx(
+        1, abs=0.3
+    )
+    # Nothing that prints the same is listed as a change.
+    for ch in capped.changes:
+        assert round(ch.a, 1) != round(ch.b, 1)
+
+
+def test_counts_print_as_integers(before_after: tuple[Path, Path], run_cli) -> None:
+    code, out, _ = run_cli("compare", *map(str, before_after), "--json")
+    host = {row["figure"]: row for row in json.loads(out)["host"]}
+    for label in ("PCPUs", "NUMA nodes", "VMs", "findings"):
+        assert isinstance(host[label]["a"], int) and isinstance(host[label]["b"], int)
+    code, out, _ = run_cli("compare", *map(str, before_after))
+    assert code == 0
+    assert "│ VMs              │    5 │    6 │    +1 │" in out
+    assert "5.0" not in next(line for line in out.splitlines() if "│ VMs" in line)
+
+
+def test_comparing_two_different_hosts_warns(tmp_path: Path, run_cli) -> None:
+    vms = CASES["healthy"](HOST)
+    a, b, c = tmp_path / "a.csv", tmp_path / "b.csv", tmp_path / "c.csv"
+    write_scripted_capture(a, HOST, vms, host_name="esx01")
+    write_scripted_capture(b, HOST, vms, host_name="esx02", seed=1)
+    write_scripted_capture(c, PRESETS["tiny-1x4"], CASES["healthy"](PRESETS["tiny-1x4"]), host_name="esx01")
+    same = compare(analyze_file(a), analyze_file(a))
+    assert same.warnings == []
+    named = compare(analyze_file(a), analyze_file(b)).warnings
+    assert len(named) == 1 and "different hosts (esx01 and esx02)" in named[0]
+    shaped = compare(analyze_file(a), analyze_file(c)).warnings
+    assert len(shaped) == 1 and "40 PCPUs (HT), 2 NUMA node(s)" in shaped[0]
+    code, out, _ = run_cli("compare", str(a), str(b), "--labels", "old,new")
+    assert code == 0 and "warning: old and new are captures of different hosts" in out

@@ -110,7 +110,9 @@ def test_memory_power_and_interrupt_panels(capture: Path) -> None:
         assert header[2].endswith("high state")
         assert header[3].startswith("NUMA  /MB: 8192 (")
         heads, rows = table(app)
-        assert heads[:3] == ["GID", "NAME", "NWLD"] and "N%L" in heads and "MEMSZ" in heads
+        # The NUMA fields first after the ids (they must fit an 80-column terminal), then the rest.
+        assert heads[:7] == ["GID", "NAME", "NHN", "NMIG", "NRMEM", "NLMEM", "N%L"]
+        assert "NWLD" in heads and "MEMSZ" in heads
         assert [r[1] for r in rows] == ["db (prod)", "web-1", "system"]  # sorted by MEMSZ
 
     drive(capture, ["m"], memory)
@@ -134,7 +136,7 @@ def test_memory_power_and_interrupt_panels(capture: Path) -> None:
 def test_replay_steps_pause_fields_help_and_quit(capture: Path) -> None:
     def check(app: TopApp) -> None:
         status = text(app, "#status")
-        assert "sample 2/3" in status and "paused" in status
+        assert "sample 2: the 5 s interval ending 00:00:10 (3 read so far)" in status and "paused" in status
         heads, _rows = table(app)
         assert "%USED" not in heads and "%RDY" not in heads and "SWTCH/s" in heads  # f hid %STATE TIMES
 
@@ -151,6 +153,56 @@ def test_replay_steps_pause_fields_help_and_quit(capture: Path) -> None:
         assert app._exit_renderables == [] or app.return_value is None
 
     drive(capture, ["q"], quit_)
+
+
+def test_cpu_field_menu_offers_esxtops_field_groups(capture: Path, tmp_path: Path) -> None:
+    def check(app: TopApp) -> None:
+        from textual.widgets import SelectionList
+
+        choice = app.screen.query_one(SelectionList)
+        labels = [str(choice.get_option_at_index(i).prompt) for i in range(choice.option_count)]
+        # esxtop.md §1.2 (S36): E NWLD, F %STATE TIMES, G EVENT COUNTS/s, H CPU ALLOC, I SUMMARY STATS.
+        assert labels == ["E NWLD", "F %STATE TIMES", "G EVENT COUNTS/s", "H CPU ALLOC", "I SUMMARY STATS"]
+
+    drive(capture, ["f"], check)
+    # A default-field capture (no -a) still lists every group; the absent ones are disabled.
+    host = HostTopology.from_counts(name="t", sockets=1, cores_per_socket=2, threads_per_core=1, numa_nodes=1)
+    src = FakeSource(host, [("web-1", 2, 2048)], seed=5)
+    sampler = Sampler(src, all_counters=False)
+    rec = Recording(sampler.host, sampler.columns, list(run_batch(sampler, src.advance, 5_000_000, 2)))
+    path = tmp_path / "default.csv"
+    with open(path, "w", newline="") as fh:
+        write_batch(rec, fh)
+
+    def default(app: TopApp) -> None:
+        from textual.widgets import SelectionList
+
+        choice = app.screen.query_one(SelectionList)
+        options = [choice.get_option_at_index(i) for i in range(choice.option_count)]
+        enabled = [str(o.prompt) for o in options if not o.disabled]
+        assert enabled == ["E NWLD", "F %STATE TIMES"]
+        assert [str(o.prompt).split(" (")[0] for o in options if o.disabled] == [
+            "G EVENT COUNTS/s", "H CPU ALLOC", "I SUMMARY STATS"
+        ]  # fmt: skip
+        assert all("with -a" in str(o.prompt) for o in options if o.disabled)
+
+    drive(path, ["f"], default)
+
+
+def test_numa_memory_columns_fit_an_80_column_terminal(capture: Path) -> None:
+    async def go() -> None:
+        from textual.widgets import DataTable
+
+        app = TopApp(feed_of(capture), delay=3600, autoplay=False)
+        async with app.run_test(size=(80, 24)) as pilot:
+            await pilot.press("m")
+            await pilot.pause()
+            t = app.query_one(DataTable)
+            widths = [c.get_render_width(t) for c in t.columns.values()]
+            heads = [c.label.plain for c in t.columns.values()]
+            assert sum(widths[: heads.index("N%L") + 1]) <= 80, list(zip(heads, widths, strict=True))
+
+    asyncio.run(go())
 
 
 def test_delay_and_pause_keys(capture: Path) -> None:
@@ -268,3 +320,12 @@ def test_batch_over_the_simulated_kernel(tmp_path: Path) -> None:
     ents = tmp_path / "e.txt"
     assert main(["top", "--export-entity", str(ents), str(scenario)]) == 0
     assert ents.read_text().startswith("SchedGroup\n")
+
+
+def test_sample_label_says_what_it_counts(capture: Path) -> None:
+    feed = feed_of(capture)  # 3 samples, 5 s apart; the feed reads one ahead
+    assert feed.label() == "sample 1: the 5 s interval ending 00:00:05 (2 read so far)"
+    assert feed.forward() and feed.forward() and not feed.forward()
+    assert feed.label() == "sample 3: the 5 s interval ending 00:00:15 (the last of 3)"
+    assert feed.back()
+    assert feed.label() == "sample 2: the 5 s interval ending 00:00:10 (3 in all)"

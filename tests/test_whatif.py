@@ -16,11 +16,14 @@ from typing import Any
 
 import pytest
 
+import esxtop_real_like as real
 from vmksim.analyze import load_capture
 from vmksim.analyze.synth import write_simulated_capture
+from vmksim.cli.whatif import parse_add_vm, parse_set
 from vmksim.scenario import scenario_from_mapping
 from vmksim.whatif import (
     DEFAULT_BURST_MS,
+    SetChange,
     apply_changes,
     infer_scenario,
     run_whatif,
@@ -63,14 +66,14 @@ def capture(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 @pytest.fixture(scope="module")
 def no_limit(capture: Path) -> Any:
-    return run_whatif(capture, sets=["capped:sched.cpu.max=unlimited"], duration_s=16, jit=False)
+    return run_whatif(capture, sets=[parse_set("capped:sched.cpu.max=unlimited")], duration_s=16, jit=False)
 
 
 def test_infers_topology_sizes_and_allocations(capture: Path) -> None:
     mapping, _ = infer_scenario(load_capture(capture), duration_s=30)
     assert mapping["host"] == {
         "name": "host", "sockets": 2, "cores_per_socket": 4, "threads_per_core": 2, "numa_nodes": 2,
-        "mhz": 2000, "memory_gb": 64.0,
+        "mhz": 2000, "memory_gb": 64.0, "system": {"cpu_pct": 0.0},  # the kernel writes VM groups only
     }  # fmt: skip
     assert [(v["name"], v["vcpus"], v["memory_gb"]) for v in mapping["vm"]] == [
         *((f"web-{i}", 4, 4.0) for i in range(1, 6)),
@@ -78,7 +81,8 @@ def test_infers_topology_sizes_and_allocations(capture: Path) -> None:
     ]
     assert mapping["vm"][-1]["settings"] == {"sched.cpu.max": 1500}
     assert "settings" not in mapping["vm"][0]
-    assert mapping["run"] == {"duration_s": 16.002, "interval_s": 2.667, "seed": 1}  # 6 whole intervals
+    # The capture's 4 s interval is kept; 30 s rounds up to 8 whole intervals.
+    assert mapping["run"] == {"duration_s": 32.0, "interval_s": 4.0, "seed": 1}
 
 
 def test_infers_demand_from_used_wait_and_wakeups(capture: Path) -> None:
@@ -98,15 +102,59 @@ def test_default_field_capture_uses_the_default_burst(tmp_path: Path) -> None:
     mapping, demands = infer_scenario(load_capture(path))
     assert all(d.busy_ms == DEFAULT_BURST_MS for d in demands)
     assert demands[0].utilisation_pct == pytest.approx(50, abs=3)
-    assert "settings" not in mapping["vm"][-1]  # Alloc Max is an -a counter: the limit is not visible
+    assert mapping["run"]["interval_s"] == 2.0
+    # Alloc Max is an -a counter, but %MLMTD is a default one: the capped VM is held back, so it gets
+    # a limit equal to what it consumed (a limit caps consumption in MHz, esxi-scheduler.md §1.10).
+    assert mapping["vm"][-1]["settings"]["sched.cpu.max"] == pytest.approx(1500, rel=0.05)
+    assert all("settings" not in v for v in mapping["vm"][:-1])  # %MLMTD 0: no binding limit
 
 
-def test_default_field_capture_warns_that_allocations_are_unknown(tmp_path: Path, run_cli) -> None:
-    path = tmp_path / "default.csv"
-    short = {**TRUTH, "run": {"duration_s": 4, "interval_s": 2, "seed": 7}}
-    write_simulated_capture(path, short, all_counters=False, jit=False)
-    code, out, _ = run_cli("whatif", str(path), "--duration", "2", "--engine", "python")
-    assert code == 0 and "CPU limits, reservations and shares" in out and "esxtop -a" in out
+@pytest.fixture(scope="module")
+def default_capture(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    path = tmp_path_factory.mktemp("whatif-default") / "default.csv"
+    write_simulated_capture(path, {**TRUTH, "run": {"duration_s": 4, "interval_s": 2, "seed": 7}},
+                            all_counters=False, jit=False)  # fmt: skip
+    return path
+
+
+def test_default_field_capture_cannot_predict_shares_or_reservations(default_capture: Path, run_cli) -> None:
+    code, out, _ = run_cli(
+        "whatif", str(default_capture), "--set", "web-1:sched.cpu.shares=high", "--duration", "2",
+        "--engine", "python",
+    )  # fmt: skip
+    assert code == 0
+    assert "not simulated:" in out and "cannot predict sched.cpu.shares" in out and "esxtop -b -a" in out
+    assert "Nothing left to simulate" in out and "VMs: every counter that changed" not in out
+    code, out, _ = run_cli(
+        "whatif", str(default_capture), "--set", "web-1:sched.cpu.min=1000", "--duration", "2", "--json",
+        "--engine", "python",
+    )  # fmt: skip
+    data = json.loads(out)
+    assert data["before_after"] is None and data["changes"] == []
+    assert "cannot predict sched.cpu.min" in data["not_applied"][0]
+
+
+def test_default_field_capture_predicts_a_limit_that_mlmtd_shows(default_capture: Path) -> None:
+    w = run_whatif(
+        default_capture, sets=[parse_set("capped:sched.cpu.max=unlimited")], duration_s=4, jit=False
+    )
+    assert w.changes == ("capped: sched.cpu.max = unlimited",) and w.comparison is not None
+    row = next(p for p in w.comparison.vm_rows() if p.name == "capped")
+    assert row.a is not None and row.b is not None
+    assert row.a.max_limited > 10 and row.b.max_limited == pytest.approx(0, abs=0.1)
+    # Removing a limit from a VM with %MLMTD 0 changes nothing: said plainly, not simulated.
+    w = run_whatif(
+        default_capture, sets=[parse_set("web-1:sched.cpu.max=unlimited")], duration_s=2, jit=False
+    )
+    assert w.comparison is None and "no limit binds" in w.not_applied[0]
+
+
+def test_calibration_covers_mlmtd(no_limit: Any) -> None:
+    capped = next(r for r in no_limit.calibration.rows if r.name == "capped")
+    assert capped.mlmtd_capture > 20 and abs(capped.mlmtd_simulated - capped.mlmtd_capture) < 3
+    web = [r for r in no_limit.calibration.rows if r.name != "capped"]
+    assert all(r.mlmtd_capture == pytest.approx(0, abs=0.05) for r in web)
+    assert no_limit.calibration.to_json()["mlmtd_mae"] is not None
 
 
 def test_calibration_error_on_a_simulated_capture(no_limit: Any) -> None:
@@ -114,13 +162,19 @@ def test_calibration_error_on_a_simulated_capture(no_limit: Any) -> None:
     assert len(cal.rows) == 6
     assert cal.ready_mae < CALIBRATION_TOLERANCE, cal.to_json()
     assert cal.run_mae < 3.0, cal.to_json()
-    capped = next(r for r in cal.rows if r[0] == "capped")
-    assert capped[1] > 25 and abs(capped[2] - capped[1]) < 3  # the limit's ready time is reproduced
+    capped = next(r for r in cal.rows if r.name == "capped")
+    assert capped.ready_capture > 25 and abs(capped.ready_simulated - capped.ready_capture) < 3
+    assert all(abs(r.run_rel) < 0.1 for r in cal.rows), cal.to_json()  # the issue's goal: within 10 %
 
 
 def test_removing_a_limit_moves_the_prediction_the_right_way(no_limit: Any) -> None:
+    changed = {
+        c.metric.column for p in no_limit.comparison.vm_rows() if p.name == "capped" for c in p.changes
+    }
+    assert {"%RUN", "%RDY", "%MLMTD"} <= changed
     rows = {p.name: p for p in no_limit.comparison.vm_rows()}
     before, after = rows["capped"].a, rows["capped"].b
+    assert before is not None and after is not None
     assert before.max_limited > 25 and after.max_limited == pytest.approx(0, abs=0.1)
     assert after.ready < before.ready - 20 and after.run > before.run + 15
     # The others lose a little: the capped VM now competes for the PCPUs it was denied.
@@ -132,7 +186,8 @@ def test_removing_a_limit_moves_the_prediction_the_right_way(no_limit: Any) -> N
 
 
 def test_adding_a_busy_vm_raises_ready_time(capture: Path) -> None:
-    w = run_whatif(capture, add_vms=["batch:8:90"], duration_s=5, jit=False)
+    w = run_whatif(capture, add_vms=[parse_add_vm("batch:8:90")], duration_s=5, jit=False)
+    assert w.comparison is not None
     rows = {p.name: p for p in w.comparison.vm_rows()}
     assert rows["batch"].a is None and rows["batch"].b is not None and rows["batch"].b.vcpus == 8
     web_before = sum(rows[f"web-{i}"].a.ready for i in range(1, 6))
@@ -142,17 +197,26 @@ def test_adding_a_busy_vm_raises_ready_time(capture: Path) -> None:
 
 def test_changes_are_validated() -> None:
     mapping = {"vm": [{"name": "a:b", "vcpus": 2}, {"name": "c", "vcpus": 1}]}
-    changed, notes = apply_changes(mapping, sets=["a:b:numa.vcpu.preferHT=TRUE", "*:sched.cpu.shares=high"])
-    assert changed["vm"][0]["settings"] == {"numa.vcpu.preferHT": "TRUE", "sched.cpu.shares": "high"}
-    assert changed["vm"][1]["settings"] == {"sched.cpu.shares": "high"} and "settings" not in mapping["vm"][1]
-    assert notes == ["a:b: numa.vcpu.preferHT = TRUE", "every VM: sched.cpu.shares = high"]
+    sets = [parse_set("a:b:numa.vcpu.preferHT=TRUE"), parse_set("*:sched.cpu.shares=high")]
+    assert sets[0] == SetChange("a:b", "numa.vcpu.preferHT", "TRUE")
+    assert parse_set("x:sched.cpu.max=-1") == SetChange("x", "sched.cpu.max", None)
+    changed = apply_changes(mapping, sets=sets)
+    assert changed.mapping["vm"][0]["settings"] == {"numa.vcpu.preferHT": "TRUE", "sched.cpu.shares": "high"}
+    assert changed.mapping["vm"][1]["settings"] == {"sched.cpu.shares": "high"}
+    assert "settings" not in mapping["vm"][1]
+    assert changed.applied == ["a:b: numa.vcpu.preferHT = TRUE", "every VM: sched.cpu.shares = high"]
     from vmksim.errors import InputError
 
+    for parse, item, message in (
+        (parse_set, "preferHT", "expected VM:KEY=VALUE"),
+        (parse_add_vm, "x:two", "must be numbers"),
+        (parse_add_vm, "x:0", "VCPUS >= 1"),
+    ):
+        with pytest.raises(InputError, match=message):
+            parse(item)
     for kw, message in (
-        ({"sets": ["nope:x=1"]}, "no VM 'nope'"),
-        ({"sets": ["preferHT"]}, "expected VM:KEY=VALUE"),
-        ({"add_vms": ["c:2"]}, "already exists"),
-        ({"add_vms": ["x:two"]}, "must be numbers"),
+        ({"sets": [SetChange("nope", "x", "1")]}, "no VM 'nope'"),
+        ({"add_vms": [parse_add_vm("c:2")]}, "already exists"),
         ({"remove_vms": ["zz"]}, "no VM 'zz'"),
     ):
         with pytest.raises(InputError, match=message):
@@ -191,6 +255,7 @@ def test_whatif_cli(capture: Path, tmp_path: Path, run_cli) -> None:
     assert tomllib.loads(toml.read_text())["vm"][-1]["settings"] == {"sched.cpu.max": 1500}
     code, out, _ = run_cli("whatif", str(capture), "--duration", "3", "--engine", "python")
     assert code == 0 and "mean absolute error" in out and "only the calibration" in out
+    assert "%MLMTD cap" in out  # calibration covers %MLMTD where the capture has it
 
 
 def test_whatif_errors_are_one_line(capture: Path, tmp_path: Path, run_cli) -> None:
@@ -202,3 +267,81 @@ def test_whatif_errors_are_one_line(capture: Path, tmp_path: Path, run_cli) -> N
         "whatif", str(capture), "--host", "no-such-host", "--duration", "5", "--engine", "python"
     )
     assert code == 1 and err.count("\n") == 1
+
+
+# --- what-if on a real-like capture (issue 10 item 4) -------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def real_capture(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return real.write_capture(tmp_path_factory.mktemp("real") / "esx65-2pcpu.csv")
+
+
+@pytest.fixture(scope="module")
+def real_whatif(real_capture: Path) -> Any:
+    return run_whatif(real_capture, duration_s=60, jit=False)
+
+
+def test_real_capture_light_vms_are_short_frequent_bursts(real_capture: Path) -> None:
+    mapping, demands = infer_scenario(load_capture(real_capture))
+    assert [d.busy_vcpus for d in demands] == [v[1] for v in real.VMS]  # none of the six is idle
+    for d, (_, _, run, _, wake) in zip(demands, real.VMS, strict=True):
+        # One burst per wake-up (esxi-scheduler.md §1.11: a halted vCPU wakes to run): RUN / wake-ups.
+        assert d.busy_ms == pytest.approx(10 * run / wake, rel=1e-3)
+    styx = demands[-1]
+    assert styx.busy_ms == pytest.approx(0.0298, abs=5e-4) and "872 wake-ups/s" in styx.method
+    assert mapping["run"]["interval_s"] == real.INTERVAL_S  # the capture's interval, not 2.5
+
+
+def test_real_capture_system_load_is_the_non_vm_groups(real_capture: Path) -> None:
+    mapping, _ = infer_scenario(load_capture(real_capture))
+    # The non-VM groups' %RUN (no HT), idle1/idle2 of 1:system left out (they are idle time).
+    assert mapping["host"]["system"]["cpu_pct"] == pytest.approx(real.NON_VM_RUN, abs=0.02)
+    text = scenario_toml(mapping)
+    assert "[host.system]" in text
+    scenario = scenario_from_mapping(tomllib.loads(text), source="inferred.toml")
+    assert scenario.system_cpu_pct == pytest.approx(real.NON_VM_RUN, abs=0.02)
+    assert scenario.run.interval_s == real.INTERVAL_S
+
+
+def test_real_capture_calibration_of_run_is_within_ten_percent(real_whatif: Any) -> None:
+    cal = real_whatif.calibration
+    assert len(cal.rows) == len(real.VMS)
+    for row in cal.rows:
+        assert abs(row.run_rel) < 0.10, row.to_json()
+    data = cal.to_json()
+    assert all(v["run_rel_error"] is not None for v in data["vms"])
+    assert data["host_util_capture"] == pytest.approx(real.host_util(), abs=0.01)
+
+
+def _kernel_runs_system_worlds() -> bool:
+    """Does the simulated host honour [host.system] cpu_pct (the non-VM worlds of issue 10 item 3)?"""
+    from vmksim.analyze import analyze
+    from vmksim.whatif import simulate_mapping
+
+    probe = {
+        "host": {"sockets": 1, "cores_per_socket": 1, "system": {"cpu_pct": 50.0}},
+        "run": {"duration_s": 2, "interval_s": 1},
+        "vm": [{"name": "v", "vcpus": 1, "workload": {"kind": "onoff", "busy_ms": 1, "idle_ms": 99}}],
+    }
+    return analyze(simulate_mapping(probe, "probe", jit=False)).host.util > 25
+
+
+@pytest.mark.xfail(
+    condition=not _kernel_runs_system_worlds(), strict=True,
+    reason="the simulated host does not run [host.system] cpu_pct yet (non-VM worlds: the fidelity branch)",
+)  # fmt: skip
+def test_real_capture_host_utilisation_is_within_ten_percent(real_whatif: Any) -> None:
+    assert abs(real_whatif.calibration.host_util_rel) < 0.10, real_whatif.calibration.to_json()
+
+
+def test_host_system_key_is_validated() -> None:
+    from vmksim.errors import ScenarioError
+
+    base = {"host": {"sockets": 1, "cores_per_socket": 2}, "vm": [{"name": "a", "vcpus": 1}]}
+    ok = scenario_from_mapping({**base, "host": {**base["host"], "system": {"cpu_pct": 12.5}}}, source="s")
+    assert ok.system_cpu_pct == 12.5 and scenario_from_mapping(base, source="s").system_cpu_pct == 0.0
+    for bad, message in (({"cpu_pct": -1}, "host.system.cpu_pct: must be >= 0"),
+                         ({"cpu": 1}, "host.system: unknown key 'cpu'")):  # fmt: skip
+        with pytest.raises(ScenarioError, match=message):
+            scenario_from_mapping({**base, "host": {**base["host"], "system": bad}}, source="s")

@@ -166,6 +166,10 @@ class Scenario:
     pools: tuple[PoolSpec, ...]
     vms: tuple[VmSpec, ...]
     name: str = "scenario"
+    system_cpu_pct: float = 0.0
+    """``[host.system] cpu_pct``: %USED of all non-VM groups (system, helper, drivers, user worlds),
+    in % of one PCPU as esxtop shows group %USED (esxtop.md §1.4b). Validated here; the non-VM
+    worlds that consume it are modelled by the kernel (issue 10 item 3)."""
     _index: dict[str, int] = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
@@ -296,6 +300,7 @@ def scenario_from_mapping(
     if not isinstance(esxi, str | float) or isinstance(esxi, bool):
         raise ctx.error(f'must be a version string like "8.0", got {esxi!r}', "esxi")
     esxi = str(esxi).strip()  # the version itself is checked by the NUMA planner (kernel build)
+    system_cpu_pct = _host_system(ctx, data.get("host"))
     host, host_settings = _host(ctx, data.get("host"))
     run = _run(ctx, data.get("run", {}))
     pools = _pools(ctx, data.get("pool", []))
@@ -310,7 +315,17 @@ def scenario_from_mapping(
         pools=pools,
         vms=vms,
         name=scenario_name,
+        system_cpu_pct=system_cpu_pct,
     )
+
+
+def _host_system(ctx: _Ctx, raw: Any) -> float:
+    """``[host.system] cpu_pct`` (a float >= 0, default 0): the non-VM CPU load of the host."""
+    if not isinstance(raw, dict) or "system" not in raw:
+        return 0.0
+    table = ctx.table(raw["system"], "host.system")
+    ctx.keys(table, ("cpu_pct",), "host.system")
+    return ctx.number(table, "cpu_pct", "host.system", 0.0)
 
 
 def _host(ctx: _Ctx, raw: Any) -> tuple[HostTopology, dict[str, str]]:
@@ -319,6 +334,7 @@ def _host(ctx: _Ctx, raw: Any) -> tuple[HostTopology, dict[str, str]]:
             'missing [host] table (preset = "nfv-2x24-ht" or sockets, cores_per_socket, ...)', "host"
         )
     table = dict(ctx.table(raw, "host"))
+    table.pop("system", None)  # read by _host_system
     settings_raw = table.pop("settings", {})
     settings = ctx.table(settings_raw, "host.settings")
     host_settings: dict[str, str] = {}

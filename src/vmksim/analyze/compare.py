@@ -5,6 +5,17 @@ it, or two what-if predictions. VMs are matched by display name (the part of
 the esxtop group instance after ``GID:``, esxtop.md §1.3), since group IDs
 change across power cycles and hosts. A finding is "the same" in both when
 it has the same VM and metric.
+
+Per-VM figures are every summary counter of the metric catalogue
+(:data:`VM_COUNTERS`: the CPU state times, event rates and summary stats per
+vCPU, esxtop.md §2.1 and esxi-scheduler.md §3.2-§3.3; the NUMA and reclamation
+figures of the memory panel, esxtop.md §2.3) that either capture has. A figure
+*changed* when the two values differ as printed: integers for counts
+(the catalogue's ``%d`` format, esxtop.md §1.3), one decimal otherwise.
+
+Captures of two different hosts (another host name or another topology) are
+compared, with a warning: the difference then includes the host, not only
+the change.
 """
 
 from __future__ import annotations
@@ -13,10 +24,90 @@ import math
 from dataclasses import dataclass
 from typing import Any
 
+import numpy as np
+
+from vmksim.analyze.counters import metric
+from vmksim.analyze.facts import CaptureData, VmFacts
 from vmksim.analyze.findings import Finding
 from vmksim.analyze.summary import Analysis, VmSummary
+from vmksim.metrics import EsxObject, Fmt, Metric
 
-__all__ = ["Comparison", "VmPair", "compare"]
+__all__ = ["VM_COUNTERS", "Comparison", "CounterChange", "VmPair", "compare", "is_count", "vm_figures"]
+
+
+def _pick(obj: EsxObject, keys: tuple[str, ...]) -> tuple[Metric, ...]:
+    return tuple(metric(obj, k) for k in keys)
+
+
+#: Per-VM counters compared, in catalogue (screen) order: per vCPU (Vcpu, or Group Cpu ÷ vCPUs).
+VCPU_COUNTERS: tuple[Metric, ...] = _pick(
+    EsxObject.VCPU,
+    ("used", "run", "system", "wait", "vmwait", "ready", "idle", "overlap", "costop", "max_limited",
+     "swap_wait", "switches", "migrates", "quantum_expires", "wakeups", "latency", "demand"),
+)  # fmt: skip
+#: Per-VM memory-panel counters compared: NMIG is summed over the capture, the others averaged.
+MEMORY_COUNTERS: tuple[Metric, ...] = _pick(
+    EsxObject.GROUP_MEMORY, ("numa_local_pct", "numa_rebalance", "memctl_size", "swapped")
+)
+VM_COUNTERS: tuple[Metric, ...] = VCPU_COUNTERS + MEMORY_COUNTERS
+_SUMMED = ("numa_rebalance",)
+#: Digits a non-integer figure is shown (and compared) with in the terminal.
+SHOWN_DIGITS = 1
+
+
+def is_count(m: Metric) -> bool:
+    """Counts print as integers (the catalogue's %d format, esxtop.md §1.3)."""
+    return m.fmt is Fmt.INTEGER
+
+
+def _shown(m: Metric, x: float) -> float:
+    return float(round(x)) if is_count(m) else round(x, SHOWN_DIGITS)
+
+
+def _finite_mean(a: np.ndarray | None) -> float:
+    if a is None:
+        return math.nan
+    a = a[~np.isnan(a)]
+    return float(a.mean()) if a.size else math.nan
+
+
+def _vm_value(data: CaptureData, vm: VmFacts, m: Metric) -> float:
+    if m.object is EsxObject.GROUP_MEMORY:
+        s = data.vm_memory(vm, m.counter)
+        if m.key in _SUMMED:
+            return float(np.nansum(s)) if s is not None else math.nan
+        return _finite_mean(s)
+    return _finite_mean(data.vm_per_vcpu(vm, m.counter))
+
+
+def vm_figures(data: CaptureData) -> dict[str, dict[str, float]]:
+    """VM name -> {catalogue key: value} for every :data:`VM_COUNTERS` counter the capture has."""
+    out: dict[str, dict[str, float]] = {}
+    for vm in data.vms:
+        values = {m.key: _vm_value(data, vm, m) for m in VM_COUNTERS}
+        out[vm.name] = {k: v for k, v in values.items() if math.isfinite(v)}
+    return out
+
+
+@dataclass(frozen=True, slots=True)
+class CounterChange:
+    metric: Metric
+    a: float
+    b: float
+
+    @property
+    def delta(self) -> float:
+        return self.b - self.a
+
+    def to_json(self) -> dict[str, Any]:
+        digits = 0 if is_count(self.metric) else 2
+        return {
+            "counter": self.metric.counter,
+            "column": self.metric.column,
+            "a": round(self.a, digits),
+            "b": round(self.b, digits),
+            "delta": round(self.delta, digits),
+        }
 
 
 @dataclass(frozen=True, slots=True)
@@ -24,6 +115,8 @@ class VmPair:
     name: str
     a: VmSummary | None
     b: VmSummary | None
+    changes: tuple[CounterChange, ...] = ()
+    """Every :data:`VM_COUNTERS` figure that differs as printed (VMs in both captures only)."""
 
     def to_json(self) -> dict[str, Any]:
         def delta(key: str) -> float | None:
@@ -40,7 +133,20 @@ class VmPair:
                 k: delta(k)
                 for k in ("ready", "costop", "max_limited", "swap_wait", "run", "used", "numa_local_pct")
             },
+            "changed": [c.to_json() for c in self.changes],
         }
+
+
+def _changes(fa: dict[str, float], fb: dict[str, float]) -> tuple[CounterChange, ...]:
+    out = []
+    for m in VM_COUNTERS:
+        if m.key in fa and m.key in fb and _shown(m, fa[m.key]) != _shown(m, fb[m.key]):
+            out.append(CounterChange(m, fa[m.key], fb[m.key]))
+    return tuple(out)
+
+
+#: Host rows that are counts (printed as integers).
+COUNT_ROWS = ("PCPUs", "NUMA nodes", "VMs", "findings")
 
 
 @dataclass(frozen=True, slots=True)
@@ -52,13 +158,17 @@ class Comparison:
         """VMs of A in A's order (worst %RDY of either first), then those only in B."""
         bmap = {v.name: v for v in self.b.vms}
         amap = {v.name: v for v in self.a.vms}
+        fa, fb = vm_figures(self.a.data), vm_figures(self.b.data)
         names = list(amap) + [n for n in bmap if n not in amap]
 
         def worst(n: str) -> float:
             vals = [v.ready for v in (amap.get(n), bmap.get(n)) if v is not None and math.isfinite(v.ready)]
             return -max(vals) if vals else 0.0
 
-        return [VmPair(n, amap.get(n), bmap.get(n)) for n in sorted(names, key=worst)]
+        return [
+            VmPair(n, amap.get(n), bmap.get(n), _changes(fa.get(n, {}), fb.get(n, {})))
+            for n in sorted(names, key=worst)
+        ]
 
     def host_rows(self) -> list[tuple[str, float, float]]:
         ha, hb = self.a.host, self.b.host
@@ -71,8 +181,28 @@ class Comparison:
             ("PCPU UTIL % mean", ha.util, hb.util),
             ("PCPU UTIL % peak", ha.util_peak, hb.util_peak),
             ("PCPU USED % mean", ha.used, hb.used),
+            ("CORE UTIL % mean", ha.core_util, hb.core_util),
             ("findings", float(len(self.a.findings)), float(len(self.b.findings))),
         ]
+
+    @property
+    def warnings(self) -> list[str]:
+        """Why the two may not be comparable: different hosts (name or topology)."""
+        a, b = self.a.data.host, self.b.data.host
+        out = []
+        if a.name != b.name:
+            out.append(
+                f"A and B are captures of different hosts ({a.name} and {b.name}): "
+                "the differences include the host, not only what changed on it"
+            )
+        shape_a = (a.pcpus, a.ht, a.numa_nodes)
+        shape_b = (b.pcpus, b.ht, b.numa_nodes)
+        if shape_a != shape_b:
+            out.append(
+                f"the hosts differ: A has {_shape(a.pcpus, a.ht, a.numa_nodes)}, "
+                f"B has {_shape(b.pcpus, b.ht, b.numa_nodes)}"
+            )
+        return out
 
     @staticmethod
     def _key(f: Finding) -> tuple[str | None, str]:
@@ -91,27 +221,30 @@ class Comparison:
         return [f for f in self.b.findings if self._key(f) not in keys]
 
     def to_json(self) -> dict[str, Any]:
-        def clean(x: float) -> float | None:
-            return round(x, 2) if math.isfinite(x) else None
+        def clean(label: str, x: float) -> float | int | None:
+            if not math.isfinite(x):
+                return None
+            return round(x) if label in COUNT_ROWS else round(x, 2)
 
         return {
-            "a": {
-                "source": self.a.data.source,
-                "host": self.a.data.host.to_json(),
-                "samples": self.a.data.samples,
-            },
-            "b": {
-                "source": self.b.data.source,
-                "host": self.b.data.host.to_json(),
-                "samples": self.b.data.samples,
-            },
-            "host": [{"figure": k, "a": clean(x), "b": clean(y)} for k, x, y in self.host_rows()],
+            "a": _side_json(self.a),
+            "b": _side_json(self.b),
+            "warnings": self.warnings,
+            "host": [{"figure": k, "a": clean(k, x), "b": clean(k, y)} for k, x, y in self.host_rows()],
             "vms": [p.to_json() for p in self.vm_rows()],
             "findings_a": [f.to_json() for f in self.a.findings],
             "findings_b": [f.to_json() for f in self.b.findings],
             "fixed": [f.to_json() for f in self.fixed],
             "new": [f.to_json() for f in self.new],
         }
+
+
+def _shape(pcpus: int, ht: bool, nodes: int) -> str:
+    return f"{pcpus} PCPUs ({'HT' if ht else 'no HT'}), {nodes} NUMA node(s)"
+
+
+def _side_json(a: Analysis) -> dict[str, Any]:
+    return {"source": a.data.source, "host": a.data.host.to_json(), "samples": a.data.samples}
 
 
 def compare(a: Analysis, b: Analysis) -> Comparison:

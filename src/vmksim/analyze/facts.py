@@ -65,12 +65,15 @@ COUNTERS: tuple[tuple[str, str], ...] = (
     *(
         ("Group Cpu", c)
         for c in ("Members", "% Used", "% Run", "% Ready", "% CoStop", "% Max Limited", "% Swap Wait",
-                  "% Wait", "% VmWait", "Alloc Min", "Alloc Max", "Alloc Shares", "Wakeups/sec", "% Demand")
+                  "% Wait", "% VmWait", "Alloc Min", "Alloc Max", "Alloc Shares", "Wakeups/sec", "% Demand",
+                  "% System", "% Idle", "% Overlap", "% CPU Latency", "Switches/sec", "Migrates/sec",
+                  "Quantum Expires/sec")
     ),
     *(
         ("Vcpu", c)
         for c in ("% Used", "% Run", "% Ready", "% CoStop", "% Max Limited", "% Swap Wait", "% Wait",
-                  "Wakeups/sec", "% Demand")
+                  "Wakeups/sec", "% Demand", "% System", "% Idle", "% Overlap", "% VmWait", "% CPU Latency",
+                  "Switches/sec", "Migrates/sec", "Quantum Expires/sec")
     ),
     *(
         ("Group Memory", c)

@@ -37,8 +37,30 @@ from typing import Any
 
 import numpy as np
 
+from vmksim.analyze.counters import (
+    ALLOC_MAX,
+    BALLOON,
+    COSTOP,
+    MEM_ALLOC_MAX,
+    MLMTD,
+    NUMA_LOCAL_MB,
+    NUMA_LOCAL_PCT,
+    NUMA_MIGRATIONS,
+    NUMA_REMOTE_MB,
+    PCPU_UTIL,
+    READY,
+    RUN,
+    SWAP_READ,
+    SWAP_WRITTEN,
+    SWAPPED,
+    SWPWT,
+)
 from vmksim.analyze.facts import CaptureData, FloatArray, VmFacts
 from vmksim.analyze.thresholds import Thresholds
+from vmksim.metrics import Metric
+
+#: The host finding's metric: esxtop's PCPU UTIL line (esxtop.md §2.1) without its "(%)".
+PCPU_UTIL_LABEL = PCPU_UTIL.column.removesuffix("(%)")
 
 __all__ = ["RULES", "Finding", "Severity", "find"]
 
@@ -204,13 +226,13 @@ def _mean_of(data: CaptureData, vm: VmFacts, counter: str) -> float:
 def _rule_ready(data: CaptureData, th: Thresholds) -> list[Finding]:
     def contention(vm: VmFacts, rdy: FloatArray) -> FloatArray:
         # %MLMTD is part of %RDY (esxi-scheduler.md §3.3 item 2): judge the contention part.
-        mlmtd = data.vm_per_vcpu(vm, "% Max Limited")
+        mlmtd = data.vm_per_vcpu(vm, MLMTD.counter)
         return rdy - (np.nan_to_num(mlmtd) if mlmtd is not None else 0.0)
 
     out = []
     busy, commit = _host_busy(data, th), _vcpu_commit(data)
-    for vm, e in _over(data, th, "% Ready", th.rdy, adjust=contention):
-        run_mean = _mean_of(data, vm, "% Run")
+    for vm, e in _over(data, th, READY.counter, th.rdy, adjust=contention):
+        run_mean = _mean_of(data, vm, RUN.counter)
         if busy or commit > 1.0:
             causes = [
                 f"CPU contention: {commit:.1f} vCPUs per PCPU on the host"
@@ -231,11 +253,13 @@ def _rule_ready(data: CaptureData, th: Thresholds) -> list[Finding]:
                 "node's hyper-threads (locality over raw cores)"
             )
         message = f"{vm.name}: %RDY {e.mean:.1f} per vCPU on average, above {th.rdy:g} {_when(e, data)}"
-        limited = _mean_of(data, vm, "% Max Limited")
+        limited = _mean_of(data, vm, MLMTD.counter)
         if limited > 0.05:
-            message += f" (not counting its %MLMTD {limited:.1f}: {_mean_of(data, vm, '% Ready'):.1f} in all)"
+            message += (
+                f" (not counting its %MLMTD {limited:.1f}: {_mean_of(data, vm, READY.counter):.1f} in all)"
+            )
         out.append(
-            _vcpu_finding(data, vm, e, "% Ready", "%RDY", th.rdy, _severity(e.mean, th.rdy, th), message,
+            _vcpu_finding(data, vm, e, READY.counter, READY.column, th.rdy, _severity(e.mean, th.rdy, th), message,
                           "; ".join(causes), "; ".join(fixes))
         )  # fmt: skip
     return out
@@ -244,13 +268,13 @@ def _rule_ready(data: CaptureData, th: Thresholds) -> list[Finding]:
 def _rule_costop(data: CaptureData, th: Thresholds) -> list[Finding]:
     out = []
     # co-stop only exists for SMP VMs (esxi-scheduler.md §1.2)
-    for vm, e in _over(data, th, "% CoStop", th.cstp, min_vcpus=2):
-        limited = _mean_of(data, vm, "% Max Limited") > th.mlmtd
+    for vm, e in _over(data, th, COSTOP.counter, th.cstp, min_vcpus=2):
+        limited = _mean_of(data, vm, MLMTD.counter) > th.mlmtd
         cause = (
             "relaxed co-scheduling stops leading vCPUs while siblings wait for a PCPU "
             f"(skew); the VM's {vm.vcpus} vCPUs cannot all be scheduled together"
         )
-        fix = f"reduce the VM's vCPUs (now {vm.vcpus}, running {_mean_of(data, vm, '% Run'):.0f} % each on average)"
+        fix = f"reduce the VM's vCPUs (now {vm.vcpus}, running {_mean_of(data, vm, RUN.counter):.0f} % each on average)"
         fix += "; reduce vCPU overcommit on the host" if _vcpu_commit(data) > 1.0 else ""
         if limited:
             cause += "; the CPU limit also stops vCPUs, which shows as co-stop"
@@ -258,14 +282,23 @@ def _rule_costop(data: CaptureData, th: Thresholds) -> list[Finding]:
         message = f"{vm.name}: %CSTP {e.mean:.1f} per vCPU on average, above {th.cstp:g} {_when(e, data)}"
         out.append(
             _vcpu_finding(
-                data, vm, e, "% CoStop", "%CSTP", th.cstp, _severity(e.mean, th.cstp, th), message, cause, fix
+                data,
+                vm,
+                e,
+                COSTOP.counter,
+                COSTOP.column,
+                th.cstp,
+                _severity(e.mean, th.cstp, th),
+                message,
+                cause,
+                fix,
             )
         )
     return out
 
 
-def _alloc_max(data: CaptureData, vm: VmFacts, obj: str) -> float | None:
-    s = data.series(obj, vm.group, "Alloc Max")
+def _alloc_max(data: CaptureData, vm: VmFacts, m: Metric) -> float | None:
+    s = data.series(m.object.value, vm.group, m.counter)
     if s is None or not np.isfinite(s).any():
         return None
     v = float(np.nanmax(s))
@@ -274,13 +307,13 @@ def _alloc_max(data: CaptureData, vm: VmFacts, obj: str) -> float | None:
 
 def _rule_limit(data: CaptureData, th: Thresholds) -> list[Finding]:
     out = []
-    for vm, e in _over(data, th, "% Max Limited", th.mlmtd):
-        amax = _alloc_max(data, vm, "Group Cpu")
+    for vm, e in _over(data, th, MLMTD.counter, th.mlmtd):
+        amax = _alloc_max(data, vm, ALLOC_MAX)
         limit = f"its CPU limit of {amax:.0f} MHz (AMAX)" if amax else "a CPU limit (sched.cpu.max)"
         severity = Severity.CRITICAL if e.mean > max(th.rdy / 2, th.mlmtd) else Severity.WARNING
         out.append(
             _vcpu_finding(
-                data, vm, e, "% Max Limited", "%MLMTD", th.mlmtd, severity,
+                data, vm, e, MLMTD.counter, MLMTD.column, th.mlmtd, severity,
                 f"{vm.name}: held back by {limit}: %MLMTD {e.mean:.1f} per vCPU on average {_when(e, data)}",
                 f"{limit} caps the VM even when the host has idle PCPUs; the held-back time is part of %RDY",
                 "remove the CPU limit (set sched.cpu.max to unlimited) or raise it above the VM's demand; "
@@ -295,7 +328,7 @@ def _rule_limit(data: CaptureData, th: Thresholds) -> list[Finding]:
 
 
 def _memory_cause(data: CaptureData, vm: VmFacts) -> tuple[str, str]:
-    amax = _alloc_max(data, vm, "Group Memory")
+    amax = _alloc_max(data, vm, MEM_ALLOC_MAX)
     if amax is not None and vm.memory_mb and amax < vm.memory_mb:
         return (
             f"a memory limit of {amax:.0f} MB below the VM's {vm.memory_mb:.0f} MB forces reclamation even on a "
@@ -312,7 +345,7 @@ def _memory_cause(data: CaptureData, vm: VmFacts) -> tuple[str, str]:
 
 def _rule_swapwait(data: CaptureData, th: Thresholds) -> list[Finding]:
     out = []
-    for vm, e in _over(data, th, "% Swap Wait", th.swpwt):
+    for vm, e in _over(data, th, SWPWT.counter, th.swpwt):
         cause, fix = _memory_cause(data, vm)
         message = f"{vm.name}: vCPUs wait on host swap-in: %SWPWT {e.mean:.1f} per vCPU {_when(e, data)}"
         out.append(
@@ -320,8 +353,8 @@ def _rule_swapwait(data: CaptureData, th: Thresholds) -> list[Finding]:
                 data,
                 vm,
                 e,
-                "% Swap Wait",
-                "%SWPWT",
+                SWPWT.counter,
+                SWPWT.column,
                 th.swpwt,
                 _severity(e.mean, th.swpwt, th),
                 message,
@@ -340,8 +373,8 @@ def _memory_rule(
         out = []
         for vm in data.vms:
             if counter == "swap_rate":
-                r = data.vm_memory(vm, "Swap Read MBytes/sec")
-                w = data.vm_memory(vm, "Swap Written MBytes/sec")
+                r = data.vm_memory(vm, SWAP_READ.counter)
+                w = data.vm_memory(vm, SWAP_WRITTEN.counter)
                 if r is None and w is None:
                     continue
                 s = np.nan_to_num(r if r is not None else 0.0) + np.nan_to_num(w if w is not None else 0.0)
@@ -382,11 +415,11 @@ def _rule_locality(data: CaptureData, th: Thresholds) -> list[Finding]:
     if host.numa_nodes < 2:
         return out
     for vm in data.vms:
-        nl = data.vm_memory(vm, "Numa % Local")
+        nl = data.vm_memory(vm, NUMA_LOCAL_PCT.counter)
         if nl is None:
             continue
-        local = data.vm_memory(vm, "Numa Local Memory MBytes")
-        remote = data.vm_memory(vm, "Numa Remote Memory MBytes")
+        local = data.vm_memory(vm, NUMA_LOCAL_MB.counter)
+        remote = data.vm_memory(vm, NUMA_REMOTE_MB.counter)
         if local is not None and remote is not None and float(np.nansum(local + remote)) <= 0:
             continue  # no memory touched yet: N%L means nothing
         e = _exceed(data, nl, th.nl, above=False)
@@ -423,7 +456,7 @@ def _rule_locality(data: CaptureData, th: Thresholds) -> list[Finding]:
             Finding(
                 severity=_severity(e.mean, th.nl, th, above=False),
                 vm=vm.name,
-                metric="N%L",
+                metric=NUMA_LOCAL_PCT.column,
                 value=e.mean,
                 threshold=th.nl,
                 message=f"{vm.name}: only {e.mean:.0f} % of its memory is NUMA-local (below {th.nl:g} "
@@ -442,7 +475,7 @@ def _rule_nmig(data: CaptureData, th: Thresholds) -> list[Finding]:
     if data.host.numa_nodes < 2 or minutes <= 0:
         return out
     for vm in data.vms:
-        mig = data.vm_memory(vm, "Numa Rebalance Count Delta")
+        mig = data.vm_memory(vm, NUMA_MIGRATIONS.counter)
         if mig is None:
             continue
         total = float(np.nansum(mig))
@@ -453,7 +486,7 @@ def _rule_nmig(data: CaptureData, th: Thresholds) -> list[Finding]:
             Finding(
                 severity=_severity(rate, th.nmig_per_min, th),
                 vm=vm.name,
-                metric="NMIG",
+                metric=NUMA_MIGRATIONS.column,
                 value=rate,
                 threshold=th.nmig_per_min,
                 message=f"{vm.name}: {total:.0f} NUMA migrations in {minutes:.1f} min ({rate:.1f}/min)",
@@ -514,7 +547,7 @@ def _rule_saturation(data: CaptureData, th: Thresholds) -> list[Finding]:
         Finding(
             severity=Severity.CRITICAL if e.fraction > 0.5 else Severity.WARNING,
             vm=None,
-            metric="PCPU UTIL",
+            metric=PCPU_UTIL_LABEL,
             value=e.mean,
             threshold=th.host_util,
             message=f"host saturated: PCPU UTIL {e.mean:.0f} % on average, above {th.host_util:g} {_when(e, data)}",
@@ -534,8 +567,8 @@ RULES: tuple[Rule, ...] = (
     _rule_costop,
     _rule_limit,
     _rule_swapwait,
-    _memory_rule("Memctl MBytes", "MCTLSZ", "ballooning", "balloon_mb"),
-    _memory_rule("Swapped MBytes", "SWCUR", "memory swapped to disk", "swap_mb"),
+    _memory_rule(BALLOON.counter, BALLOON.column, "ballooning", "balloon_mb"),
+    _memory_rule(SWAPPED.counter, SWAPPED.column, "memory swapped to disk", "swap_mb"),
     _memory_rule("swap_rate", "SWR/s+SWW/s", "actively swapping", "swap_rate"),
     _rule_locality,
     _rule_nmig,
@@ -549,12 +582,16 @@ def find(data: CaptureData, thresholds: Thresholds | None = None) -> list[Findin
     out: list[Finding] = []
     for rule in RULES:
         out.extend(rule(data, th))
-    if not data.all_counters and data.host.numa_nodes > 1 and not data.has("Group Memory", "Numa % Local"):
+    if (
+        not data.all_counters
+        and data.host.numa_nodes > 1
+        and not data.has(NUMA_LOCAL_PCT.object.value, NUMA_LOCAL_PCT.counter)
+    ):
         out.append(
             Finding(
                 severity=Severity.INFO,
                 vm=None,
-                metric="N%L",
+                metric=NUMA_LOCAL_PCT.column,
                 value=math.nan,
                 threshold=th.nl,
                 message="NUMA locality not judged: the capture has no 'Numa % Local' column",

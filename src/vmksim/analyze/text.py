@@ -16,6 +16,8 @@ from rich.padding import Padding
 from rich.table import Table
 from rich.text import Text
 
+from vmksim.analyze.compare import COUNT_ROWS, is_count
+from vmksim.analyze.counters import COSTOP, MLMTD, NUMA_LOCAL_PCT, NUMA_MIGRATIONS, READY, RUN, SWPWT, USED
 from vmksim.analyze.findings import Finding, Severity
 from vmksim.analyze.summary import Analysis, VmSummary
 from vmksim.console import make_console
@@ -49,7 +51,8 @@ def facts_line(a: Analysis) -> str:
 
 def _vm_table(vms: Sequence[VmSummary], title: str) -> Table:
     t = Table(title=title, title_justify="left")
-    for col in ("VM", "vCPUs", "%USED", "%RUN", "%RDY", "peak", "%CSTP", "%MLMTD", "%SWPWT", "N%L", "NMIG"):
+    for col in ("VM", "vCPUs", USED.column, RUN.column, READY.column, "peak", COSTOP.column, MLMTD.column,
+                SWPWT.column, NUMA_LOCAL_PCT.column, NUMA_MIGRATIONS.column):  # fmt: skip
         t.add_column(col, justify="left" if col == "VM" else "right")
     ordered = sorted(vms, key=lambda v: -(v.ready if math.isfinite(v.ready) else -1))
     for v in ordered[:MAX_VM_ROWS]:
@@ -90,28 +93,31 @@ def print_analysis(a: Analysis, console: Console | None = None) -> None:
 
 
 def print_comparison(
-    c: Comparison, console: Console | None = None, labels: tuple[str, str] = ("A", "B")
+    c: Comparison,
+    console: Console | None = None,
+    labels: tuple[str, str] = ("A", "B"),
+    *,
+    warn_hosts: bool = True,
 ) -> None:
+    """Host rows, then every per-VM counter that changed, then the findings gone and new.
+
+    ``warn_hosts=False`` when a different host is the point (a what-if ``--host`` change).
+    """
     console = console or make_console()
     la, lb = labels
-    console.print(f"[bold]{la}[/] {c.a.data.source}: {facts_line(c.a)}")
-    console.print(f"[bold]{lb}[/] {c.b.data.source}: {facts_line(c.b)}")
+    console.print(f"[bold]{la}[/] {c.a.data.source}: {facts_line(c.a)}", highlight=False)
+    console.print(f"[bold]{lb}[/] {c.b.data.source}: {facts_line(c.b)}", highlight=False)
+    if warn_hosts:
+        for w in c.warnings:
+            console.print(f"[yellow]warning:[/] {w.replace('A and B', f'{la} and {lb}')}", highlight=False)
     t = Table(title="Host", title_justify="left")
     for col in ("figure", la, lb, f"{lb} - {la}"):
         t.add_column(col, justify="left" if col == "figure" else "right")
     for label, x, y in c.host_rows():
-        t.add_row(label, _f(x), _f(y), _delta(x, y))
+        digits = 0 if label in COUNT_ROWS else 2 if "per PCPU" in label else 1
+        t.add_row(label, _f(x, digits), _f(y, digits), _delta(x, y, digits))
     console.print(t)
-    t = Table(title=f"VMs (per vCPU, means: {la} → {lb})", title_justify="left")
-    t.add_column("VM", no_wrap=True)
-    for col in ("vCPUs", "%RDY", "%CSTP", "%MLMTD", "N%L"):
-        t.add_column(col, justify="right", no_wrap=True)
-    for row in c.vm_rows()[:MAX_VM_ROWS]:
-        a, b = row.a, row.b
-        cells = [_pair(a, b, key) for key in ("ready", "costop", "max_limited")]
-        cells.append(_pair(a, b, "numa_local_pct", digits=0, delta=False))
-        t.add_row(row.name, f"{a.vcpus if a else '-'}→{b.vcpus if b else '-'}", *cells)
-    console.print(t)
+    console.print(_changes_table(c, la, lb))
     console.print(
         f"findings: {la} {len(c.a.findings)}, {lb} {len(c.b.findings)}; "
         f"gone in {lb}: {len(c.fixed)}, new in {lb}: {len(c.new)}"
@@ -122,71 +128,105 @@ def print_comparison(
         console.print(Padding(Text(f"gone: {f.message}", style="green"), (0, 0, 0, 2)))
 
 
-def _pair(a: VmSummary | None, b: VmSummary | None, key: str, digits: int = 1, delta: bool = True) -> str:
-    x = getattr(a, key) if a is not None else None
-    y = getattr(b, key) if b is not None else None
-    text = f"{_f(x, digits)} → {_f(y, digits)}"
-    if (
-        not delta
-        or x is None
-        or y is None
-        or not (math.isfinite(x) and math.isfinite(y))
-        or abs(y - x) < 0.05
-    ):
-        return text
-    return f"{text} {_delta(x, y)}"
+def _changes_table(c: Comparison, la: str, lb: str) -> Table:
+    """One row per VM counter that changed (per vCPU means; NMIG summed), VMs worst %RDY first."""
+    t = Table(title=f"VMs: every counter that changed (per vCPU, means; {la} → {lb})", title_justify="left")
+    t.add_column("VM", no_wrap=True)
+    for col in ("counter", la, lb, f"{lb} - {la}"):
+        t.add_column(col, justify="left" if col == "counter" else "right", no_wrap=True)
+    rows = c.vm_rows()
+    for row in rows[:MAX_VM_ROWS]:
+        if row.a is None or row.b is None:
+            t.add_row(row.name, f"only in {lb if row.a is None else la}", "", "", "")
+        elif not row.changes:
+            t.add_row(row.name, "(no change)", "", "", "")
+        for i, ch in enumerate(row.changes):
+            digits = 0 if is_count(ch.metric) else 1
+            t.add_row(
+                row.name if i == 0 else "", ch.metric.column, _f(ch.a, digits), _f(ch.b, digits),
+                _delta(ch.a, ch.b, digits),
+            )  # fmt: skip
+        t.add_section()
+    if len(rows) > MAX_VM_ROWS:
+        t.caption = f"{len(rows) - MAX_VM_ROWS} more VMs in --json / --report"
+    return t
 
 
-def _delta(a: float | None, b: float | None) -> str:
+def _delta(a: float | None, b: float | None, digits: int = 1) -> str:
     if a is None or b is None or not (math.isfinite(a) and math.isfinite(b)):
         return "-"
-    d = b - a
-    style = "green" if d < -0.05 else "red" if d > 0.05 else ""
-    text = f"{d:+.1f}"
+    d = round(b, digits) - round(a, digits)
+    style = "green" if d < 0 else "red" if d > 0 else ""
+    text = f"{d:+.{digits}f}"
     return f"[{style}]{text}[/]" if style else text
+
+
+def _pct(x: float) -> str:
+    return f"{100 * x:+.1f} %" if math.isfinite(x) else "-"
+
+
+def calibration_summary(w: WhatIf) -> str:
+    """One sentence: how close the unchanged simulation came to the capture (relative errors)."""
+    cal = w.calibration
+    return (
+        f"host PCPU UTIL {_f(cal.host_util_capture, 2)} % captured, {_f(cal.host_util_simulated, 2)} % "
+        f"simulated ({_pct(cal.host_util_rel)}); %RUN per VM within {_f(100 * cal.run_rel_max)} % of the "
+        f"capture; mean absolute error {_f(cal.ready_mae, 2)} points of %RDY, {_f(cal.run_mae, 2)} of %RUN "
+        f"per vCPU; system load (non-VM groups) {w.system.cpu_pct:.2f} % of a PCPU"
+    )
+
+
+def _calibration_table(w: WhatIf) -> Table:
+    cal = w.calibration
+    t = Table(
+        title="Calibration: the inferred scenario simulated unchanged vs the capture (per vCPU)",
+        title_justify="left",
+    )
+    with_ml = any(math.isfinite(r.mlmtd_capture) for r in cal.rows)
+    cols = ["VM", f"{RUN.column} cap", "sim", "error", f"{READY.column} cap", "sim", "error"]
+    cols += [f"{MLMTD.column} cap", "sim"] if with_ml else []
+    for col in cols:
+        t.add_column(col, justify="left" if col == "VM" else "right")
+    for r in cal.rows[:MAX_VM_ROWS]:
+        cells = [r.name, _f(r.run_capture, 2), _f(r.run_simulated, 2), _pct(r.run_rel),
+                 _f(r.ready_capture, 2), _f(r.ready_simulated, 2), _pct(r.ready_rel)]  # fmt: skip
+        if with_ml:
+            cells += [_f(r.mlmtd_capture, 2), _f(r.mlmtd_simulated, 2)]
+        t.add_row(*cells)
+    t.caption = calibration_summary(w) + "; error = (simulated - captured) / captured"
+    return t
 
 
 def print_whatif(w: WhatIf, console: Console | None = None) -> None:
     """Inferred demand, calibration against the capture, then the simulated before/after."""
     console = console or make_console()
-    console.print(f"[bold]{w.capture.data.source}[/]")
-    console.print(facts_line(w.capture))
+    console.print(f"[bold]{w.capture.data.source}[/]", highlight=False)
+    console.print(facts_line(w.capture), highlight=False)
     t = Table(title="Inferred demand (per busy vCPU, uncontended)", title_justify="left")
     for col in ("VM", "vCPUs", "busy", "util %", "burst ms", "idle ms", "from"):
         t.add_column(col, justify="left" if col in ("VM", "from") else "right")
     for d in w.demands[:MAX_VM_ROWS]:
         t.add_row(
-            d.name,
-            str(d.vcpus),
-            str(d.busy_vcpus),
-            _f(d.utilisation_pct),
-            _f(d.busy_ms, 2),
-            _f(d.idle_ms, 2),
-            d.method,
-        )
+            d.name, str(d.vcpus), str(d.busy_vcpus), _f(d.utilisation_pct, 2), _f(d.busy_ms, 3),
+            _f(d.idle_ms, 2), d.method,
+        )  # fmt: skip
     console.print(t)
-    cal = w.calibration
-    t = Table(
-        title="Calibration: the inferred scenario simulated unchanged vs the capture", title_justify="left"
-    )
-    for col in ("VM", "%RDY capture", "%RDY simulated", "error", "%RUN capture", "%RUN simulated"):
-        t.add_column(col, justify="left" if col == "VM" else "right")
-    for name, rc, rs, uc, us in cal.rows[:MAX_VM_ROWS]:
-        t.add_row(name, _f(rc), _f(rs), _delta(rc, rs), _f(uc), _f(us))
-    t.caption = (
-        f"mean absolute error: {_f(cal.ready_mae, 2)} points of %RDY, {_f(cal.run_mae, 2)} of %RUN per vCPU"
-    )
-    console.print(t)
+    console.print(_calibration_table(w))
     if not w.capture.data.all_counters:
         console.print(
-            "[yellow]note:[/] this capture has esxtop's default fields: CPU limits, reservations and "
-            "shares (Alloc Max/Min/Shares, taken with esxtop -a) are unknown, so the inferred VMs have "
-            "none and changes to them have nothing to act on; calibration may be poor."
+            "[yellow]note:[/] this capture has esxtop's default fields: CPU reservations and shares "
+            "(Alloc Min/Shares, taken with esxtop -a) are unknown, so the inferred VMs have none; "
+            "limits are inferred only where %MLMTD shows one binding."
         )
-    if not w.changes:
-        console.print(
-            "No changes given (--set, --host, --add-vm, --remove-vm): only the calibration is shown."
-        )
+    for note in w.not_applied:
+        console.print(f"[yellow]not simulated:[/] {note}", highlight=False)
+    if w.comparison is None:
+        if not w.not_applied:
+            console.print(
+                "No changes given (--set, --host, --add-vm, --remove-vm): only the calibration is shown."
+            )
+        else:
+            console.print("Nothing left to simulate: no before/after is shown.")
         return
-    console.print("[bold]Changes:[/] " + "; ".join(w.changes))
-    print_comparison(w.comparison, console, labels=("before", "after"))
+    console.print("[bold]Changes:[/] " + "; ".join(w.changes), highlight=False)
+    print_comparison(w.comparison, console, labels=("before", "after"), warn_hosts=False)

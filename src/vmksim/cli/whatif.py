@@ -4,9 +4,13 @@ from __future__ import annotations
 
 import argparse
 import math
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from vmksim.cli._common import HelpFormatter, parse_key_values, print_json
+from vmksim.errors import InputError
+
+if TYPE_CHECKING:
+    from vmksim.whatif import SetChange
 
 EPILOG = """\
 examples:
@@ -19,13 +23,18 @@ examples:
   vmksim whatif capture.csv --set capped:sched.cpu.max=unlimited --report whatif.html --json
 
 How: the host comes from the capture's PCPU and NUMA columns; each VM's size from
-its vmx-vcpu worlds and memory; its demand from %USED (work done) and %WAIT
-(think time) per vCPU, with the burst length from Wakeups/sec when captured
-(-a), ready and co-stop being waits, not demand (see `python -m pydoc
-vmksim.whatif`). The scenario is first simulated unchanged: the calibration
-error is the mean |simulated - captured| %RDY per vCPU over the VMs. Then the
-changes are applied and simulated with the same seed; before/after is shown
-side by side. A limit of -1 or 'unlimited' removes it.
+its vmx-vcpu worlds and memory; its demand from %RUN (work done; %USED capped
+at %RUN on HT hosts) and %WAIT (think time) per vCPU, one burst per wake-up
+when Wakeups/sec is captured (-a), ready and co-stop being waits, not demand;
+a limit from Alloc Max (-a) or, on default captures, from %MLMTD; the non-VM
+groups' CPU (system, helper, hostd, ...) becomes [host.system] cpu_pct; the run keeps the
+capture's interval (see `python -m pydoc vmksim.whatif`). The scenario is
+first simulated unchanged: the calibration compares %RUN, %RDY and %MLMTD per
+VM and the host's PCPU UTIL with the capture (error relative to the captured
+value). Then the changes are applied and simulated with the same seed;
+before/after is shown side by side. A limit of -1 or 'unlimited' removes it.
+On a default-field capture (no esxtop -a) shares and reservations are not in
+the capture, so such changes are reported as not predictable, not simulated.
 """
 
 
@@ -59,14 +68,14 @@ def register(sub: Any) -> None:
         type=float,
         default=None,
         metavar="SECONDS",
-        help="simulated seconds per run (default: 60, or the capture's length if shorter)",
+        help="simulated seconds per run, rounded up to whole capture intervals (default: 60)",
     )
     p.add_argument("--seed", type=int, default=1, help="simulation seed (default: %(default)s)")
     p.add_argument(
         "--engine",
         choices=("auto", "compiled", "python"),
         default="auto",
-        help="kernel scheduler core: compiled with numba (the 'fast' extra) or interpreted (default: auto)",
+        help="kernel scheduler core: compiled with numba or interpreted (default: auto)",
     )
     p.add_argument(
         "--write-scenario", metavar="FILE.toml", help="write the inferred scenario (before changes)"
@@ -79,9 +88,69 @@ def register(sub: Any) -> None:
     p.set_defaults(func=run)
 
 
+def parse_set(item: str) -> SetChange:
+    """``VM:key=value`` → a SetChange; VM may hold colons, ``*`` means every VM; an empty value, or
+    -1/"unlimited" for a limit, removes the key (ESXi writes -1 or leaves the key out)."""
+    from vmksim.whatif import LIMIT_KEYS, SetChange
+
+    left, sep, value = item.partition("=")
+    vm, colon, key = left.rpartition(":")
+    if not sep or not colon or not key.strip():
+        raise InputError(
+            f"expected VM:KEY=VALUE (e.g. db:numa.vcpu.preferHT=TRUE), got {item!r}", source="--set"
+        )
+    key, value = key.strip(), value.strip()
+    removed = value == "" or (key in LIMIT_KEYS and value.lower() in ("-1", "unlimited"))
+    return SetChange(vm.strip() or "*", key, None if removed else value)
+
+
+def parse_add_vm(item: str) -> dict[str, Any]:
+    """``NAME:VCPUS[:UTIL_PCT[:MEMORY_GB]]`` → a scenario VM entry (onoff bursts of DEFAULT_BURST_MS)."""
+    from vmksim.whatif import DEFAULT_BURST_MS
+
+    parts = item.split(":")
+    if len(parts) < 2 or len(parts) > 4 or not parts[0].strip():
+        raise InputError(f"expected NAME:VCPUS[:UTIL_PCT[:MEMORY_GB]], got {item!r}", source="--add-vm")
+    try:
+        vcpus = int(parts[1])
+        util = float(parts[2]) if len(parts) > 2 else 50.0
+        memory = float(parts[3]) if len(parts) > 3 else 4.0
+    except ValueError:
+        raise InputError(
+            f"VCPUS, UTIL_PCT and MEMORY_GB must be numbers, got {item!r}", source="--add-vm"
+        ) from None
+    if vcpus < 1 or not 0 < util <= 100 or memory <= 0:
+        raise InputError(
+            f"need VCPUS >= 1, 0 < UTIL_PCT <= 100, MEMORY_GB > 0; got {item!r}", source="--add-vm"
+        )
+    idle = DEFAULT_BURST_MS * (100.0 - util) / util
+    return {
+        "name": parts[0].strip(),
+        "vcpus": vcpus,
+        "memory_gb": memory,
+        "workload": {"kind": "onoff", "busy_ms": DEFAULT_BURST_MS, "idle_ms": round(idle, 4)},
+    }
+
+
+def host_mapping_of(text: str) -> dict[str, Any]:
+    """``--host`` (preset, key=value spec or file) as a scenario [host] table."""
+    from vmksim.topology import resolve_host
+
+    h = resolve_host(text)
+    return {
+        "name": h.name,
+        "sockets": h.sockets,
+        "cores_per_socket": h.cores_per_socket,
+        "threads_per_core": h.threads_per_core,
+        "numa_nodes": h.numa_nodes,
+        "memory_gb": h.memory_mb / 1024,
+        "mhz": h.mhz,
+        "llc_per_node": h.llc_per_node,
+    }
+
+
 def run(args: argparse.Namespace) -> int:
     from vmksim.analyze import Thresholds
-    from vmksim.errors import InputError
     from vmksim.whatif import DEFAULT_DURATION_S, run_whatif, write_scenario
 
     duration = DEFAULT_DURATION_S if args.duration is None else args.duration
@@ -90,9 +159,9 @@ def run(args: argparse.Namespace) -> int:
     thresholds = Thresholds().with_overrides(parse_key_values(args.threshold, "--threshold"))
     w = run_whatif(
         args.capture,
-        sets=args.set,
-        host=args.host,
-        add_vms=args.add_vm,
+        sets=[parse_set(x) for x in args.set],
+        host=host_mapping_of(args.host) if args.host is not None else None,
+        add_vms=[parse_add_vm(x) for x in args.add_vm],
         remove_vms=args.remove_vm,
         duration_s=duration,
         seed=args.seed,

@@ -24,9 +24,19 @@ from textual.containers import Vertical
 from textual.screen import ModalScreen
 from textual.timer import Timer
 from textual.widgets import DataTable, Input, SelectionList, Static
+from textual.widgets.selection_list import Selection
 
 from vmksim.esxtop.feed import Feed
-from vmksim.esxtop.screens import PANELS, Frame, Topology, ViewState, field_groups, render
+from vmksim.esxtop.screens import (
+    PANELS,
+    FieldGroup,
+    Frame,
+    Topology,
+    ViewState,
+    field_groups,
+    field_menu,
+    render,
+)
 from vmksim.metrics import Panel
 
 __all__ = ["KEYS", "TopApp"]
@@ -94,26 +104,33 @@ class AskScreen(ModalScreen[str | None]):
 
 
 class FieldsScreen(ModalScreen[set[str] | None]):
-    """esxtop's ``f``: toggle field groups on and off (space toggles, f or escape closes)."""
+    """esxtop's ``f``: every field group of the panel, with esxtop's letter; the ones the data has
+    toggle on and off (space toggles, f or escape closes), the others are listed, disabled."""
 
     BINDINGS: ClassVar[list[BindingType]] = [Binding("escape,f", "done", "done")]
 
-    def __init__(self, groups: list[str], hidden: set[str]) -> None:
+    def __init__(self, menu: list[FieldGroup], hidden: set[str]) -> None:
         super().__init__()
-        self._groups = groups
+        self._menu = menu
         self._hidden = hidden
 
     def compose(self) -> ComposeResult:
         with Vertical(id="fields"):
             yield Static("Fields: up/down move, space toggles, f or escape returns")
-            yield SelectionList[str](*((g, g, g not in self._hidden) for g in self._groups), id="choice")
+            options = [
+                Selection(
+                    f.label, f.group, f.available and f.group not in self._hidden, disabled=not f.available
+                )
+                for f in self._menu
+            ]
+            yield SelectionList[str](*options, id="choice")
 
     def on_mount(self) -> None:
         self.query_one(SelectionList).focus()
 
     def action_done(self) -> None:
         shown = set(self.query_one(SelectionList).selected)
-        self.dismiss({g for g in self._groups if g not in shown})
+        self.dismiss({f.group for f in self._menu if f.available and f.group not in shown})
 
 
 class HelpScreen(ModalScreen[None]):
@@ -136,7 +153,7 @@ class TopApp(App[None]):
     #header { height: auto; }
     #status { height: 1; background: $panel; }
     #table { height: 1fr; }
-    #ask, #fields, #help { width: 70; height: auto; border: solid $accent; background: $surface; }
+    #ask, #fields, #help { width: 76; height: auto; border: solid $accent; background: $surface; }
     """
     BINDINGS: ClassVar[list[BindingType]] = [Binding(k, a, d, show=False) for k, a, d in KEYS if a]
 
@@ -191,12 +208,10 @@ class TopApp(App[None]):
     def _status(self) -> None:
         spec = PANELS[self.state.panel.value]
         mode = "paused" if self.paused else f"every {self.delay:g}s"
-        end = ", end" if self.feed.exhausted else ""
         limit = f", {self.state.limit} rows" if self.state.limit else ""
         vms = ", VMs only" if self.state.vms_only else ""
         self.query_one("#status", Static).update(
-            f"{spec.title} | sample {self.feed.position + 1}/{self.feed.seen}{end} | {mode}{vms}{limit} | "
-            f"{self.feed.title} | h help"
+            f"{spec.title} | {self.feed.label()} | {mode}{vms}{limit} | {self.feed.title} | h help"
         )
 
     def _tick(self) -> None:
@@ -239,7 +254,7 @@ class TopApp(App[None]):
                 } | hidden
                 self.redraw()
 
-        self.push_screen(FieldsScreen(field_groups(spec, self.topo), self.state.hidden), done)
+        self.push_screen(FieldsScreen(field_menu(spec, self.topo), self.state.hidden), done)
 
     def action_limit(self) -> None:
         def done(answer: str | None) -> None:

@@ -76,6 +76,22 @@ class Feed:
         self._seen.append(nxt)
         return True
 
+    def label(self) -> str:
+        """What the sample on screen is: which esxtop interval, and how many have been read.
+
+        Each sample is one refresh interval ending at its time stamp (esxtop.md §2: rates over the
+        interval); the feed reads one sample ahead, so "read" can be one more than the one shown.
+        """
+        cur = self.current
+        if cur is None:
+            return "no samples"
+        span = f"{self.interval.total_seconds():g} s interval" if self.interval is not None else "interval"
+        if self.exhausted:
+            total = f"the last of {self.seen}"
+        else:
+            total = f"{self.seen} in all" if self._source is None else f"{self.seen} read so far"
+        return f"sample {self.position + 1}: the {span} ending {cur.time:%H:%M:%S} ({total})"
+
     def back(self) -> bool:
         """Show the previous sample; False at the first."""
         if self.position <= 0:

@@ -24,7 +24,19 @@ from typing import NamedTuple
 from vmksim.metrics import EsxObject, Metric, Panel, by_object, format_value, lookup
 from vmksim.stats.sample import Column, ColumnIndex, FloatArray
 
-__all__ = ["PANELS", "STATE_NAMES", "Frame", "PanelSpec", "Row", "Screen", "Topology", "ViewState", "render"]
+__all__ = [
+    "PANELS",
+    "STATE_NAMES",
+    "FieldGroup",
+    "Frame",
+    "PanelSpec",
+    "Row",
+    "Screen",
+    "Topology",
+    "ViewState",
+    "field_menu",
+    "render",
+]
 
 #: Memory\Kernel State codes as esxtop.md §2.3 reads them (ESXi 6.x).
 STATE_NAMES = {0: "high", 1: "clear", 2: "soft", 3: "hard", 4: "low"}
@@ -219,15 +231,35 @@ class PanelSpec:
     default_sort: str
     header: Callable[[Frame], list[str]]
     extra_object: EsxObject | None = None  # more columns per row (power: Physical Cpu)
+    lead_groups: tuple[str, ...] = ()
+    """Field groups drawn right after the id columns, so they fit an 80-column terminal."""
+    letters: dict[str, str] = field(default_factory=dict)
+    """esxtop's letter of each field group in the ``f`` menu, where a source gives it."""
+
+
+#: esxtop's CPU field groups and their letters (esxtop.md §1.2, S36: A ID, B GID, C LWID, D NAME,
+#: E NWLD, F %STATE TIMES, G EVENT COUNTS/s, H CPU ALLOC, I SUMMARY STATS). A-D are the id columns,
+#: always shown here.
+CPU_LETTERS = {
+    "NWLD": "E",
+    "%STATE TIMES": "F",
+    "EVENT COUNTS/s": "G",
+    "CPU ALLOC": "H",
+    "SUMMARY STATS": "I",
+}
+#: The memory panel's NUMA fields (NHN NMIG NRMEM NLMEM N%L, esxtop.md §2.3) come first after GID and
+#: NAME: in catalogue (CSV) order they start past column 50 and fall off an 80-column terminal.
+NUMA_GROUP = "NUMA STATS"
 
 
 PANELS: dict[str, PanelSpec] = {
     p.panel.value: p
     for p in (
         PanelSpec(Panel.CPU, "CPU", EsxObject.GROUP_CPU, EsxObject.VCPU, ("ID", "GID", "NAME"),
-                  {"U": "used", "R": "ready", "N": BY_ID}, "used", _cpu_header),
+                  {"U": "used", "R": "ready", "N": BY_ID}, "used", _cpu_header, letters=CPU_LETTERS),
         PanelSpec(Panel.MEMORY, "memory", EsxObject.GROUP_MEMORY, None, ("GID", "NAME"),
-                  {"M": "size", "B": "memctl_size", "N": BY_ID}, "size", _memory_header),
+                  {"M": "size", "B": "memctl_size", "N": BY_ID}, "size", _memory_header,
+                  lead_groups=(NUMA_GROUP,)),
         PanelSpec(Panel.POWER, "power", EsxObject.PCPU_POWER, None, ("CPU",),
                   {"N": BY_ID}, BY_ID, _power_header, extra_object=EsxObject.PCPU),
         PanelSpec(Panel.INTERRUPT, "interrupt", EsxObject.INTERRUPT, EsxObject.INTERRUPT, ("VECTOR",),
@@ -237,8 +269,40 @@ PANELS: dict[str, PanelSpec] = {
 
 
 def field_groups(spec: PanelSpec, topo: Topology) -> list[str]:
-    """Field groups of a panel's columns present in the data, in catalogue order (for the ``f`` key)."""
+    """Field groups of a panel's columns present in the data, in screen order."""
     return list(dict.fromkeys(m.group for m in visible_metrics(spec, topo, set())))
+
+
+class FieldGroup(NamedTuple):
+    group: str
+    label: str  # "H CPU ALLOC", with esxtop's letter where known
+    available: bool  # the data has at least one of its counters
+
+
+def field_menu(spec: PanelSpec, topo: Topology) -> list[FieldGroup]:
+    """The ``f`` menu: every field group of the panel's object (esxtop.md §3), present or not.
+
+    A group the data lacks is listed as unavailable: a default-field capture has only NWLD and the
+    state times on the CPU panel (esxtop.md §1.2); the rest are written with ``esxtop -a``.
+    """
+    present = set(field_groups(spec, topo))
+    groups = dict.fromkeys(m.group for m in _ordered(spec, by_object(spec.row_object)))
+    if spec.extra_object is not None:
+        groups |= dict.fromkeys(m.group for m in by_object(spec.extra_object))
+    out = []
+    for g in groups:
+        letter = spec.letters.get(g)
+        label = f"{letter} {g}" if letter else g
+        if g not in present:
+            label += " (not in this data: esxtop -b writes it with -a)"
+        out.append(FieldGroup(g, label, g in present))
+    return out
+
+
+def _ordered(spec: PanelSpec, metrics: tuple[Metric, ...] | list[Metric]) -> list[Metric]:
+    """Catalogue order, with the panel's lead groups first."""
+    lead = [m for g in spec.lead_groups for m in metrics if m.group == g]
+    return lead + [m for m in metrics if m.group not in spec.lead_groups]
 
 
 def visible_metrics(spec: PanelSpec, topo: Topology, hidden: set[str]) -> list[Metric]:
@@ -247,7 +311,7 @@ def visible_metrics(spec: PanelSpec, topo: Topology, hidden: set[str]) -> list[M
     if spec.extra_object is not None:
         extra = {c.counter for c in topo.index.columns if c.object == spec.extra_object}
         out += [m for m in by_object(spec.extra_object) if m.counter in extra and m.group not in hidden]
-    return out
+    return _ordered(spec, out)
 
 
 def _cells(

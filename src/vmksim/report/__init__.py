@@ -13,6 +13,18 @@ import math
 import os
 from typing import TYPE_CHECKING, Any
 
+from vmksim.analyze.counters import (
+    BALLOON,
+    COSTOP,
+    MLMTD,
+    NUMA_LOCAL_PCT,
+    NUMA_MIGRATIONS,
+    READY,
+    RUN,
+    SWAPPED,
+    SWPWT,
+    USED,
+)
 from vmksim.analyze.findings import Finding
 from vmksim.analyze.summary import Analysis, VmSummary
 
@@ -66,23 +78,11 @@ def vm_table(page: Page, vms: tuple[VmSummary, ...]) -> None:
         for v in sorted(vms, key=lambda s: -(s.ready if math.isfinite(s.ready) else -1))
     ]  # fmt: skip
     page.table(
-        [
-            "VM",
-            "vCPUs",
-            "%USED",
-            "%RUN",
-            "%RDY",
-            "%RDY peak",
-            "%CSTP",
-            "%MLMTD",
-            "%SWPWT",
-            "N%L",
-            "NMIG",
-            "MCTLSZ MB",
-            "SWCUR MB",
-        ],
+        ["VM", "vCPUs", USED.column, RUN.column, READY.column, f"{READY.column} peak", COSTOP.column,
+         MLMTD.column, SWPWT.column, NUMA_LOCAL_PCT.column, NUMA_MIGRATIONS.column, f"{BALLOON.column} MB",
+         f"{SWAPPED.column} MB"],
         rows,
-    )
+    )  # fmt: skip
 
 
 def analysis_sections(page: Page, a: Analysis) -> None:
@@ -108,8 +108,8 @@ def analysis_sections(page: Page, a: Analysis) -> None:
     page.heading("Host utilisation")
     page.figure(figures.host_figure(d, a.thresholds.host_util))
     page.heading("Ready and co-stop per VM")
-    page.figure(figures.vm_metric_figure(d, "% Ready", "%RDY", a.thresholds.rdy))
-    page.figure(figures.vm_metric_figure(d, "% CoStop", "%CSTP", a.thresholds.cstp))
+    page.figure(figures.vm_metric_figure(d, READY, a.thresholds.rdy))
+    page.figure(figures.vm_metric_figure(d, COSTOP, a.thresholds.cstp))
     page.heading("NUMA locality")
     page.figure(figures.locality_figure(a))
     page.heading("Top offenders")
@@ -145,42 +145,42 @@ def write_compare_report(
     page.write(path)
 
 
-def compare_sections(page: Page, c: Comparison, labels: tuple[str, str]) -> None:
-    """Host rows, per-VM table, the A/B bar chart and plots, findings gone/new/all."""
+def compare_sections(page: Page, c: Comparison, labels: tuple[str, str], *, warn_hosts: bool = True) -> None:
+    """Host rows, every per-VM counter that changed, the A/B bar chart and plots, findings gone/new/all."""
+    from vmksim.analyze.compare import is_count
     from vmksim.report import figures
 
     la, lb = labels
     page.heading("Host")
     page.table(
         ["figure", la, lb, f"{lb} - {la}"],
-        [[k, _num(x, 2), _num(y, 2), _delta_cell(x, y)] for k, x, y in c.host_rows()],
+        [
+            [k, _num(x, _host_digits(k)), _num(y, _host_digits(k)), _delta_cell(x, y, _host_digits(k))]
+            for k, x, y in c.host_rows()
+        ],
     )
-    page.heading(f"VMs (per vCPU; {lb} - {la})")
+    for w in c.warnings if warn_hosts else []:
+        page.paragraph(f"Warning: {w.replace('A and B', f'{la} and {lb}')}", "note")
+    page.heading(f"VMs: every counter that changed (per vCPU, means; {lb} - {la})")
     rows = []
     for p in c.vm_rows():
-        a, b = p.a, p.b
-        rows.append(
-            [p.name, f"{a.vcpus if a else '-'}/{b.vcpus if b else '-'}",
-             _num(a.ready if a else None), _num(b.ready if b else None), _delta_cell(a.ready if a else None, b.ready if b else None),
-             _num(a.costop if a else None), _num(b.costop if b else None), _delta_cell(a.costop if a else None, b.costop if b else None),
-             _num(a.max_limited if a else None), _num(b.max_limited if b else None),
-             _num(a.numa_local_pct if a else None, 0), _num(b.numa_local_pct if b else None, 0)]
-        )  # fmt: skip
-    page.table(
-        ["VM", "vCPUs", f"%RDY {la}", f"%RDY {lb}", "Δ", f"%CSTP {la}", f"%CSTP {lb}", "Δ", f"%MLMTD {la}",
-         f"%MLMTD {lb}", f"N%L {la}", f"N%L {lb}"],
-        rows,
-    )  # fmt: skip
+        if p.a is None or p.b is None:
+            rows.append([p.name, f"only in {lb if p.a is None else la}", "-", "-", "-"])
+        for ch in p.changes:
+            digits = 0 if is_count(ch.metric) else 2
+            rows.append([p.name, ch.metric.column, _num(ch.a, digits), _num(ch.b, digits),
+                         _delta_cell(ch.a, ch.b, digits)])  # fmt: skip
+    page.table(["VM", "counter", la, lb, "Δ"], rows)
     page.figure(figures.compare_figure(c, labels))
     page.heading("Host utilisation")
     page.side_by_side(
         [figures.host_figure(c.a.data, c.a.thresholds.host_util, f"{la}: host PCPU utilisation"),
          figures.host_figure(c.b.data, c.b.thresholds.host_util, f"{lb}: host PCPU utilisation")]
     )  # fmt: skip
-    page.heading("%RDY per VM")
+    page.heading(f"{READY.column} per VM")
     page.side_by_side(
-        [figures.vm_metric_figure(c.a.data, "% Ready", "%RDY", c.a.thresholds.rdy, f"{la}: %RDY per vCPU"),
-         figures.vm_metric_figure(c.b.data, "% Ready", "%RDY", c.b.thresholds.rdy, f"{lb}: %RDY per vCPU")]
+        [figures.vm_metric_figure(c.a.data, READY, c.a.thresholds.rdy, f"{la}: {READY.column} per vCPU"),
+         figures.vm_metric_figure(c.b.data, READY, c.b.thresholds.rdy, f"{lb}: {READY.column} per vCPU")]
     )  # fmt: skip
     page.heading(f"Findings gone in {lb}")
     findings_table(page, c.fixed)
@@ -192,39 +192,67 @@ def compare_sections(page: Page, c: Comparison, labels: tuple[str, str]) -> None
     findings_table(page, c.b.findings)
 
 
+def _pct(x: float) -> Any:
+    """A relative error as a percentage (one decimal), "-" where the capture shows 0 or nothing."""
+    return _num(100.0 * x, 1) if math.isfinite(x) else "-"
+
+
+def calibration_sections(page: Page, w: WhatIf) -> None:
+    """The calibration: host utilisation and per-VM %RUN, %RDY, %MLMTD, captured vs simulated."""
+    from vmksim.analyze.text import calibration_summary
+    from vmksim.report import figures
+
+    cal = w.calibration
+    page.heading("Calibration: the inferred scenario simulated unchanged vs the capture")
+    page.paragraph(calibration_summary(w))
+    page.figure(figures.calibration_figure(cal))
+    page.table(
+        ["VM", f"{RUN.column} capture", f"{RUN.column} simulated", f"{RUN.column} error %",
+         f"{READY.column} capture", f"{READY.column} simulated", f"{READY.column} error %",
+         f"{MLMTD.column} capture", f"{MLMTD.column} simulated"],
+        [[r.name, _num(r.run_capture, 2), _num(r.run_simulated, 2), _pct(r.run_rel), _num(r.ready_capture, 2),
+          _num(r.ready_simulated, 2), _pct(r.ready_rel), _num(r.mlmtd_capture, 2), _num(r.mlmtd_simulated, 2)]
+         for r in cal.rows],
+    )  # fmt: skip
+
+
 def write_whatif_report(w: WhatIf, path: str | os.PathLike[str]) -> None:
     """Inferred demand, calibration (table and chart), changes, then before/after side by side."""
     from vmksim.analyze.text import facts_line
-    from vmksim.report import figures
     from vmksim.report.html import Page
 
     page = Page(f"vmksim whatif: {w.capture.data.host.name}")
     page.paragraph(f"Capture: {w.capture.data.source}")
     page.paragraph(facts_line(w.capture))
-    page.paragraph("Changes: " + ("; ".join(w.changes) if w.changes else "none (calibration only)"))
-    page.heading("Calibration: the inferred scenario simulated unchanged vs the capture")
-    cal = w.calibration
-    page.paragraph(
-        f"Mean absolute error: {_num(cal.ready_mae, 2)} points of %RDY and {_num(cal.run_mae, 2)} of %RUN per vCPU."
-    )
-    page.figure(figures.calibration_figure(cal))
-    page.table(
-        ["VM", "%RDY capture", "%RDY simulated", "error", "%RUN capture", "%RUN simulated"],
-        [[n, _num(rc), _num(rs), _delta_cell(rc, rs), _num(uc), _num(us)] for n, rc, rs, uc, us in cal.rows],
-    )
+    page.paragraph("Changes: " + ("; ".join(w.changes) if w.changes else "none simulated (calibration only)"))
+    for note in w.not_applied:
+        page.paragraph(f"Not simulated: {note}", "note")
+    calibration_sections(page, w)
     page.heading("Inferred demand (per busy vCPU, uncontended)")
     page.table(
         ["VM", "vCPUs", "busy vCPUs", "util %", "burst ms", "idle ms", "from"],
-        [[d.name, d.vcpus, d.busy_vcpus, _num(d.utilisation_pct), _num(d.busy_ms, 2), _num(d.idle_ms, 2), d.method]
+        [[d.name, d.vcpus, d.busy_vcpus, _num(d.utilisation_pct), _num(d.busy_ms, 3), _num(d.idle_ms, 2), d.method]
          for d in w.demands],
     )  # fmt: skip
-    page.heading("Before and after the changes (both simulated, same seed)")
-    compare_sections(page, w.comparison, ("before", "after"))
+    page.paragraph(
+        f"System load (non-VM groups, [host.system] cpu_pct): {w.system.cpu_pct:.2f} % of one PCPU"
+    )
+    if w.comparison is not None:
+        page.heading("Before and after the changes (both simulated, same seed)")
+        compare_sections(page, w.comparison, ("before", "after"), warn_hosts=False)
     page.write(path)
 
 
-def _delta_cell(a: float | None, b: float | None) -> Any:
+def _host_digits(label: str) -> int:
+    from vmksim.analyze.compare import COUNT_ROWS
+
+    return 0 if label in COUNT_ROWS else 2
+
+
+def _delta_cell(a: float | None, b: float | None, digits: int = 2) -> Any:
     if a is None or b is None or not (math.isfinite(a) and math.isfinite(b)):
         return "-"
-    d = round(b - a, 2)
+    d = round(b - a, digits)
+    if digits == 0:
+        d = int(d)
     return (d, "good" if d < 0 else "bad" if d > 0 else "")

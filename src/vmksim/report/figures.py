@@ -20,8 +20,20 @@ from typing import Any
 
 import numpy as np
 
+from vmksim.analyze.counters import (
+    COSTOP,
+    MLMTD,
+    NUMA_LOCAL_PCT,
+    PCPU_CORE_UTIL,
+    PCPU_USED,
+    PCPU_UTIL,
+    READY,
+    RUN,
+    SWPWT,
+)
 from vmksim.analyze.facts import CaptureData
 from vmksim.analyze.summary import Analysis
+from vmksim.metrics import Metric
 from vmksim.report.html import plotly
 
 __all__ = [
@@ -60,13 +72,10 @@ def host_figure(data: CaptureData, threshold: float, title: str = "Host PCPU uti
     go = _go()
     fig = go.Figure()
     t = list(data.times)
-    for counter, name in (
-        ("% Util Time", "PCPU UTIL"),
-        ("% Core Util Time", "CORE UTIL"),
-        ("% Processor Time", "PCPU USED"),
-    ):
-        s = data.series("Physical Cpu", "_Total", counter)
+    for m in (PCPU_UTIL, PCPU_CORE_UTIL, PCPU_USED):
+        s = data.series(m.object.value, "_Total", m.counter)
         if s is not None:
+            name = m.column.removesuffix("(%)")
             fig.add_trace(go.Scatter(x=t, y=s, mode="lines", name=f"{name} %", line={"width": 3}))
     nodes = data.node_util()
     if nodes is not None and data.host.numa_nodes > 1:
@@ -81,13 +90,12 @@ def host_figure(data: CaptureData, threshold: float, title: str = "Host PCPU uti
     return _layout(fig, title, "% of PCPU")
 
 
-def vm_metric_figure(
-    data: CaptureData, counter: str, label: str, threshold: float, title: str | None = None
-) -> Any:
-    """Per-vCPU *counter* of every VM over time: lines, or a heatmap when there are many VMs."""
+def vm_metric_figure(data: CaptureData, metric: Metric, threshold: float, title: str | None = None) -> Any:
+    """Per-vCPU *metric* of every VM over time: lines, or a heatmap when there are many VMs."""
     go = _go()
     t = list(data.times)
-    series = [(vm.name, data.vm_per_vcpu(vm, counter)) for vm in data.vms]
+    label = metric.column
+    series = [(vm.name, data.vm_per_vcpu(vm, metric.counter)) for vm in data.vms]
     rows = [(n, s) for n, s in series if s is not None]
     title = title or f"{label} per vCPU, by VM"
     if len(rows) > MAX_LINES:
@@ -124,7 +132,7 @@ def locality_figure(a: Analysis) -> Any:
     go = _go()
     names, means, lows = [], [], []
     for vm, summary in zip(a.data.vms, a.vms, strict=True):
-        s = a.data.vm_memory(vm, "Numa % Local")
+        s = a.data.vm_memory(vm, NUMA_LOCAL_PCT.counter)
         if s is None or not math.isfinite(summary.numa_local_pct):
             continue
         names.append(vm.name)
@@ -152,10 +160,10 @@ def offenders_figure(a: Analysis) -> Any:
     ranked.reverse()  # horizontal bars: worst at the top
     names = [s.name for s in ranked]
     parts = (
-        ("%RDY (contention)", [max(v(s.ready) - v(s.max_limited), 0.0) for s in ranked]),
-        ("%MLMTD (limit)", [v(s.max_limited) for s in ranked]),
-        ("%CSTP", [v(s.costop) for s in ranked]),
-        ("%SWPWT", [v(s.swap_wait) for s in ranked]),
+        (f"{READY.column} (contention)", [max(v(s.ready) - v(s.max_limited), 0.0) for s in ranked]),
+        (f"{MLMTD.column} (limit)", [v(s.max_limited) for s in ranked]),
+        (COSTOP.column, [v(s.costop) for s in ranked]),
+        (SWPWT.column, [v(s.swap_wait) for s in ranked]),
     )
     fig = go.Figure([go.Bar(y=names, x=x, name=name, orientation="h") for name, x in parts])
     fig.update_layout(barmode="stack")
@@ -179,27 +187,32 @@ def compare_figure(c: Any, labels: tuple[str, str] = ("A", "B"), top: int = 20) 
     names = [p.name for p in pairs]
     fig = go.Figure(
         [
-            go.Bar(x=names, y=[val(p.a, "ready") for p in pairs], name=f"%RDY {labels[0]}"),
-            go.Bar(x=names, y=[val(p.b, "ready") for p in pairs], name=f"%RDY {labels[1]}"),
-            go.Bar(x=names, y=[val(p.a, "costop") for p in pairs], name=f"%CSTP {labels[0]}"),
-            go.Bar(x=names, y=[val(p.b, "costop") for p in pairs], name=f"%CSTP {labels[1]}"),
+            go.Bar(x=names, y=[val(p.a, "ready") for p in pairs], name=f"{READY.column} {labels[0]}"),
+            go.Bar(x=names, y=[val(p.b, "ready") for p in pairs], name=f"{READY.column} {labels[1]}"),
+            go.Bar(x=names, y=[val(p.a, "costop") for p in pairs], name=f"{COSTOP.column} {labels[0]}"),
+            go.Bar(x=names, y=[val(p.b, "costop") for p in pairs], name=f"{COSTOP.column} {labels[1]}"),
         ]
     )
     fig.update_layout(barmode="group")
-    return _layout(fig, f"%RDY and %CSTP per vCPU: {labels[0]} vs {labels[1]}", "% per vCPU")
+    title = f"{READY.column} and {COSTOP.column} per vCPU: {labels[0]} vs {labels[1]}"
+    return _layout(fig, title, "% per vCPU")
 
 
 def calibration_figure(cal: Any) -> Any:
-    """Each VM's %RDY per vCPU: captured vs simulated from the inferred scenario."""
+    """Each VM's %RUN and %RDY per vCPU: captured vs simulated from the inferred scenario."""
     go = _go()
-    names = [r[0] for r in cal.rows]
+    names = [r.name for r in cal.rows]
     fig = go.Figure(
         [
-            go.Bar(x=names, y=[r[1] for r in cal.rows], name="%RDY captured"),
-            go.Bar(x=names, y=[r[2] for r in cal.rows], name="%RDY simulated"),
+            go.Bar(x=names, y=[r.run_capture for r in cal.rows], name=f"{RUN.column} captured"),
+            go.Bar(x=names, y=[r.run_simulated for r in cal.rows], name=f"{RUN.column} simulated"),
+            go.Bar(x=names, y=[r.ready_capture for r in cal.rows], name=f"{READY.column} captured"),
+            go.Bar(x=names, y=[r.ready_simulated for r in cal.rows], name=f"{READY.column} simulated"),
         ]
     )
     fig.update_layout(barmode="group")
     return _layout(
-        fig, f"Calibration: %RDY per vCPU, capture vs simulation (MAE {cal.ready_mae:.2f})", "% per vCPU"
+        fig,
+        f"Calibration: %RUN and %RDY per vCPU, capture vs simulation (MAE %RDY {cal.ready_mae:.2f})",
+        "% per vCPU",
     )
