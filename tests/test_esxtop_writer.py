@@ -67,9 +67,14 @@ def test_layout_follows_pdh_csv_as_esxtop_writes_it() -> None:
     assert header.endswith('",') and first.endswith('",')  # trailing comma of default captures
     assert '"\\\\esxi-01.example.org\\Group Cpu(12345:web-1)\\% Ready"' in header
     assert '"\\\\esxi-01.example.org\\Vcpu(12345:web-1:2002:vmx-vcpu-0:web-1)\\% Ready"' in header
-    assert first.startswith('"01/01/2026 00:00:05","0.00","0.00","0.00","8192","82","2048","6062","')
+    assert first.startswith('"01/01/2026 00:00:05","0.00","0.00","0.00","')  # 3 overcommit averages
     cells = first[1:-2].split('","')
-    assert len(cells) == len(header[1:-2].split('","'))
+    names = header[1:-2].split('","')
+    assert len(cells) == len(names)
+    memory = {n.rpartition("\\")[2]: c for n, c in zip(names, cells, strict=True) if "\\Memory\\" in n}
+    assert [memory[k] for k in ("Machine MBytes", "Kernel MBytes", "NonKernel MBytes", "Free MBytes")] == [
+        "8192", "82", "2048", "6062",
+    ]  # fmt: skip
     assert all(
         c.replace(".", "").replace("-", "").replace("/", "").replace(":", "").replace(" ", "").isdigit()
         for c in cells
