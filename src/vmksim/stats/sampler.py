@@ -36,13 +36,14 @@ from __future__ import annotations
 import math
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 import numpy as np
 import numpy.typing as npt
 
 from vmksim.metrics import MEMORY_FIRST_BLOCK, OBJECT_ORDER, EsxObject, Metric, Scope, by_object
+from vmksim.scenario import DEFAULT_START
 from vmksim.stats.sample import Column, FloatArray, Sample
 from vmksim.stats.source import CounterSnapshot, CounterSource, GroupInfo
 from vmksim.vmx.config import MEM_SHARE_LEVELS, SHARE_LEVELS
@@ -63,8 +64,6 @@ __all__ = [
     "share_code",
 ]
 
-#: Wall-clock time of simulated time 0 (the CSV shows UTC timestamps, esxtop.md §1.3).
-DEFAULT_START = datetime(2026, 1, 1, tzinfo=UTC)
 #: Damping windows of the 1-, 5- and 15-minute load and overcommit averages (seconds).
 LOAD_AVERAGE_WINDOWS_S: tuple[float, float, float] = (60.0, 300.0, 900.0)
 #: VMkernel memory when the source does not say (fraction of machine memory; undocumented).
@@ -170,7 +169,8 @@ class Sampler:
     The constructor takes the baseline reading; each :meth:`sample` reads the
     counters again and reports the interval since the previous reading.
     ``all_counters`` is esxtop's ``-a``; ``groups`` (GIDs) limits the group and
-    world objects like esxtop's ``--import-entity`` file.
+    world objects like esxtop's ``--import-entity`` file; ``start`` is the UTC time of
+    simulated time 0 (default: the source's ``start_time``, else DEFAULT_START).
     """
 
     def __init__(
@@ -179,10 +179,13 @@ class Sampler:
         *,
         all_counters: bool = False,
         groups: frozenset[int] | None = None,
-        start: datetime = DEFAULT_START,
+        start: datetime | None = None,
     ) -> None:
         self._source = source
-        self._start = start
+        # The wall-clock time of simulated t = 0 ([run] start): given, or the source's
+        # ``start_time`` (vmksim.kernel.boot's host has one), or the fixed default.
+        given: datetime | None = start or getattr(source, "start_time", None)
+        self._start = given if given is not None else DEFAULT_START
         self._topo = source.host
         self._groups = source.groups
         self._worlds = source.worlds
