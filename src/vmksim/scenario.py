@@ -17,7 +17,9 @@ Format (see ``examples/nfv.toml``)::
     esxi = "8.0"
     [host]                      preset = "nfv-2x24-ht"  (or sockets, cores_per_socket, ...)
     [host.settings]             "Numa.PreferHT" = 1     (host advanced settings)
-    [host.system]               cpu_pct = 10  (CPU of the non-VM worlds, vmksim.kernel.worlds)
+    [host.system]               cpu_pct = 10, vm_worlds_pct = 0.25 (CPU of the non-VM worlds and of
+                                each VM's helper worlds, % of one PCPU; vmksim.kernel.worlds)
+    [host]                      power_policy = "balanced" | "high-performance" | "low-power"
     [run]                       duration_s = 600, interval_s = 5, seed = 1,
                                 start = 2026-01-01T00:00:00Z  (wall-clock time of t = 0, UTC)
     [[pool]]                    name, parent, shares (number or low/normal/high),
@@ -49,6 +51,7 @@ from vmksim.vmx import VmConfig, load_vm, vm_from_options
 __all__ = [
     "DEFAULT_START",
     "DEFAULT_SYSTEM_CPU_PCT",
+    "DEFAULT_VM_WORLDS_PCT",
     "POOL_SHARE_LEVELS",
     "DailySpec",
     "Distribution",
@@ -151,6 +154,9 @@ DEFAULT_START = datetime(2026, 1, 1, tzinfo=UTC)
 #: its VMs (issue 10 item 4), i.e. about (8.9 - 2.8) x 2 = 12 % of one PCPU outside the VMs, of
 #: which esxtop itself was 2.6 % (esxtop.md §1.5); 10 % is that order of magnitude.
 DEFAULT_SYSTEM_CPU_PCT = 10.0
+#: Default ``[host.system] vm_worlds_pct``: CPU of each VM's helper worlds (vmx, mks, NetWorld,
+#: storage adapter) in % of one PCPU; real idle VMs showed 0.3-0.7 %RUN in total (issue 10 item 4).
+DEFAULT_VM_WORLDS_PCT = 0.25
 
 
 class PowerPolicy(Enum):
@@ -166,6 +172,7 @@ class SystemSpec:
     """``[host.system]``: load of the non-VM worlds (system, helper, drivers, user worlds)."""
 
     cpu_pct: float = DEFAULT_SYSTEM_CPU_PCT
+    vm_worlds_pct: float = DEFAULT_VM_WORLDS_PCT
 
 
 @dataclass(frozen=True, slots=True)
@@ -357,10 +364,11 @@ _HOST_EXTRA_KEYS = ("system", "power_policy")
 def _host_extras(ctx: _Ctx, raw: Mapping[str, Any]) -> tuple[SystemSpec, PowerPolicy]:
     """``[host.system] cpu_pct`` and ``[host] power_policy`` (vmksim.kernel.worlds, vmksim.kernel.power)."""
     system = ctx.table(raw.get("system", {}), "host.system")
-    ctx.keys(system, ("cpu_pct",), "host.system")
+    ctx.keys(system, ("cpu_pct", "vm_worlds_pct"), "host.system")
     cpu_pct = ctx.number(system, "cpu_pct", "host.system", DEFAULT_SYSTEM_CPU_PCT)
+    vm_pct = ctx.number(system, "vm_worlds_pct", "host.system", DEFAULT_VM_WORLDS_PCT, high=100.0)
     policy = ctx.enum(raw, "power_policy", "host", PowerPolicy, PowerPolicy.BALANCED)
-    return SystemSpec(cpu_pct=cpu_pct), policy
+    return SystemSpec(cpu_pct=cpu_pct, vm_worlds_pct=vm_pct), policy
 
 
 def _host(ctx: _Ctx, raw: Any) -> tuple[HostTopology, dict[str, str]]:
