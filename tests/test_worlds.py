@@ -9,6 +9,7 @@ import pytest
 
 from vmksim.errors import ScenarioError
 from vmksim.kernel import EsxHost, boot
+from vmksim.kernel.power import PSTATE_COUNT, pstate_table
 from vmksim.scenario import DEFAULT_START, DEFAULT_SYSTEM_CPU_PCT, PowerPolicy, scenario_from_mapping
 from vmksim.stats.sample import ColumnIndex
 from vmksim.stats.sampler import Sampler, run_batch
@@ -172,3 +173,61 @@ def test_counters_do_not_depend_on_how_often_they_are_read() -> None:
     a, b = often.snapshot(), rarely.snapshot()
     for name in ("used", "run", "system", "overlap", "vmwait", "pcpu_used", "cstate_time", "pstate_time"):
         assert np.array_equal(getattr(a, name), getattr(b, name)), name
+
+
+# --- power management ---------------------------------------------------------------------------
+def _power_sample(policy: str, workload: dict[str, object]) -> tuple[ColumnIndex, np.ndarray, EsxHost]:
+    host = {**HOST, "power_policy": policy, "system": {"cpu_pct": 0, "vm_worlds_pct": 0}}
+    h = booted(host, [{"name": "a", "vcpus": 2, "memory_gb": 1, "workload": workload}])
+    idx, v = sample(h, 3)  # the last second: the governor has had its first periods
+    return idx, v, h
+
+
+def test_power_states_and_frequencies_are_listed_as_esxtop_does() -> None:
+    idx, v, h = _power_sample("balanced", LIGHT)
+    table = pstate_table(h.host.mhz)
+    assert (
+        table[0] == h.host.mhz and list(table) == sorted(table, reverse=True) and len(table) == PSTATE_COUNT
+    )
+    assert [idx.value(v, "Power", str(n), "P-State MHZ") for n in range(len(table))] == list(table)
+    for p in range(h.host.pcpus):
+        c = [idx.value(v, "PCPU Power State", f"PCPU {p}", f"%C-State C{n}") for n in range(3)]
+        assert sum(c) == pytest.approx(100.0)
+        assert c[0] == pytest.approx(idx.value(v, "Physical Cpu", str(p), "% Util Time"))  # C0 = unhalted
+        ps = [idx.value(v, "PCPU Power State", f"PCPU {p}", f"%P-State P{n}") for n in range(len(table))]
+        assert sum(ps) == pytest.approx(100.0)
+    assert idx.value(v, "Power", None, "Power Usage Now Watts") > 0
+
+
+def test_balanced_lowers_the_clock_of_a_lightly_loaded_host() -> None:
+    # esxi-scheduler.md §1.12 / §3.3 item 7: %USED is charged at actual / nominal frequency, %RUN is time.
+    idx, v, h = _power_sample("balanced", LIGHT)
+    table = pstate_table(h.host.mhz)
+    lowest = table[-1] / table[0]  # ~10 % busy PCPUs stay far below the 80 % target at the lowest P-state
+    for p in range(h.host.pcpus):
+        util = idx.value(v, "Physical Cpu", str(p), "% Util Time")
+        assert idx.value(v, "Physical Cpu", str(p), "% Processor Time") == pytest.approx(
+            util * lowest, rel=1e-6
+        )
+        assert idx.value(v, "PCPU Power State", f"PCPU {p}", f"%P-State P{len(table) - 1}") == pytest.approx(
+            100.0
+        )
+        assert idx.value(v, "PCPU Power State", f"PCPU {p}", "%C-State C2") > 0  # deep sleep when idle
+    run, used = (idx.value(v, "Group Cpu", "10000:a", c) for c in ("% Run", "% Used"))
+    assert used == pytest.approx(run * lowest, rel=1e-6)
+    assert idx.value(v, "Group Cpu", "10000:a", "% CPU Latency") >= run * (1 - lowest) - 1e-6
+
+
+@pytest.mark.parametrize("policy", ["high-performance", "balanced"])
+def test_nominal_clock_under_high_performance_or_full_load(policy: str) -> None:
+    # High Performance never leaves P0; Balanced keeps P0 when a PCPU is busier than its target.
+    idx, v, h = _power_sample(policy, BUSY if policy == "balanced" else LIGHT)
+    for p in range(h.host.pcpus):
+        util = idx.value(v, "Physical Cpu", str(p), "% Util Time")
+        assert idx.value(v, "Physical Cpu", str(p), "% Processor Time") == pytest.approx(util)
+        assert idx.value(v, "PCPU Power State", f"PCPU {p}", "%P-State P0") == pytest.approx(100.0)
+        if policy == "high-performance":
+            assert idx.value(v, "PCPU Power State", f"PCPU {p}", "%C-State C2") == 0.0  # C1 only
+    assert idx.value(v, "Group Cpu", "10000:a", "% Used") == pytest.approx(
+        idx.value(v, "Group Cpu", "10000:a", "% Run")
+    )
