@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from datetime import UTC, datetime
 
 import numpy as np
@@ -231,3 +232,19 @@ def test_nominal_clock_under_high_performance_or_full_load(policy: str) -> None:
     assert idx.value(v, "Group Cpu", "10000:a", "% Used") == pytest.approx(
         idx.value(v, "Group Cpu", "10000:a", "% Run")
     )
+
+
+def test_load_average_counts_busy_pcpus_not_the_idle_worlds() -> None:
+    # sampler: load = (busy PCPU time + READY + COSTOP) / (PCPUs x interval); the idle worlds' RUN
+    # (their PCPU's idle time) is not load. One 5 s interval damps it once with the 60 s window.
+    h = booted(dict(HOST), [{"name": "a", "vcpus": 2, "memory_gb": 1, "workload": LIGHT}], duration=5)
+    first = h.snapshot()
+    sampler = Sampler(h)
+    h.run_until(5_000_000)
+    snap = h.snapshot()
+    values = sampler.step(snap).values
+    real = np.array([not w.name.startswith("idle") for w in h.worlds])
+    work = sum(float((getattr(snap, k) - getattr(first, k))[real].sum()) for k in ("run", "ready", "costop"))
+    load = work / (h.host.pcpus * 5_000_000) * (1 - math.exp(-5 / 60))
+    got = ColumnIndex(sampler.columns).value(values, "Physical Cpu Load", None, "Cpu Load (1 Minute Avg)")
+    assert got == pytest.approx(load, rel=1e-9) and got < 0.05

@@ -16,7 +16,7 @@ index (only on multi-node hosts), P-states by index, interrupt vectors
 
 Simplifications (each a named parameter or a stated choice):
 - Load averages are exponentially damped averages, Unix style, of
-  (Σ RUN + READY + COSTOP of all worlds) ÷ (PCPUs × interval) — 1.00 means the
+  (busy PCPU time + Σ READY + COSTOP of all worlds) ÷ (PCPUs × interval) — 1.00 means the
   PCPUs are exactly busy, above 1 means queueing; windows
   :data:`LOAD_AVERAGE_WINDOWS_S`. esxtop's exact formula is not documented.
 - Memory overcommit is Σ configured VM memory ÷ VMkernel-managed memory − 1,
@@ -396,9 +396,12 @@ class Sampler:
         return {k: np.array([v]) for k, v in row.items()}
 
     def _pcpu_load(self, prev: CounterSnapshot, cur: CounterSnapshot, dt: int) -> _Values:
-        busy = (cur.run - prev.run) + (cur.ready - prev.ready) + (cur.costop - prev.costop)
+        # Busy PCPU time (not Σ RUN: the idle worlds of a real host "run" on idle PCPUs) plus the
+        # time worlds waited for a PCPU (READY, COSTOP).
+        queued = (cur.ready - prev.ready) + (cur.costop - prev.costop)
+        busy = float(np.maximum(cur.pcpu_busy - prev.pcpu_busy, 0).sum()) + float(np.maximum(queued, 0).sum())
         pcpus = max(self._topo.pcpus, 1)
-        load = float(np.maximum(busy, 0).sum()) / (pcpus * dt) if dt > 0 else 0.0
+        load = busy / (pcpus * dt) if dt > 0 else 0.0
         self._load = [
             _damp(old, load, dt / 1e6, w) for old, w in zip(self._load, LOAD_AVERAGE_WINDOWS_S, strict=True)
         ]
