@@ -235,7 +235,7 @@ class EsxHost:
     """
 
     __slots__ = (
-        "_acc", "_groups", "_kernel_of", "_last", "_last_gov", "_next_gov", "_role", "_vm_io",
+        "_acc", "_groups", "_ix", "_kernel_of", "_last", "_last_gov", "_next_gov", "_role", "_vm_io",
         "_vm_of_group", "_vmx_of_vm", "_world_group", "_worlds", "kernel", "power", "scenario",
     )  # fmt: skip
 
@@ -272,6 +272,7 @@ class EsxHost:
         self._world_group = np.array([w.group for w in self._worlds], dtype=np.int64)
         self._vm_io, self._vmx_of_vm = _vm_roles(groups, self._role, len(scenario.vms))
         self._vm_of_group = np.array([g.vm for g in groups], dtype=np.int64)
+        self._ix = _Index.of(self._worlds, self._role, self._vm_of_group, scenario)
         self.power = PowerModel(scenario.host, scenario.power_policy)
         nk, p = len(self.kernel.worlds), scenario.host.pcpus
         self._acc = {"used": np.zeros(nk), "freq_loss": np.zeros(nk), "pcpu_used": np.zeros(p),
@@ -372,7 +373,7 @@ class EsxHost:
         active = k >= 0
         d_run = np.zeros(len(k))
         d_run[active] = np.maximum(raw.run[k[active]] - last.run[k[active]], 0)
-        service = np.array([r == "service" for r in self._role])
+        service = self._ix.service
         done_for_vms = float(d_run[service].sum()) * SYS_VM_SHARE
         io = np.array([float(d_run[ws].sum()) for ws in self._vm_io])
         if done_for_vms <= 0 or io.sum() <= 0:
@@ -389,16 +390,14 @@ class EsxHost:
         acc, power = self._charged(raw)
         now = raw.time_us
         ipick, fpick = self._ipick, self._fpick
-        idle_pcpu = np.array(
-            [int(r[5:]) if r.startswith("idle:") else -1 for r in self._role], dtype=np.int64
-        )
+        idle_pcpu = self._ix.idle_pcpu
         is_idle = idle_pcpu >= 0
         run = ipick(raw.run)
         run[is_idle] = now - raw.pcpu_busy[idle_pcpu[is_idle]]  # idle worlds run while their PCPU idles
         ready, costop = ipick(raw.ready), ipick(raw.costop)
         wait = now - run - ready - costop
         vmwait = self._vmwait(raw, wait)
-        is_vcpu = np.array([w.kind is WorldKind.VCPU for w in self._worlds])
+        is_vcpu = self._ix.is_vcpu
         last_pcpu = ipick(raw.last_pcpu if raw.last_pcpu is not None else np.zeros(len(raw.run), np.int64))
         last_pcpu[is_idle] = idle_pcpu[is_idle]
         return CounterSnapshot(
@@ -449,16 +448,13 @@ class EsxHost:
 
     def _vmwait(self, raw: CounterSnapshot, wait: IntArray) -> IntArray:
         """vCPU worlds: time their VM's I/O worlds were runnable, shared by the vCPUs, capped at WAIT."""
+        ix = self._ix
+        runnable = self._ipick(raw.run + raw.ready)
+        io_total = np.bincount(ix.vm_of_world[ix.io], weights=runnable[ix.io], minlength=len(ix.vcpus))
+        share = (io_total // np.maximum(ix.vcpus, 1)).astype(np.int64)
         out = np.zeros(len(wait), dtype=np.int64)
-        k = self._kernel_of
-        busy = raw.run + raw.ready
-        for v, io in enumerate(self._vm_io):
-            ks = k[io]
-            total = int(busy[ks[ks >= 0]].sum())
-            vcpus = [i for i, w in enumerate(self._worlds) if w.kind is WorldKind.VCPU and
-                     self._vm_of_group[w.group] == v]  # fmt: skip
-            for i in vcpus:
-                out[i] = min(int(wait[i]), total // max(len(vcpus), 1))
+        vcpu = ix.is_vcpu
+        out[vcpu] = np.minimum(wait[vcpu], share[ix.vm_of_world[vcpu]])
         return out
 
     def _per_group(self, arr: npt.NDArray[np.generic]) -> npt.NDArray[np.generic]:
@@ -467,6 +463,31 @@ class EsxHost:
         vm = self._vm_of_group >= 0
         out[vm] = arr[self._vm_of_group[vm]]
         return out
+
+
+@dataclass(frozen=True, slots=True)
+class _Index:
+    """Per esxtop world: masks and indices the counters are regrouped with (built once)."""
+
+    is_vcpu: npt.NDArray[np.bool_]
+    io: npt.NDArray[np.bool_]  # a VM's NetWorld or storage world
+    service: npt.NDArray[np.bool_]  # a drivers world
+    idle_pcpu: IntArray  # the PCPU of an idle world, else -1
+    vm_of_world: IntArray  # index of the world's VM, -1 outside VM groups
+    vcpus: IntArray  # per VM
+
+    @classmethod
+    def of(
+        cls, worlds: tuple[WorldInfo, ...], roles: tuple[str, ...], vm_of_group: IntArray, sc: Scenario
+    ) -> _Index:
+        return cls(
+            is_vcpu=np.array([w.kind is WorldKind.VCPU for w in worlds], dtype=bool),
+            io=np.array([r == "io" for r in roles], dtype=bool),
+            service=np.array([r == "service" for r in roles], dtype=bool),
+            idle_pcpu=np.array([int(r[5:]) if r.startswith("idle:") else -1 for r in roles], dtype=np.int64),
+            vm_of_world=np.array([vm_of_group[w.group] for w in worlds], dtype=np.int64),
+            vcpus=np.array([vm.config.vcpus for vm in sc.vms], dtype=np.int64),
+        )
 
 
 def _vm_roles(groups: list[_Group], roles: tuple[str, ...], n_vms: int) -> tuple[list[IntArray], IntArray]:
