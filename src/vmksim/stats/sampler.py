@@ -509,16 +509,7 @@ class Sampler:
     def _group_memory(self, prev: CounterSnapshot, cur: CounterSnapshot, dt: int) -> _Values:
         groups = self._groups
         n = len(groups)
-        on_node = cur.memory_on_node if cur.memory_on_node.size else np.zeros((n, self._topo.numa_nodes))
-        held = on_node.sum(axis=1)
-        local = np.array(
-            [on_node[g, list(h)].sum() if h else held[g] for g, h in enumerate(cur.home_nodes)]
-            if len(cur.home_nodes) == n
-            else held
-        )
-        remote = held - local
-        with np.errstate(invalid="ignore", divide="ignore"):
-            local_pct = np.where(held > 0, 100.0 * local / np.where(held > 0, held, 1.0), 0.0)
+        held, local, remote, local_pct = self._numa_locality(cur)
         zeros = np.zeros(n)
 
         def inst(a: FloatArray | None, fallback: FloatArray) -> FloatArray:
@@ -586,6 +577,20 @@ class Sampler:
         if missing:  # a catalogue counter nobody computes: a programming error, never silent zeros
             raise KeyError(f"Group Memory counters not computed by the sampler: {', '.join(missing)}")
         return {k: v[self._kept_groups] for k, v in out.items()}
+
+    def _numa_locality(self, cur: CounterSnapshot) -> tuple[FloatArray, FloatArray, FloatArray, FloatArray]:
+        """Per group: memory held, on its home nodes, elsewhere (MB) and N%L (esxtop.md §2.3)."""
+        n = len(self._groups)
+        on_node = cur.memory_on_node if cur.memory_on_node.size else np.zeros((n, self._topo.numa_nodes))
+        held = on_node.sum(axis=1)
+        local = np.array(
+            [on_node[g, list(h)].sum() if h else held[g] for g, h in enumerate(cur.home_nodes)]
+            if len(cur.home_nodes) == n
+            else held
+        )
+        with np.errstate(invalid="ignore", divide="ignore"):
+            local_pct = np.where(held > 0, 100.0 * local / np.where(held > 0, held, 1.0), 0.0)
+        return held, local, held - local, local_pct
 
     def _host_watts(self, prev: CounterSnapshot, cur: CounterSnapshot, dt: int) -> float:
         if cur.energy_j is None or prev.energy_j is None or dt <= 0:
