@@ -40,7 +40,12 @@ counters into esxtop's groups and adds what esxtop derives from these worlds
   %USED (an idle PCPU uses nothing; an assumption, the reference gives %RUN only).
 - Power management (vmksim.kernel.power): charged counters (%USED, %LAT_C's
   frequency loss, PCPU ``% Processor Time``) are scaled by the per-PCPU
-  frequency factor of each governor period here, not in the compiled core.
+  frequency factor of each governor period here, not in the compiled core. A
+  world's charge in a period is scaled by the factor of the PCPU it last ran on
+  (the core keeps no per-PCPU run time per world), so when PCPUs run at
+  different P-states Σ world %USED and Σ PCPU ``% Processor Time`` can differ
+  slightly, as they do on real hosts (esxtop.md §1.4b). Bursts are time, not
+  work: a lower clock changes what is charged, not how long a burst runs.
 
 World names inside the non-VM kernel groups (``helper``, ``drivers``...) are
 illustrative: the reference names the groups and the VM worlds only. GIDs,
