@@ -16,9 +16,11 @@ Sources (all in /work/shared/reference/):
 
 Simplifications: only the CPU, memory, NUMA, power and interrupt objects are
 catalogued (no disk, network or vSAN: the simulator does not model them). The
-default-field set is taken from the counts in esxtop.md §1.2/§1.4 where they
-are observed; for Group Memory the default set is the memory panel's usual
-screen (an assumption, marked ``[bg]`` in the docs). The exact CSV names of
+default-field set is taken from the counts in esxtop.md §1.2/§1.4/§1.4b where
+they are observed (Group Cpu: Members and the %STATE TIMES; Group Memory: the
+real default captures' set with the two Llswap rates and without Members or
+Memctl*); for Vcpu and PCPU Power State the default set is an assumption (the
+%STATE TIMES; the C-states, as the 6.0 default header has). The exact CSV names of
 the %ACTV slow/fast/next and the minimum commit target counters are not in the
 reference and follow the pattern of their neighbours ([bg]).
 
