@@ -96,6 +96,10 @@ def test_a_real_hosts_groups_and_vm_members() -> None:
     vmx = next(w.world_id for w in h.worlds if w.name == "vmx" and h.groups[w.group].name == "vm2")
     assert vm2 == ["vmx", f"NetWorld-VM-{vmx}", f"vmast.{vmx}", f"vmx-vthread-{vmx}", "vmx-mks:vm2",
                    "vmx-svga:vm2", "vmx-vcpu-0:vm2", "vmx-vcpu-1:vm2", f"PVSCSI-{vmx}:0"]  # fmt: skip
+    wids = [w.world_id for w in h.worlds if h.groups[w.group].name == "vm2"]
+    assert wids == [
+        vmx + k for k in range(len(wids))
+    ]  # creation order: vmx-vcpu-0 is vmx + 6 (esxtop.md §1.3)
     old = booted(dict(HOST), vms[:1], esxi="6.0")
     assert [(g.group_id, g.name) for g in old.groups[:2]] == [(1, "idle"), (2, "system")]  # the 6.0 header
 

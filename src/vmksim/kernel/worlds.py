@@ -130,6 +130,8 @@ VM_WORLD_BURST_MS = 0.2
 SYS_VM_SHARE = 0.5
 #: Storage adapter world name prefix of every VM (PVSCSI; LSI Logic VMs show ``LSI-N:0``).
 STORAGE_ADAPTER = "PVSCSI"
+#: World ID of a VM's vmx world relative to its GID (made up; the kernel's vCPU worlds use GID + 1 + i).
+VMX_WID_OFFSET = 500
 #: Memory of a load-carrying helper "VM" in the kernel (MB): it holds no guest memory.
 _HELPER_MEMORY_GB = 4 / 1024
 
@@ -195,7 +197,10 @@ def _vm_group(vm: VmSpec, v: int, vm_worlds_pct: float) -> _Group:
     """A VM's worlds in the order real captures list them (esxtop.md §1.4b); its GroupInfo comes from the kernel."""
     name, n, gid = vm.name, vm.config.vcpus, group_id(v)
     info = GroupInfo(gid, name, True, n, vm.config.memory_mb)
-    vmx = gid + 500  # kernel vCPU worlds are GID + 1 + i (vmkernel._infos)
+    # World IDs follow creation order: the vmx world first, then its helpers, then the vCPUs - a
+    # real styx has its network port on world 444768 and vmx-vcpu-0 on 444774 = 444768 + 6
+    # (esxtop.md §1.3 instance table). The kernel numbers its own vCPU worlds GID + 1 + i.
+    vmx = gid + VMX_WID_OFFSET
     weights = sum(VM_WORLD_LOAD_WEIGHTS.values())
 
     def load(world: str, _: float) -> float:
@@ -209,8 +214,8 @@ def _vm_group(vm: VmSpec, v: int, vm_worlds_pct: float) -> _Group:
         _World(vmx + 3, f"vmx-vthread-{vmx}", WorldKind.VMX, load_pct=load("vthread", 0.0), burst_ms=b),
         _World(vmx + 4, f"vmx-mks:{name}", WorldKind.VMX, load_pct=load("mks", 0.0), burst_ms=b),
         _World(vmx + 5, f"vmx-svga:{name}", WorldKind.VMX, load_pct=load("svga", 0.0), burst_ms=b),
-        *(_World(info.group_id + 1 + i, f"vmx-vcpu-{i}:{name}", WorldKind.VCPU, vcpu=i) for i in range(n)),
-        _World(vmx + 6, f"{STORAGE_ADAPTER}-{vmx}:0", WorldKind.VMX, load_pct=load("storage", 0.0), burst_ms=b,
+        *(_World(vmx + 6 + i, f"vmx-vcpu-{i}:{name}", WorldKind.VCPU, vcpu=i) for i in range(n)),
+        _World(vmx + 6 + n, f"{STORAGE_ADAPTER}-{vmx}:0", WorldKind.VMX, load_pct=load("storage", 0.0), burst_ms=b,
                role="io"),
     ]  # fmt: skip
     return _Group(info, tuple(worlds), vm=v)
