@@ -250,3 +250,18 @@ def test_column_patterns() -> None:
     assert ColumnPattern.parse("Vcpu(*idle*)\\% Used").matches(cols[1])
     with pytest.raises(ValueError, match="bad column pattern"):
         ColumnPattern.parse("(oops)")
+
+
+def test_group_memory_fails_on_a_counter_nobody_computes(monkeypatch: pytest.MonkeyPatch) -> None:
+    # issue 12 item 7: a catalogue counter the sampler does not compute is a programming error,
+    # never a silent column of zeros; the unmodelled ones are an explicit, named set.
+    import vmksim.stats.sampler as sampler_module
+
+    src = steady()
+    sampler = Sampler(src, all_counters=True)
+    src.advance(SECOND)
+    sampler.sample()  # every key is computed or explicitly unmodelled
+    monkeypatch.setattr(sampler_module, "UNMODELLED_GROUP_MEMORY", frozenset({"zero"}))
+    src.advance(SECOND)
+    with pytest.raises(KeyError, match="checkpoint_read"):
+        sampler.sample()
