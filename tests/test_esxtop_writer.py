@@ -67,9 +67,14 @@ def test_layout_follows_pdh_csv_as_esxtop_writes_it() -> None:
     assert header.endswith('",') and first.endswith('",')  # trailing comma of default captures
     assert '"\\\\esxi-01.example.org\\Group Cpu(12345:web-1)\\% Ready"' in header
     assert '"\\\\esxi-01.example.org\\Vcpu(12345:web-1:2002:vmx-vcpu-0:web-1)\\% Ready"' in header
-    assert first.startswith('"01/01/2026 00:00:05","0.00","0.00","0.00","8192","82","2048","6062","')
+    assert first.startswith('"01/01/2026 00:00:05","0.00","0.00","0.00","')  # 3 overcommit averages
     cells = first[1:-2].split('","')
-    assert len(cells) == len(header[1:-2].split('","'))
+    names = header[1:-2].split('","')
+    assert len(cells) == len(names)
+    memory = {n.rpartition("\\")[2]: c for n, c in zip(names, cells, strict=True) if "\\Memory\\" in n}
+    assert [memory[k] for k in ("Machine MBytes", "Kernel MBytes", "NonKernel MBytes", "Free MBytes")] == [
+        "8192", "82", "2048", "6062",
+    ]  # fmt: skip
     assert all(
         c.replace(".", "").replace("-", "").replace("/", "").replace(":", "").replace(" ", "").isdigit()
         for c in cells
@@ -126,3 +131,155 @@ def test_entity_files_round_trip_and_limit_the_capture() -> None:
 def test_bad_entity_files(text: str, message: str) -> None:
     with pytest.raises(InputError, match=message):
         parse_entities(text, source="e.txt")
+
+
+# --- simulated hosts like the real ones (issue 10 "Must show") ----------------------------------
+#: A home lab like the real ESXi 6.5 captures: 2 PCPUs, 6 VMs (esxtop.md §1.4b, §1.5).
+HOME_LAB = {
+    "esxi": "6.5",
+    "host": {"name": "localhost.home", "sockets": 1, "cores_per_socket": 2, "memory_gb": 8},
+    "run": {"duration_s": 10, "interval_s": 5, "seed": 7, "start": "2018-06-01T12:00:00Z"},
+    "vm": [
+        {
+            "name": name,
+            "vcpus": vcpus,
+            "memory_gb": 1,
+            "workload": {"kind": "onoff", "busy_ms": 1, "idle_ms": 40},
+        }
+        for name, vcpus in (
+            ("styx", 1),
+            ("web 1", 2),
+            ("db-2", 2),
+            ("dns", 1),
+            ("backup (old)", 1),
+            ("lab", 1),
+        )
+    ],
+}
+#: A 32-thread ESXi 6.0 host like the one in esxtop.md §1.5: 2 sockets x 8 cores with HT.
+TWO_BY_EIGHT_HT = {
+    "esxi": "6.0",
+    "host": {"name": "esxi-32.example.org", "sockets": 2, "cores_per_socket": 8, "threads_per_core": 2,
+             "numa_nodes": 2, "memory_gb": 128},
+    "run": {"duration_s": 2, "interval_s": 1, "seed": 7},
+    "vm": [{"name": f"app{i}", "vcpus": (1, 2, 4)[i % 3], "memory_gb": 4,
+            "workload": {"kind": "onoff", "busy_ms": 2, "idle_ms": 8}} for i in range(6)],
+}  # fmt: skip
+
+
+def simulated_csv(mapping: dict[str, object], all_counters: bool) -> tuple[str, Recording]:
+    from vmksim.analyze.synth import simulated_recording
+
+    rec = simulated_recording(mapping, all_counters=all_counters, jit=False)
+    out = io.StringIO(newline="")
+    write_batch(rec, out)
+    return out.getvalue(), rec
+
+
+def schema(text: str) -> str:
+    """The header's structure: each counter set once, then every instance with its set, in column order.
+
+    A counter is written with its encoding as the first data row prints it (``i`` integer, ``f``
+    two decimals); consecutive columns of one instance form one row.
+    """
+    header, first = (line[1:-2].split('","') for line in text.split("\n")[:2])
+    rows: list[tuple[str, list[str]]] = []
+    for path, cell in zip(header[1:], first[1:], strict=True):
+        _, col = Column.parse(path)
+        middle = col.object if col.instance is None else f"{col.object}({col.instance})"
+        enc = "f" if "." in cell else "i"
+        if not rows or rows[-1][0] != middle:
+            rows.append((middle, []))
+        rows[-1][1].append(f"{col.counter}:{enc}")
+    sets: dict[tuple[str, ...], str] = {}
+    lines = []
+    for middle, counters in rows:
+        key = tuple(counters)
+        if key not in sets:
+            sets[key] = f"S{len(sets) + 1}"
+            lines.append(f"{sets[key]} = {' | '.join(counters)}")
+        lines.append(f"{middle} {sets[key]}")
+    return "\n".join(lines) + "\n"
+
+
+def check_golden(name: str, text: str) -> None:
+    golden = GOLDEN / name
+    if UPDATE:
+        golden.write_bytes(text.encode())
+    assert text.encode() == golden.read_bytes(), (
+        f"run with VMKSIM_UPDATE_GOLDEN=1 to accept changes to {name}"
+    )
+
+
+@pytest.mark.parametrize(("all_counters", "suffix"), [(False, "default"), (True, "all")])
+def test_home_lab_capture_golden(all_counters: bool, suffix: str) -> None:
+    text, _ = simulated_csv(HOME_LAB, all_counters)
+    check_golden(f"home_lab_{suffix}.csv", text)
+    assert text.split("\n")[1].startswith('"06/01/2018 12:00:05",')  # [run] start
+
+
+@pytest.mark.parametrize(("all_counters", "suffix"), [(False, "default"), (True, "all")])
+def test_two_by_eight_ht_schema_golden(all_counters: bool, suffix: str) -> None:
+    text, _ = simulated_csv(TWO_BY_EIGHT_HT, all_counters)
+    check_golden(f"two_by_eight_ht_{suffix}.schema", schema(text))
+
+
+def _counter_sets(rec: Recording) -> dict[tuple[str, str | None], list[str]]:
+    out: dict[tuple[str, str | None], list[str]] = {}
+    for c in rec.columns:
+        out.setdefault((c.object, c.instance), []).append(c.counter)
+    return out
+
+
+@pytest.mark.parametrize("mapping", [HOME_LAB, TWO_BY_EIGHT_HT], ids=["2-pcpu", "2x8-ht"])
+def test_simulated_capture_has_a_real_captures_objects_sets_and_encodings(mapping: dict[str, object]) -> None:
+    """Rules from real ``esxtop -b`` files (esxtop.md §1.3, §1.4, §1.4b), not from our own output."""
+    text_a, rec_a = simulated_csv(mapping, True)
+    _, rec_d = simulated_csv(mapping, False)
+    ht = mapping is TWO_BY_EIGHT_HT
+    for rec, full in ((rec_a, True), (rec_d, False)):
+        sets = _counter_sets(rec)
+        vm = {i for (o, i) in sets if o == "Group Cpu" and i is not None and int(i.split(":")[0]) >= 10000}
+        for (obj, inst), counters in sets.items():
+            if obj == "Group Cpu":
+                want = (26 if inst in vm else 25) if full else (12 if inst in vm else 11)
+                assert len(counters) == want and counters[0] == "Members"
+                assert (counters[5] == "% VmWait") == (inst in vm)
+            elif obj == "Vcpu":
+                assert len(counters) == (24 if full else 11) and counters[4] == "% VmWait"
+            elif obj == "Group Memory":
+                assert len(counters) == (47 if full else len(counters))
+                assert full or ("Llswap Read MBytes/sec" in counters and "Members" not in counters)
+            elif obj == "Physical Cpu":
+                assert len(counters) == (3 if ht else 2)
+        objects = list(dict.fromkeys(c.object for c in rec.columns))
+        expected = ["Memory", *(["Numa Node"] if ht else []), "Physical Cpu Load", "Physical Cpu", "Power",
+                    "Group Cpu", "Vcpu", "Group Memory", "PCPU Power State"]  # fmt: skip
+        assert objects == expected
+        groups = {i for (o, i) in sets if o == "Group Cpu"}
+        names = {i.split(":", 1)[1] for i in groups if i is not None}
+        assert {"system", "helper", "drivers", "ft", "vmotion"} <= names
+        assert ("idle" in names) == (mapping["esxi"] == "6.0")  # ESXi 6.0 has its own idle group
+    # encodings of the first data row: share-level code, Alloc Min Limited -1, integers without decimals
+    header, first = (line[1:-2].split('","') for line in text_a.split("\n")[:2])
+    cell = {Column.parse(p)[1]: c for p, c in zip(header[1:], first[1:], strict=True)}
+    for col, value in cell.items():
+        if (
+            col.object == "Group Cpu"
+            and col.counter == "Alloc Shares"
+            and int(col.instance.split(":")[0]) >= 10000
+        ):  # type: ignore[union-attr]
+            assert value == "-3"  # every VM here is at the normal share level
+        if col.counter == "Alloc Min Limited":
+            assert value == "-1"
+        if col.counter in (
+            "% Demand",
+            "Numa % Local",
+            "% Active Estimate",
+            "Commit Pages Per Share",
+            "Members",
+        ):
+            assert value.lstrip("-").isdigit(), (col, value)
+    members = [int(v) for c, v in cell.items() if c.object == "Group Cpu" and c.counter == "Members"
+               and int(c.instance.split(":")[0]) >= 10000]  # type: ignore[union-attr]  # fmt: skip
+    assert all(8 <= m <= 11 for m in members)  # 7-11 worlds per 1-4 vCPU VM on real hosts

@@ -9,6 +9,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from isolated import ISOLATED
 from vmksim.errors import PlacementError
 from vmksim.kernel import Kernel, simulate
 from vmksim.scenario import Scenario, scenario_from_mapping
@@ -21,7 +22,7 @@ IDLE = {"kind": "constant", "demand_pct": 0}
 
 def scenario(host: dict[str, Any], vms: list[dict[str, Any]], duration: float = 10, **extra: Any) -> Scenario:
     run = {"duration_s": duration, "interval_s": duration / 5, "seed": 1}
-    return scenario_from_mapping({"host": host, "run": run, "vm": vms, **extra})
+    return scenario_from_mapping({"host": {**host, **ISOLATED}, "run": run, "vm": vms, **extra})
 
 
 def rows(sc: Scenario, jit: bool = False) -> dict[str, tuple[float, ...]]:
@@ -203,7 +204,7 @@ def small_scenarios(draw: st.DrawFn) -> Scenario:
         "interval_s": 0.25,
         "seed": draw(st.integers(0, 99)),
     }
-    return scenario_from_mapping({"host": host, "run": run, "vm": vms})
+    return scenario_from_mapping({"host": {**host, **ISOLATED}, "run": run, "vm": vms})
 
 
 @settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.too_slow])
@@ -243,7 +244,14 @@ def test_state_identities_hold_on_every_world_and_sample(sc: Scenario) -> None:
 # --- determinism and the two engines -------------------------------------------------------------
 
 NFV_SMALL = {
-    "host": {"sockets": 2, "cores_per_socket": 4, "threads_per_core": 2, "numa_nodes": 2, "memory_gb": 64},
+    "host": {
+        "sockets": 2,
+        "cores_per_socket": 4,
+        "threads_per_core": 2,
+        "numa_nodes": 2,
+        "memory_gb": 64,
+        **ISOLATED,
+    },
     "run": {"duration_s": 3, "interval_s": 1, "seed": 4},
     "pool": [{"name": "gold", "shares": "high", "limit_mhz": 9000}],
     "vm": [
@@ -311,7 +319,7 @@ def test_sampling_interval_does_not_change_results() -> None:
 
 def test_growing_the_event_heap_mid_run_does_not_change_results() -> None:
     sc = scenario_from_mapping(NFV_SMALL)
-    plain = simulate(sc, jit=False).snapshots[-1]
+    plain = simulate(sc, jit=False).kernel.kernel.snapshot()  # the booted host's own Kernel
     kernel = Kernel(sc, jit=False)
     kernel.run_until(sc.run.duration_us // 2)
     kernel.state._grow_heap()  # empty slots past the last entry must keep the EMPTY key

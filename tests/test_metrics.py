@@ -22,6 +22,9 @@ def test_counter_counts_match_real_a_captures() -> None:
     assert counts[EsxObject.GROUP_MEMORY] == 47
     assert counts[EsxObject.MEMORY] == 24
     assert counts[EsxObject.PCPU_LOAD] == 3 and counts[EsxObject.PCPU] == 3
+    default = Counter(m.object for m in CATALOGUE if m.default)
+    # default fields: 12 Group Cpu counters for a VM (Members + %STATE TIMES), esxtop.md §1.4
+    assert default[EsxObject.GROUP_CPU] == 12 and default[EsxObject.VCPU] == 11
 
 
 def test_every_required_object_and_panel_is_covered() -> None:
@@ -44,11 +47,36 @@ def test_names_are_unique_per_object_and_lookups_work() -> None:
 
 
 def test_state_time_order_of_vcpu_and_group_cpu() -> None:
-    # esxtop.md §2.1: CSV keeps the %STATE TIMES order, except groups put % VmWait last.
-    assert [m.column for m in by_object("Vcpu")][:11] == [
-        "%USED", "%RUN", "%SYS", "%WAIT", "%VMWAIT", "%RDY", "%IDLE", "%OVRLP", "%CSTP", "%MLMTD", "%SWPWT",
-    ]  # fmt: skip
-    assert by_object("Group Cpu")[0].counter == "Members" and by_object("Group Cpu")[-1].counter == "% VmWait"
+    # esxtop.md §2.1: CSV keeps the %STATE TIMES order with % VmWait sixth, for groups too.
+    states = [
+        "%USED",
+        "%RUN",
+        "%SYS",
+        "%WAIT",
+        "%VMWAIT",
+        "%RDY",
+        "%IDLE",
+        "%OVRLP",
+        "%CSTP",
+        "%MLMTD",
+        "%SWPWT",
+    ]
+    assert [m.column for m in by_object("Vcpu")][:11] == states
+    assert [m.column for m in by_object("Group Cpu")][:12] == ["NWLD", *states]
+    assert [m.counter for m in by_object("Group Cpu")][-2:] == ["Timers/sec", "Power Usage Watts"]
+    assert by_object("Vcpu")[-1].counter == "Physical Cpu"
+
+
+@pytest.mark.parametrize(
+    ("obj", "counter"),
+    [("Group Cpu", "% Demand"), ("Vcpu", "% Demand"), ("Group Memory", "Numa % Local"),
+     ("Group Memory", "% Active Estimate"), ("Group Memory", "% Active Slow Estimate"),
+     ("Group Memory", "% Active Fast Estimate"), ("Group Memory", "% Active Next Estimate"),
+     ("Group Memory", "Commit Pages Per Share")],
+)  # fmt: skip
+def test_counters_real_captures_write_as_integers(obj: str, counter: str) -> None:
+    m = lookup(obj, counter)  # esxtop.md §1.4b "Encodings seen"
+    assert m is not None and m.fmt is Fmt.INTEGER
 
 
 @pytest.mark.parametrize(

@@ -6,6 +6,7 @@ from typing import Any
 
 import pytest
 
+from isolated import ISOLATED
 from vmksim.kernel import simulate
 from vmksim.numa.runtime import NumaRuntime
 from vmksim.scenario import scenario_from_mapping
@@ -16,7 +17,7 @@ from vmksim.topology import HostTopology
 def one_vm(host: dict[str, Any], memory_gb: float, vcpus: int = 6) -> Any:
     return scenario_from_mapping(
         {
-            "host": host,
+            "host": {**host, **ISOLATED},
             "run": {"duration_s": 2, "interval_s": 1, "seed": 1},
             "vm": [
                 {

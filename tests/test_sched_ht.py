@@ -6,6 +6,7 @@ from pathlib import Path
 
 import pytest
 
+from isolated import ISOLATED
 from vmksim.kernel import simulate
 from vmksim.scenario import scenario_from_mapping
 
@@ -28,7 +29,7 @@ def test_paired_vcpus_split_onto_a_core_that_frees_up(tmp_path: Path) -> None:
     trace.write_text("time_s,brief\n0,100\n1,0\n")
     scenario = scenario_from_mapping(
         {
-            "host": {"sockets": 1, "cores_per_socket": 2, "threads_per_core": 2, "memory_gb": 8},
+            "host": {"sockets": 1, "cores_per_socket": 2, "threads_per_core": 2, "memory_gb": 8, **ISOLATED},
             "run": {"duration_s": 10, "interval_s": 10, "seed": 1},
             "vm": [busy("a"), brief("b", trace), busy("c"), brief("d", trace)],
         }

@@ -9,6 +9,7 @@ import math
 
 import pytest
 
+from isolated import ISOLATED
 from vmksim.kernel import simulate
 from vmksim.scenario import scenario_from_mapping
 from vmksim.sched.entitlement import EntitlementNode, entitle, water_fill
@@ -53,7 +54,7 @@ def test_ready_time_matches_the_machine_repairman_queue(
     for seed in (1, 2):
         sc = scenario_from_mapping(
             {
-                "host": {"sockets": 1, "cores_per_socket": c},
+                "host": {"sockets": 1, "cores_per_socket": c, **ISOLATED},
                 "run": {"duration_s": 240, "interval_s": 240, "seed": seed},
                 "vm": [
                     {
@@ -91,7 +92,7 @@ def test_priority_pie_through_pools() -> None:
 def _saturated(vms: list[dict], pools: list[dict] | None = None) -> dict[str, float]:
     sc = scenario_from_mapping(
         {
-            "host": {"sockets": 1, "cores_per_socket": 4, "mhz": 1000},
+            "host": {"sockets": 1, "cores_per_socket": 4, "mhz": 1000, **ISOLATED},
             "run": {"duration_s": 20, "interval_s": 20, "seed": 1},
             "pool": pools or [],
             "vm": vms,

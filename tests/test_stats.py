@@ -96,7 +96,8 @@ def test_vcpu_rows_per_world_and_group_rows_are_sums() -> None:
     assert run == pytest.approx(2 + 60 + 80)
     assert value(sampler, s.values, "Group Cpu", "12345:web-1", "% Wait") == pytest.approx(300 - 142 - 30 - 6)
     assert value(sampler, s.values, "Group Cpu", "12345:web-1", "Members") == 3
-    assert value(sampler, s.values, "Group Cpu", "12345:web-1", "Alloc Shares") == 2000
+    # 2000 shares on 2 vCPUs is the normal level (1000 per vCPU): esxtop writes code -3 (esxtop.md §1.4b)
+    assert value(sampler, s.values, "Group Cpu", "12345:web-1", "Alloc Shares") == -3
     assert value(sampler, s.values, "Group Cpu", "12345:web-1", "Alloc Max") == -1
 
 
@@ -125,11 +126,42 @@ def test_default_and_all_counter_sets_and_vmwait_on_vm_groups_only() -> None:
     # esxtop.md §1.2: default 11-12 per CPU group (VMs add % VmWait), -a 25-26.
     assert len(counters(default, "Group Cpu", "1:system")) == 11
     assert len(counters(default, "Group Cpu", "12345:web-1")) == 12
-    assert counters(default, "Group Cpu", "12345:web-1")[-1] == "% VmWait"
+    # % VmWait is sixth among Group Cpu counters, right after % Wait (esxtop.md §2.1, both real files)
+    assert counters(default, "Group Cpu", "12345:web-1")[4:6] == ["% Wait", "% VmWait"]
+    assert "% VmWait" not in counters(full, "Group Cpu", "1:system")
     assert len(counters(full, "Group Cpu", "1:system")) == 25
     assert len(counters(full, "Group Cpu", "12345:web-1")) == 26
     assert len(counters(full, "Vcpu", "12345:web-1:2002:vmx-vcpu-0:web-1")) == 24
     assert len(counters(full, "Group Memory", "12345:web-1")) == 47
+    # real default captures: the two Llswap rates, no Members and no Memctl* (esxtop.md §1.4b)
+    gm = counters(default, "Group Memory", "12345:web-1")
+    assert {"Llswap Read MBytes/sec", "Llswap Written MBytes/sec"} <= set(gm)
+    assert not {"Members", "Memctl?", "Memctl MBytes", "Memctl Target MBytes", "Memctl Max MBytes"} & set(gm)
+
+
+def test_block_order_is_that_of_a_real_esxtop_header() -> None:
+    """esxtop.md §1.4b: Memory(3) | PCPU Load | Physical Cpu counter-major | Memory(21) | Power |
+    per group: Group Cpu then its worlds' Vcpu | Group Memory | PCPU Power State."""
+    sampler = Sampler(steady(), all_counters=True)
+    runs: list[tuple[str, str | None]] = []
+    for c in sampler.columns:
+        key = (c.object, c.instance if c.object in ("Group Cpu", "Vcpu") else None)
+        if not runs or runs[-1] != key:
+            runs.append(key)
+    objects = [o for o, _ in runs]
+    assert objects[:6] == ["Memory", "Numa Node", "Physical Cpu Load", "Physical Cpu", "Memory", "Power"]
+    assert objects[-2:] == ["Group Memory", "PCPU Power State"]
+    group_part = runs[6:-2]
+    assert group_part == [
+        ("Group Cpu", "1:system"), ("Vcpu", "1:system:65537:idle1"),
+        ("Group Cpu", "12345:web-1"), ("Vcpu", "12345:web-1:2001:vmx"),
+        ("Vcpu", "12345:web-1:2002:vmx-vcpu-0:web-1"), ("Vcpu", "12345:web-1:2003:vmx-vcpu-1:web-1"),
+    ]  # fmt: skip
+    pcpu = [(c.instance, c.counter) for c in sampler.columns if c.object == "Physical Cpu"]
+    n = sampler.host and steady().host.pcpus
+    assert [i for i, _ in pcpu[: n + 1]] == [*(str(p) for p in range(n)), "_Total"]
+    assert {c for _, c in pcpu[: n + 1]} == {"% Processor Time"}
+    assert [c for _, c in pcpu[:: n + 1]] == ["% Processor Time", "% Util Time", "% Core Util Time"]
 
 
 def test_entity_selection_limits_group_and_world_objects() -> None:
@@ -218,3 +250,18 @@ def test_column_patterns() -> None:
     assert ColumnPattern.parse("Vcpu(*idle*)\\% Used").matches(cols[1])
     with pytest.raises(ValueError, match="bad column pattern"):
         ColumnPattern.parse("(oops)")
+
+
+def test_group_memory_fails_on_a_counter_nobody_computes(monkeypatch: pytest.MonkeyPatch) -> None:
+    # issue 12 item 7: a catalogue counter the sampler does not compute is a programming error,
+    # never a silent column of zeros; the unmodelled ones are an explicit, named set.
+    import vmksim.stats.sampler as sampler_module
+
+    src = steady()
+    sampler = Sampler(src, all_counters=True)
+    src.advance(SECOND)
+    sampler.sample()  # every key is computed or explicitly unmodelled
+    monkeypatch.setattr(sampler_module, "UNMODELLED_GROUP_MEMORY", frozenset({"zero"}))
+    src.advance(SECOND)
+    with pytest.raises(KeyError, match="checkpoint_read"):
+        sampler.sample()

@@ -17,6 +17,7 @@ from typing import Any
 import pytest
 
 import esxtop_real_like as real
+from isolated import ISOLATED
 from vmksim.analyze import load_capture
 from vmksim.analyze.synth import write_simulated_capture
 from vmksim.cli.whatif import parse_add_vm, parse_set
@@ -31,7 +32,8 @@ from vmksim.whatif import (
 )
 
 #: The truth the capture is made from: 16 PCPUs, five 4-vCPU VMs at 50 % (4 ms on / 4 ms off), and a
-#: 2-vCPU VM wanting 75 % but limited to 1500 MHz.
+#: 2-vCPU VM wanting 75 % but limited to 1500 MHz. No non-VM load and nominal clock (tests/isolated.py),
+#: so that %USED is the limit in MHz and the expected figures follow from these numbers alone.
 TRUTH: dict[str, Any] = {
     "name": "truth",
     "host": {
@@ -41,6 +43,7 @@ TRUTH: dict[str, Any] = {
         "numa_nodes": 2,
         "memory_gb": 64,
         "mhz": 2000,
+        **ISOLATED,
     },
     "run": {"duration_s": 16, "interval_s": 4, "seed": 7},
     "vm": [
@@ -73,7 +76,7 @@ def test_infers_topology_sizes_and_allocations(capture: Path) -> None:
     mapping, _ = infer_scenario(load_capture(capture), duration_s=30)
     assert mapping["host"] == {
         "name": "host", "sockets": 2, "cores_per_socket": 4, "threads_per_core": 2, "numa_nodes": 2,
-        "mhz": 2000, "memory_gb": 64.0, "system": {"cpu_pct": 0.0},  # the kernel writes VM groups only
+        "mhz": 2000, "memory_gb": 64.0, "system": {"cpu_pct": 0.0},  # ISOLATED: no non-VM load
     }  # fmt: skip
     assert [(v["name"], v["vcpus"], v["memory_gb"]) for v in mapping["vm"]] == [
         *((f"web-{i}", 4, 4.0) for i in range(1, 6)),
@@ -300,7 +303,7 @@ def test_real_capture_system_load_is_the_non_vm_groups(real_capture: Path) -> No
     text = scenario_toml(mapping)
     assert "[host.system]" in text
     scenario = scenario_from_mapping(tomllib.loads(text), source="inferred.toml")
-    assert scenario.system_cpu_pct == pytest.approx(real.NON_VM_RUN, abs=0.02)
+    assert scenario.system.cpu_pct == pytest.approx(real.NON_VM_RUN, abs=0.02)
     assert scenario.run.interval_s == real.INTERVAL_S
 
 
@@ -337,10 +340,12 @@ def test_real_capture_host_utilisation_is_within_ten_percent(real_whatif: Any) -
 
 def test_host_system_key_is_validated() -> None:
     from vmksim.errors import ScenarioError
+    from vmksim.scenario import DEFAULT_SYSTEM_CPU_PCT
 
     base = {"host": {"sockets": 1, "cores_per_socket": 2}, "vm": [{"name": "a", "vcpus": 1}]}
     ok = scenario_from_mapping({**base, "host": {**base["host"], "system": {"cpu_pct": 12.5}}}, source="s")
-    assert ok.system_cpu_pct == 12.5 and scenario_from_mapping(base, source="s").system_cpu_pct == 0.0
+    assert ok.system.cpu_pct == 12.5
+    assert scenario_from_mapping(base, source="s").system.cpu_pct == DEFAULT_SYSTEM_CPU_PCT
     for bad, message in (({"cpu_pct": -1}, "host.system.cpu_pct: must be >= 0"),
                          ({"cpu": 1}, "host.system: unknown key 'cpu'")):  # fmt: skip
         with pytest.raises(ScenarioError, match=message):

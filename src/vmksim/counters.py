@@ -133,6 +133,12 @@ class CounterSnapshot:
     interrupt_vectors: tuple[int, ...] = ()
     interrupts: IntArray | None = None
     interrupt_time: FloatArray | None = None
+    # power management (esxtop.md §2.7): the host's P-state frequencies (MHz, P0 first), and per
+    # PCPU cumulative µs in each C-state, shape (P, C-states: C0, C1, ...), and in each P-state
+    # while in C0, shape (P, P-states). None / () lets the stats layer derive C0/C1 from busy time.
+    pstate_mhz: tuple[int, ...] = ()
+    cstate_time: FloatArray | None = None
+    pstate_time: FloatArray | None = None
 
 
 class CounterSource(Protocol):

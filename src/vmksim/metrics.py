@@ -16,9 +16,11 @@ Sources (all in /work/shared/reference/):
 
 Simplifications: only the CPU, memory, NUMA, power and interrupt objects are
 catalogued (no disk, network or vSAN: the simulator does not model them). The
-default-field set is taken from the counts in esxtop.md §1.2/§1.4 where they
-are observed; for Group Memory the default set is the memory panel's usual
-screen (an assumption, marked ``[bg]`` in the docs). The exact CSV names of
+default-field set is taken from the counts in esxtop.md §1.2/§1.4/§1.4b where
+they are observed (Group Cpu: Members and the %STATE TIMES; Group Memory: the
+real default captures' set with the two Llswap rates and without Members or
+Memctl*); for Vcpu and PCPU Power State the default set is an assumption (the
+%STATE TIMES; the C-states, as the 6.0 default header has). The exact CSV names of
 the %ACTV slow/fast/next and the minimum commit target counters are not in the
 reference and follow the pattern of their neighbours ([bg]).
 
@@ -36,6 +38,10 @@ from enum import Enum, StrEnum
 
 __all__ = [
     "CATALOGUE",
+    "C_STATES",
+    "MAX_PSTATES",
+    "MEMORY_FIRST_BLOCK",
+    "NOT_SIMULATED",
     "OBJECT_ORDER",
     "EsxObject",
     "Fmt",
@@ -65,10 +71,34 @@ class EsxObject(StrEnum):
     PCPU_POWER = "PCPU Power State"
 
 
-#: Order in which objects are written in a batch CSV. Real files start with
-#: Memory and Physical Cpu Load and keep one object's instances together
-#: (esxtop.md §1.4); the order between the later objects is our choice.
-OBJECT_ORDER: tuple[EsxObject, ...] = tuple(EsxObject)
+#: Order of the blocks of a batch CSV as a real ``esxtop -b`` of ESXi 6.5 writes them
+#: (esxtop.md §1.4b "Anatomy of a real header"): the three memory overcommit averages,
+#: Physical Cpu Load, Physical Cpu (counter-major), the rest of Memory, Power, (VSAN: not
+#: modelled, so not written), then
+#: every group's Group Cpu columns each followed by the Vcpu columns of its worlds, all of
+#: Group Memory, Interrupt Cookie and PCPU Power State. Memory and Group Cpu/Vcpu appear
+#: twice because those objects are split. ``Numa Node`` (absent on the observed single-node
+#: 6.5 host) follows the first Memory block as in the ESXi 6.0 header (esxtop.md §1.4b).
+OBJECT_ORDER: tuple[EsxObject, ...] = (
+    EsxObject.MEMORY,
+    EsxObject.NUMA_NODE,
+    EsxObject.PCPU_LOAD,
+    EsxObject.PCPU,
+    EsxObject.MEMORY,
+    EsxObject.POWER,
+    EsxObject.GROUP_CPU,
+    EsxObject.VCPU,
+    EsxObject.GROUP_MEMORY,
+    EsxObject.INTERRUPT,
+    EsxObject.PCPU_POWER,
+)
+
+#: The Memory counters written in the first Memory block (esxtop.md §1.4b); the others follow Physical Cpu.
+MEMORY_FIRST_BLOCK: tuple[str, ...] = ("overcommit_1", "overcommit_5", "overcommit_15")
+
+#: Objects the simulated kernel does not produce (no interrupt vectors are modelled): the
+#: catalogue keeps them for reading real captures, and docs/metrics.md says so.
+NOT_SIMULATED: frozenset[EsxObject] = frozenset({EsxObject.INTERRUPT})
 
 
 class Panel(Enum):
@@ -110,6 +140,7 @@ class Scope(Enum):
     HT = "hyper-threaded hosts only"  # % Core Util Time (esxtop.md §1.4)
     HOST = "the instance-less host row"  # Power\Power Usage Now Watts
     INSTANCE = "the numbered instances"  # Power(n)\P-State MHZ
+    STATE = "PCPUs of hosts that have this power state"  # %C-State C2, %P-State P3
 
 
 @dataclass(frozen=True, slots=True)
@@ -201,33 +232,53 @@ _AL = "CPU ALLOC"
 _ALLOC: tuple[_CpuSpec, ...] = (
     ("alloc_min", "Alloc Min", "AMIN", Unit.MHZ, INT, False, _AL, "reservation (MHz)"),
     ("alloc_max", "Alloc Max", "AMAX", Unit.MHZ, INT, False, _AL, "limit (MHz), -1 unlimited"),
-    ("alloc_shares", "Alloc Shares", "ASHRS", Unit.COUNT, INT, False, _AL, "CPU shares"),
-    ("alloc_min_limited", "Alloc Min Limited", "AMLMT", Unit.MHZ, INT, False, _AL, "reservation capped"),
+    (
+        "alloc_shares",
+        "Alloc Shares",
+        "ASHRS",
+        Unit.COUNT,
+        INT,
+        False,
+        _AL,
+        "CPU shares; a VM at a share level writes its code (-2 low, -3 normal, -4 high)",
+    ),
+    (
+        "alloc_min_limited",
+        "Alloc Min Limited",
+        "AMLMT",
+        Unit.MHZ,
+        INT,
+        False,
+        _AL,
+        "-1 in every real capture (esxtop.md §1.4b); meaning undocumented",
+    ),
 )
 _SU = "SUMMARY STATS"
 _SUMMARY: tuple[_CpuSpec, ...] = (
     ("latency", "% CPU Latency", "%LAT_C", PCT, P2, False, _SU, "contention: RDY-MLMTD+CSTP+HT/freq loss"),
     ("mem_latency", "% Memory Latency", "%LAT_M", PCT, P2, False, _SU, "time lost to memory access"),
-    ("demand", "% Demand", "%DMD", PCT, P2, False, _SU, "CPU wanted without contention or limit"),
+    ("demand", "% Demand", "%DMD", PCT, INT, False, _SU, "CPU wanted without contention or limit"),
     ("effective_min", "Effective Min (MHz)", "EMIN", Unit.MHZ, INT, False, _SU, "effective reservation"),
 )
 
 
 def _cpu_metrics(obj: EsxObject) -> list[Metric]:
-    """Group Cpu and Vcpu counters in CSV order (esxtop.md §1.4, §2.1)."""
+    """Group Cpu and Vcpu counters in CSV order (esxtop.md §1.4, §2.1).
+
+    Both keep the %STATE TIMES order with ``% VmWait`` sixth, right after ``% Wait``; on
+    Group Cpu only VM groups carry it (esxtop.md §2.1, re-checked on both real files). Groups
+    start with Members and end with Timers/sec and Power Usage Watts; Vcpu rows end with the
+    PCPU the world last ran on (esxtop.md §1.4: "as Group Cpu minus Members/Timers/Power,
+    plus % VmWait and Physical Cpu").
+    """
     is_group = obj is EsxObject.GROUP_CPU
     specs: list[_CpuSpec] = []
     if is_group:
-        # Groups put % VmWait last and only VMs carry it (esxtop.md §1.2, §2.1).
         specs.append(("members", "Members", "NWLD", Unit.COUNT, INT, True, "NWLD", "worlds in the group"))
-        specs += [s for s in _STATE_TIMES if s[0] != "vmwait"]
-    else:
-        specs += list(_STATE_TIMES)
-    specs += [*_EVENTS, *_ALLOC, *_SUMMARY]
+    specs += [*_STATE_TIMES, *_EVENTS, *_ALLOC, *_SUMMARY]
     if is_group:
         specs.append(("timers", "Timers/sec", "TIMER/s", RATE, P2, False, _SU, "timer callbacks per second"))
         specs.append(("power", "Power Usage Watts", "POWER", Unit.WATTS, INT, False, _SU, "power charged"))
-        specs.append(next(s for s in _STATE_TIMES if s[0] == "vmwait"))
     else:
         specs.append(("pcpu", "Physical Cpu", "CPU", Unit.INDEX, INT, False, _SU, "PCPU it last ran on"))
     out = []
@@ -290,41 +341,46 @@ def _host_metrics() -> list[Metric]:
     return out
 
 
-# Group Memory, CSV order of esxtop.md §1.4; screen names esxi-memory.md §4.2.
+# Group Memory, CSV order of esxtop.md §1.4; screen names esxi-memory.md §4.2. The default
+# set is the one real default-field captures carry: the two Llswap rates, and neither Members
+# nor the four Memctl counters (esxtop.md §1.4b; issue 10 item 3). N%L, %ACTV* and CMTPPS are
+# integers in real files (esxtop.md §1.4b "Encodings seen").
 # (key, counter, column, fmt, default, group, description)
 _GM = "MEM"
 _GROUP_MEMORY: tuple[tuple[str, str, str, Unit, Fmt, bool, str, str], ...] = (
-    ("members", "Members", "NWLD", Unit.COUNT, INT, True, "NWLD", "worlds in the group"),
+    ("members", "Members", "NWLD", Unit.COUNT, INT, False, "NWLD", "worlds in the group"),
     ("alloc_min", "Alloc Min", "AMIN", MB, INT, False, "MEM ALLOC", "reservation (MB)"),
     ("alloc_max", "Alloc Max", "AMAX", MB, INT, False, "MEM ALLOC", "limit (MB), -1 unlimited"),
-    ("alloc_shares", "Alloc Shares", "ASHRS", Unit.COUNT, INT, False, "MEM ALLOC", "memory shares"),
-    ("alloc_min_limited", "Alloc Min Limited", "AMLMT", MB, INT, False, "MEM ALLOC", "reservation capped"),
+    ("alloc_shares", "Alloc Shares", "ASHRS", Unit.COUNT, INT, False, "MEM ALLOC",
+     "memory shares; a VM at a share level writes its code (-2 low, -3 normal, -4 high)"),
+    ("alloc_min_limited", "Alloc Min Limited", "AMLMT", MB, INT, False, "MEM ALLOC",
+     "-1 in every real capture (esxtop.md §1.4b); meaning undocumented"),
     ("numa_home", "Numa Home Nodes", "NHN", Unit.INDEX, INT, False, "NUMA STATS", "first home node"),
     ("numa_rebalance", "Numa Rebalance Count Delta", "NMIG", Unit.COUNT, INT, False, "NUMA STATS",
      "NUMA migrations in the interval"),
     ("numa_remote", "Numa Remote Memory MBytes", "NRMEM", MB, P2, False, "NUMA STATS", "remote memory"),
     ("numa_local", "Numa Local Memory MBytes", "NLMEM", MB, P2, False, "NUMA STATS", "local memory"),
-    ("numa_local_pct", "Numa % Local", "N%L", PCT, P2, False, "NUMA STATS", "NLMEM / (NLMEM + NRMEM)"),
+    ("numa_local_pct", "Numa % Local", "N%L", PCT, INT, False, "NUMA STATS", "NLMEM / (NLMEM + NRMEM)"),
     ("size", "Memory Size MBytes", "MEMSZ", MB, P2, True, _GM, "configured memory"),
     ("granted", "Memory Granted Size MBytes", "GRANT", MB, P2, True, _GM, "guest memory mapped"),
     ("consumed", "Memory Consumed Size MBytes", "CNSM", MB, P2, True, _GM, "machine memory charged"),
     ("target", "Target Size MBytes", "SZTGT", MB, P2, True, _GM, "allocator target"),
     ("touched", "Touched MBytes", "TCHD", MB, P2, True, _GM, "working-set estimate"),
     ("touched_write", "Touched Write MBytes", "TCHD_W", MB, P2, True, _GM, "written working set"),
-    ("active", "% Active Estimate", "%ACTV", PCT, P2, False, "ACTIVE", "active estimate"),
-    ("active_slow", "% Active Slow Estimate", "%ACTVS", PCT, P2, False, "ACTIVE", "slow moving average"),
-    ("active_fast", "% Active Fast Estimate", "%ACTVF", PCT, P2, False, "ACTIVE", "fast moving average"),
-    ("active_next", "% Active Next Estimate", "%ACTVN", PCT, P2, False, "ACTIVE", "predicted next"),
-    ("memctl", "Memctl?", "MCTL?", Unit.BOOL, INT, True, "MEMCTL", "balloon driver active"),
-    ("memctl_size", "Memctl MBytes", "MCTLSZ", MB, P2, True, "MEMCTL", "ballooned"),
-    ("memctl_target", "Memctl Target MBytes", "MCTLTGT", MB, P2, True, "MEMCTL", "balloon target"),
-    ("memctl_max", "Memctl Max MBytes", "MCTLMAX", MB, P2, True, "MEMCTL", "balloon ceiling"),
+    ("active", "% Active Estimate", "%ACTV", PCT, INT, False, "ACTIVE", "active estimate"),
+    ("active_slow", "% Active Slow Estimate", "%ACTVS", PCT, INT, False, "ACTIVE", "slow moving average"),
+    ("active_fast", "% Active Fast Estimate", "%ACTVF", PCT, INT, False, "ACTIVE", "fast moving average"),
+    ("active_next", "% Active Next Estimate", "%ACTVN", PCT, INT, False, "ACTIVE", "predicted next"),
+    ("memctl", "Memctl?", "MCTL?", Unit.BOOL, INT, False, "MEMCTL", "balloon driver active"),
+    ("memctl_size", "Memctl MBytes", "MCTLSZ", MB, P2, False, "MEMCTL", "ballooned"),
+    ("memctl_target", "Memctl Target MBytes", "MCTLTGT", MB, P2, False, "MEMCTL", "balloon target"),
+    ("memctl_max", "Memctl Max MBytes", "MCTLMAX", MB, P2, False, "MEMCTL", "balloon ceiling"),
     ("swapped", "Swapped MBytes", "SWCUR", MB, P2, True, "SWAP", "swapped"),
     ("swap_target", "Swap Target MBytes", "SWTGT", MB, P2, True, "SWAP", "swap target"),
     ("swap_read", "Swap Read MBytes/sec", "SWR/s", Unit.MB_PER_S, P2, True, "SWAP", "swap-in rate"),
     ("swap_written", "Swap Written MBytes/sec", "SWW/s", Unit.MB_PER_S, P2, True, "SWAP", "swap-out rate"),
-    ("llswap_read", "Llswap Read MBytes/sec", "LLSWR/s", Unit.MB_PER_S, P2, False, "SWAP", "host-cache reads"),
-    ("llswap_written", "Llswap Written MBytes/sec", "LLSWW/s", Unit.MB_PER_S, P2, False, "SWAP",
+    ("llswap_read", "Llswap Read MBytes/sec", "LLSWR/s", Unit.MB_PER_S, P2, True, "SWAP", "host-cache reads"),
+    ("llswap_written", "Llswap Written MBytes/sec", "LLSWW/s", Unit.MB_PER_S, P2, True, "SWAP",
      "host-cache writes"),
     ("checkpoint_read", "Checkpoint Read MBytes", "CPTRD", MB, P2, False, "CHECKPOINT", "checkpoint read"),
     ("checkpoint_target", "Checkpoint Target MBytes", "CPTTGT", MB, P2, False, "CHECKPOINT",
@@ -339,7 +395,7 @@ _GROUP_MEMORY: tuple[tuple[str, str, str, Unit, Fmt, bool, str, str], ...] = (
     ("commit_min", "Min Commit Target MBytes", "CMTMIN", MB, P2, False, "COMMIT", "minimum commit target"),
     ("commit_target", "Commit Target MBytes", "CMTTGT", MB, P2, False, "COMMIT", "commit target"),
     ("commit_charged", "Commit Charged MBytes", "CMTCHRG", MB, P2, False, "COMMIT", "commit charged"),
-    ("commit_pps", "Commit Pages Per Share", "CMTPPS", Unit.COUNT, P2, False, "COMMIT", "pages per share"),
+    ("commit_pps", "Commit Pages Per Share", "CMTPPS", Unit.COUNT, INT, False, "COMMIT", "pages per share"),
     ("zip_cache", "Compressed Memory MBytes", "CACHESZ", MB, P2, False, "COMPRESSION", "compression cache"),
     ("zip_used", "Used Compressed Memory MBytes", "CACHEUSD", MB, P2, False, "COMPRESSION", "cache used"),
     ("zip_rate", "Compression MBytes/sec", "ZIP/s", Unit.MB_PER_S, P2, False, "COMPRESSION", "compression"),
@@ -355,26 +411,41 @@ def _group_memory_metrics() -> list[Metric]:
     ]
 
 
+#: C-states a PCPU Power State row can carry: C0 running, C1 halt, C2/C3 deeper sleep
+#: (esxtop.md §2.7; the host's power model says which it has).
+C_STATES: tuple[str, ...] = ("C0", "C1", "C2", "C3")
+#: Most P-states a host can list (``Power(n)`` and ``%P-State Pn``); ACPI _PSS tables of
+#: server CPUs list at most 16 (a bound for the catalogue, not an ESXi number).
+MAX_PSTATES = 16
+
+
 def _power_interrupt_metrics() -> list[Metric]:
     """Power, PCPU Power State (esxtop.md §2.7) and Interrupt Cookie (§2.6)."""
     P, S, IC = EsxObject.POWER, EsxObject.PCPU_POWER, EsxObject.INTERRUPT
     pw, it = Panel.POWER, Panel.INTERRUPT
-    return [
+    out = [
         _m(P, pw, "now", "Power Usage Now Watts", "POWER USAGE", Unit.WATTS, INT, True, "POWER",
            "host power now", scope=Scope.HOST),
         _m(P, pw, "cap", "Power Usage Cap Watts", "POWER CAP", Unit.WATTS, INT, True, "POWER",
            "host power cap (0: none)", scope=Scope.HOST),
         _m(P, pw, "pstate_mhz", "P-State MHZ", "PSTATE MHZ", Unit.MHZ, INT, True, "POWER",
            "frequency of P-state n", scope=Scope.INSTANCE),
-        _m(S, pw, "c0", "%C-State C0", "%C0", PCT, P2, True, "C-STATES", "time in C0 (running)"),
-        _m(S, pw, "c1", "%C-State C1", "%C1", PCT, P2, True, "C-STATES", "time halted in C1"),
-        _m(S, pw, "p0", "%P-State P0", "%P0", PCT, P2, False, "P-STATES", "time at P0 (nominal)"),
+    ]  # fmt: skip
+    # The 6.0 default capture carries the C-states only; P- and T-states come with -a (esxtop.md §1.4).
+    for c in C_STATES:
+        out.append(_m(S, pw, c.lower(), f"%C-State {c}", f"%{c}", PCT, P2, True, "C-STATES",
+                      "time running" if c == "C0" else f"time in sleep state {c}", scope=Scope.STATE))  # fmt: skip
+    for n in range(MAX_PSTATES):
+        out.append(_m(S, pw, f"p{n}", f"%P-State P{n}", f"%P{n}", PCT, P2, False, "P-STATES",
+                      f"share of C0 time at P-state {n}", scope=Scope.STATE))  # fmt: skip
+    out += [
         _m(S, pw, "t0", "%T-State T0", "%T0", PCT, P2, False, "T-STATES", "time unthrottled"),
         _m(IC, it, "rate", "Interrupts/second", "COUNT/s", RATE, P2, True, "INTERRUPTS",
            "interrupts per second"),
         _m(IC, it, "time", "Processing Time MicroSec/Interrupt", "TIME/int", Unit.USEC, P2, True,
            "INTERRUPTS", "mean handler time", default_on_children=False),
     ]  # fmt: skip
+    return out
 
 
 CATALOGUE: tuple[Metric, ...] = (
@@ -422,12 +493,22 @@ def render_markdown() -> str:
         "without `-a`; the others only with `-a`. Formats: `%.2f` two decimals, `%d` integer",
         "(reference: esxtop.md §1.3-§2.7, esxi-scheduler.md §3, esxi-memory.md §4).",
         "",
+        "Blocks are written in the order of a real ESXi 6.5 `esxtop -b` (esxtop.md §1.4b): "
+        + ", ".join(f"`{o.value}`" for o in OBJECT_ORDER)
+        + "; Physical Cpu counter-major; each group's Group Cpu columns followed by the Vcpu",
+        "columns of its worlds.",
+        "",
     ]
     for obj in EsxObject:
         metrics = by_object(obj)
+        lines += [f"## {obj.value} (panel `{metrics[0].panel.value}`)", ""]
+        if obj in NOT_SIMULATED:
+            lines += [
+                "Not written by the simulated kernel (it models no interrupt vectors); read from real",
+                "captures, and written when a source provides vectors.",
+                "",
+            ]
         lines += [
-            f"## {obj.value} (panel `{metrics[0].panel.value}`)",
-            "",
             "| CSV counter | screen | unit | format | default | field group | width | instances | meaning |",
             "|---|---|---|---|---|---|---|---|---|",
         ]

@@ -17,7 +17,11 @@ Format (see ``examples/nfv.toml``)::
     esxi = "8.0"
     [host]                      preset = "nfv-2x24-ht"  (or sockets, cores_per_socket, ...)
     [host.settings]             "Numa.PreferHT" = 1     (host advanced settings)
-    [run]                       duration_s = 600, interval_s = 5, seed = 1
+    [host.system]               cpu_pct = 10, vm_worlds_pct = 0.25 (CPU of the non-VM worlds and of
+                                each VM's helper worlds, % of one PCPU; vmksim.kernel.worlds)
+    [host]                      power_policy = "balanced" | "high-performance" | "low-power"
+    [run]                       duration_s = 600, interval_s = 5, seed = 1,
+                                start = 2026-01-01T00:00:00Z  (wall-clock time of t = 0, UTC)
     [[pool]]                    name, parent, shares (number or low/normal/high),
                                 reservation_mhz, limit_mhz
     [[vm]]                      name, count, vcpus, cores_per_socket, memory_gb, vmx, pool
@@ -35,6 +39,7 @@ import math
 import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from datetime import UTC, date, datetime
 from enum import Enum
 from pathlib import Path
 from typing import Any
@@ -44,12 +49,17 @@ from vmksim.topology import HostTopology, host_from_mapping
 from vmksim.vmx import VmConfig, load_vm, vm_from_options
 
 __all__ = [
+    "DEFAULT_START",
+    "DEFAULT_SYSTEM_CPU_PCT",
+    "DEFAULT_VM_WORLDS_PCT",
     "POOL_SHARE_LEVELS",
     "DailySpec",
     "Distribution",
     "PoolSpec",
+    "PowerPolicy",
     "RunSpec",
     "Scenario",
+    "SystemSpec",
     "VmSpec",
     "WorkloadKind",
     "WorkloadSpec",
@@ -136,11 +146,41 @@ class VmSpec:
         return self.config.name
 
 
+#: Wall-clock time (UTC) of simulated time 0 unless ``[run] start`` says otherwise: fixed, so a
+#: run stays a pure function of (scenario, seed) (DESIGN.md "Determinism").
+DEFAULT_START = datetime(2026, 1, 1, tzinfo=UTC)
+#: Default ``[host.system] cpu_pct``: total %USED of all non-VM groups in % of one PCPU. A real
+#: 2-PCPU ESXi 6.5 host with 6 mostly idle VMs showed host utilisation 8.9 % against 2.8 % for
+#: its VMs (issue 10 item 4), i.e. about (8.9 - 2.8) x 2 = 12 % of one PCPU outside the VMs, of
+#: which esxtop itself was 2.6 % (esxtop.md §1.5); 10 % is that order of magnitude.
+DEFAULT_SYSTEM_CPU_PCT = 10.0
+#: Default ``[host.system] vm_worlds_pct``: CPU of each VM's helper worlds (vmx, mks, NetWorld,
+#: storage adapter) in % of one PCPU; real idle VMs showed 0.3-0.7 %RUN in total (issue 10 item 4).
+DEFAULT_VM_WORLDS_PCT = 0.25
+
+
+class PowerPolicy(Enum):
+    """Host CPU power policy (esxi-scheduler.md §1.12: default Balanced); vmksim.kernel.power."""
+
+    BALANCED = "balanced"
+    HIGH_PERFORMANCE = "high-performance"
+    LOW_POWER = "low-power"
+
+
+@dataclass(frozen=True, slots=True)
+class SystemSpec:
+    """``[host.system]``: load of the non-VM worlds (system, helper, drivers, user worlds)."""
+
+    cpu_pct: float = DEFAULT_SYSTEM_CPU_PCT
+    vm_worlds_pct: float = DEFAULT_VM_WORLDS_PCT
+
+
 @dataclass(frozen=True, slots=True)
 class RunSpec:
     duration_s: float = 600.0
     interval_s: float = 5.0
     seed: int = 1
+    start: datetime = DEFAULT_START
 
     @property
     def duration_us(self) -> int:
@@ -166,10 +206,8 @@ class Scenario:
     pools: tuple[PoolSpec, ...]
     vms: tuple[VmSpec, ...]
     name: str = "scenario"
-    system_cpu_pct: float = 0.0
-    """``[host.system] cpu_pct``: %USED of all non-VM groups (system, helper, drivers, user worlds),
-    in % of one PCPU as esxtop shows group %USED (esxtop.md §1.4b). Validated here; the non-VM
-    worlds that consume it are modelled by the kernel (issue 10 item 3)."""
+    system: SystemSpec = SystemSpec()
+    power_policy: PowerPolicy = PowerPolicy.BALANCED
     _index: dict[str, int] = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
@@ -205,7 +243,7 @@ def load_scenario(path: str | Path) -> Scenario:
 
 
 _TOP_KEYS = ("esxi", "host", "run", "pool", "vm", "name")
-_RUN_KEYS = ("duration_s", "interval_s", "seed")
+_RUN_KEYS = ("duration_s", "interval_s", "seed", "start")
 _POOL_KEYS = ("name", "parent", "shares", "reservation_mhz", "limit_mhz")
 _VM_KEYS = ("name", "count", "vcpus", "cores_per_socket", "memory_gb", "vmx", "pool", "settings", "workload")
 _WL_KEYS: dict[WorkloadKind, tuple[str, ...]] = {
@@ -300,8 +338,8 @@ def scenario_from_mapping(
     if not isinstance(esxi, str | float) or isinstance(esxi, bool):
         raise ctx.error(f'must be a version string like "8.0", got {esxi!r}', "esxi")
     esxi = str(esxi).strip()  # the version itself is checked by the NUMA planner (kernel build)
-    system_cpu_pct = _host_system(ctx, data.get("host"))
     host, host_settings = _host(ctx, data.get("host"))
+    system, power_policy = _host_extras(ctx, data["host"])
     run = _run(ctx, data.get("run", {}))
     pools = _pools(ctx, data.get("pool", []))
     vms = _vms(ctx, data.get("vm"), {p.name for p in pools})
@@ -315,17 +353,22 @@ def scenario_from_mapping(
         pools=pools,
         vms=vms,
         name=scenario_name,
-        system_cpu_pct=system_cpu_pct,
+        system=system,
+        power_policy=power_policy,
     )
 
 
-def _host_system(ctx: _Ctx, raw: Any) -> float:
-    """``[host.system] cpu_pct`` (a float >= 0, default 0): the non-VM CPU load of the host."""
-    if not isinstance(raw, dict) or "system" not in raw:
-        return 0.0
-    table = ctx.table(raw["system"], "host.system")
-    ctx.keys(table, ("cpu_pct",), "host.system")
-    return ctx.number(table, "cpu_pct", "host.system", 0.0)
+_HOST_EXTRA_KEYS = ("system", "power_policy")
+
+
+def _host_extras(ctx: _Ctx, raw: Mapping[str, Any]) -> tuple[SystemSpec, PowerPolicy]:
+    """``[host.system] cpu_pct`` and ``[host] power_policy`` (vmksim.kernel.worlds, vmksim.kernel.power)."""
+    system = ctx.table(raw.get("system", {}), "host.system")
+    ctx.keys(system, ("cpu_pct", "vm_worlds_pct"), "host.system")
+    cpu_pct = ctx.number(system, "cpu_pct", "host.system", DEFAULT_SYSTEM_CPU_PCT)
+    vm_pct = ctx.number(system, "vm_worlds_pct", "host.system", DEFAULT_VM_WORLDS_PCT, high=100.0)
+    policy = ctx.enum(raw, "power_policy", "host", PowerPolicy, PowerPolicy.BALANCED)
+    return SystemSpec(cpu_pct=cpu_pct, vm_worlds_pct=vm_pct), policy
 
 
 def _host(ctx: _Ctx, raw: Any) -> tuple[HostTopology, dict[str, str]]:
@@ -334,8 +377,9 @@ def _host(ctx: _Ctx, raw: Any) -> tuple[HostTopology, dict[str, str]]:
             'missing [host] table (preset = "nfv-2x24-ht" or sockets, cores_per_socket, ...)', "host"
         )
     table = dict(ctx.table(raw, "host"))
-    table.pop("system", None)  # read by _host_system
     settings_raw = table.pop("settings", {})
+    for key in _HOST_EXTRA_KEYS:  # read by _host_extras
+        table.pop(key, None)
     settings = ctx.table(settings_raw, "host.settings")
     host_settings: dict[str, str] = {}
     for key, value in settings.items():
@@ -361,13 +405,30 @@ def _run(ctx: _Ctx, raw: Any) -> RunSpec:
     duration = ctx.number(table, "duration_s", "run", 600.0, low=0.0, low_open=True)
     interval = ctx.number(table, "interval_s", "run", 5.0, low=0.0, low_open=True)
     seed = ctx.integer(table, "seed", "run", 1)
+    start = _start(ctx, table.get("start", DEFAULT_START))
     if interval > duration:
         raise ctx.error(
             f"interval_s ({interval:g}) is longer than duration_s ({duration:g})", "run.interval_s"
         )
     if round(duration * 1e6) < 1000 or round(interval * 1e6) < 1000:
         raise ctx.error("duration_s and interval_s must be at least 1 ms", "run")
-    return RunSpec(duration_s=duration, interval_s=interval, seed=seed)
+    return RunSpec(duration_s=duration, interval_s=interval, seed=seed, start=start)
+
+
+def _start(ctx: _Ctx, raw: Any) -> datetime:
+    """``[run] start``: a TOML date-time or an ISO 8601 string; a time without offset is UTC."""
+    if isinstance(raw, str):
+        try:
+            raw = datetime.fromisoformat(raw.strip())
+        except ValueError:
+            raise ctx.error(
+                f"must be a date-time like 2024-05-01T10:00:00Z, got {raw!r}", "run.start"
+            ) from None
+    if isinstance(raw, date) and not isinstance(raw, datetime):
+        raw = datetime(raw.year, raw.month, raw.day)
+    if not isinstance(raw, datetime):
+        raise ctx.error(f"must be a date-time like 2024-05-01T10:00:00Z, got {raw!r}", "run.start")
+    return raw.replace(tzinfo=UTC) if raw.tzinfo is None else raw.astimezone(UTC)
 
 
 def _pools(ctx: _Ctx, raw: Any) -> tuple[PoolSpec, ...]:

@@ -291,11 +291,11 @@ def simulated_recording(
 
     ``jit`` picks the kernel's compiled (True) or interpreted (False) scheduler core; None lets it choose.
     """
-    from vmksim.kernel import Kernel
+    from vmksim.kernel import boot
     from vmksim.scenario import scenario_from_mapping
 
     scenario = scenario_from_mapping(mapping, source=label, name=label)
-    kernel = Kernel(scenario, jit=jit)
+    kernel = boot(scenario, jit=jit)
     sampler = Sampler(kernel, all_counters=all_counters)
     rec = Recording(sampler.host, sampler.columns)
     run = scenario.run

@@ -73,7 +73,7 @@ def register(sub: Any) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from vmksim.kernel import Kernel
+    from vmksim.kernel import boot
     from vmksim.scenario import load_scenario
     from vmksim.stats.summary import vcpu_summaries, vm_summaries
 
@@ -101,7 +101,7 @@ def run(args: argparse.Namespace) -> int:
             from vmksim.errors import MissingExtraError
 
             raise MissingExtraError("fast", "--engine compiled")
-    kernel = Kernel(scenario, jit=jit)
+    kernel = boot(scenario, jit=jit)
     first = kernel.snapshot()
     if args.batch:
         _run_with_csv(kernel, args)

@@ -151,7 +151,7 @@ def _write(host: str, columns: Any, samples: Any, output: str | None) -> int:
 def _load_kernel(scenario: str, seed: int | None) -> Any:
     """The simulated kernel for *scenario* (a CounterSource that can advance)."""
     try:
-        from vmksim.kernel import Kernel
+        from vmksim.kernel import boot
         from vmksim.scenario import load_scenario
     except ImportError:
         raise VmksimError(
@@ -161,7 +161,7 @@ def _load_kernel(scenario: str, seed: int | None) -> Any:
     loaded = load_scenario(scenario)
     if seed is not None:
         loaded = loaded.with_run(seed=seed)
-    return Kernel(loaded)
+    return boot(loaded)
 
 
 def _simulate(args: argparse.Namespace) -> int:

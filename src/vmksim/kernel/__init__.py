@@ -2,5 +2,6 @@
 
 from vmksim.kernel.simulate import SimulationResult, simulate
 from vmksim.kernel.vmkernel import Kernel, VmLayout, group_id
+from vmksim.kernel.worlds import EsxHost, boot
 
-__all__ = ["Kernel", "SimulationResult", "VmLayout", "group_id", "simulate"]
+__all__ = ["EsxHost", "Kernel", "SimulationResult", "VmLayout", "boot", "group_id", "simulate"]

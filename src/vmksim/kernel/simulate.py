@@ -1,6 +1,6 @@
 """``simulate(scenario)``: the Python API over the kernel that the CLI, demo and what-if call.
 
-It builds a :class:`~vmksim.kernel.vmkernel.Kernel`, advances it one esxtop
+It boots the host (:func:`~vmksim.kernel.worlds.boot`: the kernel with its non-VM worlds), advances it one esxtop
 interval at a time (``[run] interval_s`` up to ``duration_s``), keeps the
 counter snapshot taken at every interval boundary, and returns per-VM summary
 rows for the whole run (vmksim.stats.summary).
@@ -14,7 +14,7 @@ from pathlib import Path
 
 from vmksim.console import progress_bar
 from vmksim.counters import CounterSnapshot
-from vmksim.kernel.vmkernel import Kernel
+from vmksim.kernel.worlds import EsxHost, boot
 from vmksim.scenario import Scenario, load_scenario
 from vmksim.sched.params import SchedParams
 from vmksim.stats.summary import VcpuSummary, VmSummary, vcpu_summaries, vm_summaries
@@ -22,13 +22,13 @@ from vmksim.stats.summary import VcpuSummary, VmSummary, vcpu_summaries, vm_summ
 __all__ = ["SimulationResult", "simulate"]
 
 #: Called after every interval with (kernel, interval index, number of intervals).
-Observer = Callable[[Kernel, int, int], None]
+Observer = Callable[[EsxHost, int, int], None]
 
 
 @dataclass(frozen=True, slots=True)
 class SimulationResult:
     scenario: Scenario
-    kernel: Kernel
+    kernel: EsxHost
     snapshots: tuple[CounterSnapshot, ...]  # at t = 0 and every interval boundary
 
     @property
@@ -64,7 +64,7 @@ def simulate(
     """
     if not isinstance(scenario, Scenario):
         scenario = load_scenario(scenario)
-    kernel = Kernel(scenario, params=params, jit=jit)
+    kernel = boot(scenario, params=params, jit=jit)
     run = scenario.run
     count = run.iterations
     snaps = [kernel.snapshot()]

@@ -16,7 +16,7 @@ index (only on multi-node hosts), P-states by index, interrupt vectors
 
 Simplifications (each a named parameter or a stated choice):
 - Load averages are exponentially damped averages, Unix style, of
-  (Σ RUN + READY + COSTOP of all worlds) ÷ (PCPUs × interval) — 1.00 means the
+  (busy PCPU time + Σ READY + COSTOP of all worlds) ÷ (PCPUs × interval) — 1.00 means the
   PCPUs are exactly busy, above 1 means queueing; windows
   :data:`LOAD_AVERAGE_WINDOWS_S`. esxtop's exact formula is not documented.
 - Memory overcommit is Σ configured VM memory ÷ VMkernel-managed memory − 1,
@@ -36,29 +36,34 @@ from __future__ import annotations
 import math
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
+from typing import Any
 
 import numpy as np
 import numpy.typing as npt
 
 from vmksim.counters import CounterSnapshot, CounterSource, GroupInfo
-from vmksim.metrics import CATALOGUE, EsxObject, Metric, Scope
+from vmksim.metrics import MEMORY_FIRST_BLOCK, OBJECT_ORDER, EsxObject, Metric, Scope, by_object
+from vmksim.scenario import DEFAULT_START
 from vmksim.stats.sample import Column, FloatArray, Sample
+from vmksim.vmx.config import MEM_SHARE_LEVELS, SHARE_LEVELS
 
 __all__ = [
+    "ALLOC_MIN_LIMITED",
     "DEFAULT_START",
     "KERNEL_MEMORY_FRACTION",
     "LOAD_AVERAGE_WINDOWS_S",
     "MEM_STATE_THRESHOLDS",
+    "SHARE_LEVEL_CODES",
+    "UNMODELLED_GROUP_MEMORY",
     "Sampler",
     "min_free_mb",
     "per_second",
     "percent",
     "run_batch",
+    "share_code",
 ]
 
-#: Wall-clock time of simulated time 0 (the CSV shows UTC timestamps, esxtop.md §1.3).
-DEFAULT_START = datetime(2026, 1, 1, tzinfo=UTC)
 #: Damping windows of the 1-, 5- and 15-minute load and overcommit averages (seconds).
 LOAD_AVERAGE_WINDOWS_S: tuple[float, float, float] = (60.0, 300.0, 900.0)
 #: VMkernel memory when the source does not say (fraction of machine memory; undocumented).
@@ -74,7 +79,37 @@ MIN_FREE_BANDS: tuple[tuple[float, float], ...] = (
     (math.inf, 0.01),
 )
 
+#: ``Alloc Shares`` of a VM whose shares are at a level: esxtop writes a negative code, not the
+#: share count. -3 is observed for VMs at the default level, normal (esxtop.md §1.4b "Encodings
+#: seen"). low and high are an inference, not observed: the vSphere API lists the levels as low,
+#: normal, high, custom (vim.SharesInfo.Level, pyvmomi docs/vim/SharesInfo/Level.rst), and
+#: counting down from -2 in that order puts normal at the observed -3 (-1 is esxtop's "none", as
+#: in ``Alloc Max`` -1). A VM with custom shares writes the count.
+SHARE_LEVEL_CODES: dict[str, int] = {"low": -2, "normal": -3, "high": -4}
+#: ``Alloc Min Limited`` as every real capture writes it, for VM and system groups alike
+#: (esxtop.md §1.4b); its meaning is undocumented.
+ALLOC_MIN_LIMITED = -1.0
+#: Group Memory counters the simulator does not model (checkpoint, zero/COW pages, commit and
+#: compression): written as 0. Every other catalogue key must be computed, or sampling fails.
+UNMODELLED_GROUP_MEMORY: frozenset[str] = frozenset({
+    "llswap_read", "llswap_written", "checkpoint_read", "checkpoint_target", "zero", "cow_hint",
+    "commit_min", "commit_target", "commit_charged", "commit_pps", "zip_cache", "zip_used", "zip_rate",
+    "unzip_rate",
+})  # fmt: skip
+
 IntArray = npt.NDArray[np.int64]
+
+
+def share_code(shares: int, units: int, levels: dict[str, int]) -> int:
+    """What esxtop writes as ``Alloc Shares``: the level code when *shares* is a level × *units*, else *shares*.
+
+    *levels* are shares per unit (per vCPU for CPU, per MB for memory: vmx.config.SHARE_LEVELS,
+    MEM_SHARE_LEVELS); custom shares that happen to equal a level read as that level.
+    """
+    for name, per_unit in levels.items():
+        if units > 0 and shares == per_unit * units:
+            return SHARE_LEVEL_CODES[name]
+    return shares
 
 
 def percent(current: npt.ArrayLike, previous: npt.ArrayLike, interval_us: int) -> FloatArray:
@@ -125,6 +160,7 @@ class _Block:
 
 
 _Values = dict[str, FloatArray]
+_Facts = dict[str, bool]
 
 
 class Sampler:
@@ -133,7 +169,8 @@ class Sampler:
     The constructor takes the baseline reading; each :meth:`sample` reads the
     counters again and reports the interval since the previous reading.
     ``all_counters`` is esxtop's ``-a``; ``groups`` (GIDs) limits the group and
-    world objects like esxtop's ``--import-entity`` file.
+    world objects like esxtop's ``--import-entity`` file; ``start`` is the UTC time of
+    simulated time 0 (default: the source's ``start_time``, else DEFAULT_START).
     """
 
     def __init__(
@@ -142,10 +179,13 @@ class Sampler:
         *,
         all_counters: bool = False,
         groups: frozenset[int] | None = None,
-        start: datetime = DEFAULT_START,
+        start: datetime | None = None,
     ) -> None:
         self._source = source
-        self._start = start
+        # The wall-clock time of simulated t = 0 ([run] start): given, or the source's
+        # ``start_time`` (vmksim.kernel.boot's host has one), or the fixed default.
+        given: datetime | None = start or getattr(source, "start_time", None)
+        self._start = given if given is not None else DEFAULT_START
         self._topo = source.host
         self._groups = source.groups
         self._worlds = source.worlds
@@ -160,6 +200,8 @@ class Sampler:
         self._load = [0.0, 0.0, 0.0]
         self._world_cache: _Values | None = None
         self._overcommit = [0.0, 0.0, 0.0]
+        self._pstate_mhz = self._prev.pstate_mhz or (self._topo.mhz,)
+        self._n_cstates = self._prev.cstate_time.shape[1] if self._prev.cstate_time is not None else 2
         self._columns, self._blocks = self._layout(all_counters)
 
     # --- public ----------------------------------------------------------
@@ -188,45 +230,51 @@ class Sampler:
         return Sample(when, values)
 
     # --- column layout ------------------------------------------------------
-    def _instances(self, obj: EsxObject) -> list[tuple[str | None, dict[str, bool]]]:
-        """Instance names of *obj* with the facts that decide which counters they carry."""
-        out: list[tuple[str | None, dict[str, bool]]] = []
+    def _instances(self, obj: EsxObject) -> list[tuple[str | None, _Facts]]:
+        """Instance names of *obj* (in value order) with the facts that decide which counters they carry."""
         topo, snap = self._topo, self._prev
         if obj in (EsxObject.MEMORY, EsxObject.PCPU_LOAD):
             return [(None, {})]
         if obj is EsxObject.PCPU:
-            out += [(str(p), {}) for p in range(topo.pcpus)]
-            return [*out, ("_Total", {})]
+            return [*((str(p), {}) for p in range(topo.pcpus)), ("_Total", {})]
         if obj is EsxObject.NUMA_NODE:
             # Absent on single-node hosts (esxtop.md §1.3 table).
-            return [(str(n), {}) for n in range(topo.numa_nodes)] if topo.numa_nodes > 1 else out
+            return [(str(n), {}) for n in range(topo.numa_nodes)] if topo.numa_nodes > 1 else []
         if obj in (EsxObject.GROUP_CPU, EsxObject.GROUP_MEMORY):
             return [
                 (_group_instance(self._groups[g]), {"vm": self._groups[g].is_vm}) for g in self._kept_groups
             ]
         if obj is EsxObject.VCPU:
+            out: list[tuple[str | None, _Facts]] = []
             for wi in self._kept_worlds:
                 w = self._worlds[wi]
-                g = self._groups[w.group]
-                out.append((f"{_group_instance(g)}:{w.world_id}:{w.name}", {}))
+                out.append((f"{_group_instance(self._groups[w.group])}:{w.world_id}:{w.name}", {}))
             return out
         if obj is EsxObject.POWER:
-            return [(None, {}), ("0", {})]  # the host row, then one P-state (simplification)
+            # the host row, then one row per P-state (esxtop.md §1.3 table, §2.7)
+            return [(None, {}), *((str(n), {}) for n in range(len(self._pstate_mhz)))]
         if obj is EsxObject.PCPU_POWER:
             return [(f"PCPU {p}", {}) for p in range(topo.pcpus)]
         # Interrupt Cookie: each vector, then its per-CPU children (esxtop.md §1.3).
+        out = []
         for v in snap.interrupt_vectors:
             out.append((f"0x{v:x}", {}))
             out += [(f"0x{v:x}:CPU{p}", {"child": True}) for p in range(topo.pcpus)]
         return out
 
-    def _applies(self, m: Metric, instance: str | None, facts: dict[str, bool], all_counters: bool) -> bool:
+    def _has_state(self, key: str) -> bool:
+        """Does the host have power state *key* (``c2``, ``p3``)? (Scope.STATE)"""
+        n = int(key[1:])
+        return n < (self._n_cstates if key[0] == "c" else len(self._pstate_mhz))
+
+    def _applies(self, m: Metric, instance: str | None, facts: _Facts, all_counters: bool) -> bool:
         scope_ok = {
             Scope.EVERY: True,
             Scope.VM: facts.get("vm", False),
             Scope.HT: self._topo.ht,
             Scope.HOST: instance is None,
             Scope.INSTANCE: instance is not None,
+            Scope.STATE: m.scope is Scope.STATE and self._has_state(m.key),
         }[m.scope]
         if not scope_ok:
             return False
@@ -235,21 +283,58 @@ class Sampler:
         return m.default and (m.default_on_children or not facts.get("child", False))
 
     def _layout(self, all_counters: bool) -> tuple[tuple[Column, ...], list[_Block]]:
+        """Columns in the order of a real ``esxtop -b`` (metrics.OBJECT_ORDER, esxtop.md §1.4b)."""
         columns: list[Column] = []
-        blocks: list[_Block] = []
-        for obj in _COMPUTE:
-            metrics = [m for m in CATALOGUE if m.object is obj]
-            where: dict[str, tuple[list[int], list[int]]] = {m.key: ([], []) for m in metrics}
-            for i, (instance, facts) in enumerate(self._instances(obj)):
-                for m in metrics:
-                    if self._applies(m, instance, facts, all_counters):
-                        where[m.key][0].append(i)
-                        where[m.key][1].append(len(columns))
-                        columns.append(Column(obj.value, instance, m.counter))
-            for key, (src, dst) in where.items():
-                if dst:
-                    blocks.append(_Block(obj, key, np.array(src, np.int64), np.array(dst, np.int64)))
+        where: dict[tuple[EsxObject, str], tuple[list[int], list[int]]] = {}
+
+        def emit(obj: EsxObject, metrics: list[Metric], rows: list[tuple[int, str | None, _Facts]],
+                 counter_major: bool = False) -> None:  # fmt: skip
+            cells = (
+                [(m, r) for m in metrics for r in rows]
+                if counter_major
+                else [(m, r) for r in rows for m in metrics]
+            )
+            for m, (src, instance, facts) in cells:
+                if self._applies(m, instance, facts, all_counters):
+                    src_dst = where.setdefault((obj, m.key), ([], []))
+                    src_dst[0].append(src)
+                    src_dst[1].append(len(columns))
+                    columns.append(Column(obj.value, instance, m.counter))
+
+        def rows(obj: EsxObject) -> list[tuple[int, str | None, _Facts]]:
+            return [(i, name, facts) for i, (name, facts) in enumerate(self._instances(obj))]
+
+        memory = list(by_object(EsxObject.MEMORY))
+        first_memory = [m for m in memory if m.key in MEMORY_FIRST_BLOCK]
+        memory_seen = False
+        for obj in dict.fromkeys(OBJECT_ORDER):  # each object once; split objects handled inside
+            metrics = list(by_object(obj))
+            if obj is EsxObject.MEMORY and not memory_seen:
+                emit(obj, first_memory, rows(obj))
+                memory_seen = True
+            elif obj is EsxObject.PCPU:
+                emit(obj, metrics, rows(obj), counter_major=True)  # esxtop.md §1.4b
+                emit(EsxObject.MEMORY, [m for m in memory if m not in first_memory], rows(EsxObject.MEMORY))
+            elif obj is EsxObject.GROUP_CPU:
+                self._emit_groups(emit, rows)
+            elif obj is not EsxObject.VCPU:
+                emit(obj, metrics, rows(obj))
+        blocks = [
+            _Block(obj, key, np.array(src, np.int64), np.array(dst, np.int64))
+            for (obj, key), (src, dst) in where.items()
+        ]
         return tuple(columns), blocks
+
+    def _emit_groups(self, emit: Callable[..., None], rows: Callable[[EsxObject], list[Any]]) -> None:
+        """Each group's Group Cpu columns, immediately followed by the Vcpu columns of its worlds."""
+        group_rows, world_rows = rows(EsxObject.GROUP_CPU), rows(EsxObject.VCPU)
+        by_group: dict[int, list[Any]] = {}
+        for row, wi in zip(world_rows, self._kept_worlds, strict=True):
+            by_group.setdefault(int(self._world_group[wi]), []).append(row)
+        gcpu, vcpu = list(by_object(EsxObject.GROUP_CPU)), list(by_object(EsxObject.VCPU))
+        for row, g in zip(group_rows, self._kept_groups, strict=True):
+            emit(EsxObject.GROUP_CPU, gcpu, [row])
+            emit(EsxObject.VCPU, vcpu, by_group.get(int(g), []))
 
     # --- per-object computations ----------------------------------------------
     def _memory(self, prev: CounterSnapshot, cur: CounterSnapshot, dt: int) -> _Values:
@@ -311,9 +396,12 @@ class Sampler:
         return {k: np.array([v]) for k, v in row.items()}
 
     def _pcpu_load(self, prev: CounterSnapshot, cur: CounterSnapshot, dt: int) -> _Values:
-        busy = (cur.run - prev.run) + (cur.ready - prev.ready) + (cur.costop - prev.costop)
+        # Busy PCPU time (not Σ RUN: the idle worlds of a real host "run" on idle PCPUs) plus the
+        # time worlds waited for a PCPU (READY, COSTOP).
+        queued = (cur.ready - prev.ready) + (cur.costop - prev.costop)
+        busy = float(np.maximum(cur.pcpu_busy - prev.pcpu_busy, 0).sum()) + float(np.maximum(queued, 0).sum())
         pcpus = max(self._topo.pcpus, 1)
-        load = float(np.maximum(busy, 0).sum()) / (pcpus * dt) if dt > 0 else 0.0
+        load = busy / (pcpus * dt) if dt > 0 else 0.0
         self._load = [
             _damp(old, load, dt / 1e6, w) for old, w in zip(self._load, LOAD_AVERAGE_WINDOWS_S, strict=True)
         ]
@@ -357,6 +445,7 @@ class Sampler:
 
         groups = self._groups
         alloc_min = np.array([groups[g].cpu_min_mhz for g in self._world_group], dtype=np.float64)
+        cpu_codes = self._cpu_share_codes()
         return {
             "used": pct(cur.used, prev.used),
             "run": pct(cur.run, prev.run),
@@ -375,14 +464,24 @@ class Sampler:
             "wakeups": rate(cur.wakeups, prev.wakeups),
             "alloc_min": alloc_min,
             "alloc_max": np.array([groups[g].cpu_max_mhz for g in self._world_group], dtype=np.float64),
-            "alloc_shares": np.array([groups[g].cpu_shares for g in self._world_group], dtype=np.float64),
-            "alloc_min_limited": alloc_min,
+            "alloc_shares": cpu_codes[self._world_group],
+            "alloc_min_limited": np.full(n, ALLOC_MIN_LIMITED),
             "latency": pct(cur.latency, prev.latency),
             "mem_latency": zeros,
             "demand": pct(cur.demand, prev.demand),
             "effective_min": alloc_min,
             "pcpu": zeros if cur.last_pcpu is None else np.asarray(cur.last_pcpu, dtype=np.float64),
         }
+
+    def _cpu_share_codes(self) -> FloatArray:
+        """Group Cpu ``Alloc Shares`` per group: level codes for VMs (:data:`SHARE_LEVEL_CODES`)."""
+        return np.array(
+            [
+                share_code(g.cpu_shares, g.vcpus, SHARE_LEVELS) if g.is_vm else g.cpu_shares
+                for g in self._groups
+            ],
+            dtype=np.float64,
+        )
 
     def _vcpu(self, prev: CounterSnapshot, cur: CounterSnapshot, dt: int) -> _Values:
         return {k: v[self._kept_worlds] for k, v in self._world_values(prev, cur, dt).items()}
@@ -396,13 +495,11 @@ class Sampler:
 
         out = {k: gsum(v) for k, v in world.items() if k != "pcpu"}
         out["members"] = np.bincount(self._world_group, minlength=n_groups).astype(np.float64)
-        for key, attr in (
-            ("alloc_min", "cpu_min_mhz"),
-            ("alloc_max", "cpu_max_mhz"),
-            ("alloc_shares", "cpu_shares"),
-        ):
+        for key, attr in (("alloc_min", "cpu_min_mhz"), ("alloc_max", "cpu_max_mhz")):
             out[key] = np.array([getattr(g, attr) for g in self._groups], dtype=np.float64)
-        out["alloc_min_limited"] = out["effective_min"] = out["alloc_min"]
+        out["alloc_shares"] = self._cpu_share_codes()
+        out["effective_min"] = out["alloc_min"]
+        out["alloc_min_limited"] = np.full(n_groups, ALLOC_MIN_LIMITED)
         out["timers"] = np.zeros(n_groups)
         used_total = out["used"].sum()
         watts = self._host_watts(prev, cur, dt)
@@ -412,16 +509,7 @@ class Sampler:
     def _group_memory(self, prev: CounterSnapshot, cur: CounterSnapshot, dt: int) -> _Values:
         groups = self._groups
         n = len(groups)
-        on_node = cur.memory_on_node if cur.memory_on_node.size else np.zeros((n, self._topo.numa_nodes))
-        held = on_node.sum(axis=1)
-        local = np.array(
-            [on_node[g, list(h)].sum() if h else held[g] for g, h in enumerate(cur.home_nodes)]
-            if len(cur.home_nodes) == n
-            else held
-        )
-        remote = held - local
-        with np.errstate(invalid="ignore", divide="ignore"):
-            local_pct = np.where(held > 0, 100.0 * local / np.where(held > 0, held, 1.0), 0.0)
+        held, local, remote, local_pct = self._numa_locality(cur)
         zeros = np.zeros(n)
 
         def inst(a: FloatArray | None, fallback: FloatArray) -> FloatArray:
@@ -445,7 +533,13 @@ class Sampler:
             "members": np.bincount(self._world_group, minlength=n).astype(np.float64),
             "alloc_min": np.array([g.mem_min_mb for g in groups], dtype=np.float64),
             "alloc_max": np.array([g.mem_max_mb for g in groups], dtype=np.float64),
-            "alloc_shares": np.array([g.mem_shares for g in groups], dtype=np.float64),
+            "alloc_shares": np.array(
+                [
+                    share_code(g.mem_shares, g.memory_mb, MEM_SHARE_LEVELS) if g.is_vm else g.mem_shares
+                    for g in groups
+                ],
+                dtype=np.float64,
+            ),
             "numa_home": np.array([h[0] if h else -1 for h in cur.home_nodes], dtype=np.float64)
             if len(cur.home_nodes) == n
             else np.full(n, -1.0),
@@ -477,9 +571,26 @@ class Sampler:
             "overhead": overhead,
             "overhead_max": overhead,
         }
-        out["alloc_min_limited"] = out["alloc_min"]
-        keys = [m.key for m in CATALOGUE if m.object is EsxObject.GROUP_MEMORY]
-        return {k: out.get(k, zeros)[self._kept_groups] for k in keys}
+        out["alloc_min_limited"] = np.full(n, ALLOC_MIN_LIMITED)
+        out.update({k: zeros for k in UNMODELLED_GROUP_MEMORY})
+        missing = [m.key for m in by_object(EsxObject.GROUP_MEMORY) if m.key not in out]
+        if missing:  # a catalogue counter nobody computes: a programming error, never silent zeros
+            raise KeyError(f"Group Memory counters not computed by the sampler: {', '.join(missing)}")
+        return {k: v[self._kept_groups] for k, v in out.items()}
+
+    def _numa_locality(self, cur: CounterSnapshot) -> tuple[FloatArray, FloatArray, FloatArray, FloatArray]:
+        """Per group: memory held, on its home nodes, elsewhere (MB) and N%L (esxtop.md §2.3)."""
+        n = len(self._groups)
+        on_node = cur.memory_on_node if cur.memory_on_node.size else np.zeros((n, self._topo.numa_nodes))
+        held = on_node.sum(axis=1)
+        local = np.array(
+            [on_node[g, list(h)].sum() if h else held[g] for g, h in enumerate(cur.home_nodes)]
+            if len(cur.home_nodes) == n
+            else held
+        )
+        with np.errstate(invalid="ignore", divide="ignore"):
+            local_pct = np.where(held > 0, 100.0 * local / np.where(held > 0, held, 1.0), 0.0)
+        return held, local, held - local, local_pct
 
     def _host_watts(self, prev: CounterSnapshot, cur: CounterSnapshot, dt: int) -> float:
         if cur.energy_j is None or prev.energy_j is None or dt <= 0:
@@ -487,17 +598,35 @@ class Sampler:
         return max(cur.energy_j - prev.energy_j, 0.0) / (dt / 1e6)
 
     def _power(self, prev: CounterSnapshot, cur: CounterSnapshot, dt: int) -> _Values:
-        # index 0 is the host row, 1.. the P-states; one P-state at nominal MHz (simplification).
+        # index 0 is the host row, 1.. the P-states (esxtop.md §1.3 table, §2.7)
+        n = len(self._pstate_mhz)
+        blank = np.full(n, np.nan)
         return {
-            "now": np.array([self._host_watts(prev, cur, dt), np.nan]),
-            "cap": np.array([cur.power_cap_w, np.nan]),
-            "pstate_mhz": np.array([np.nan, float(self._topo.mhz)]),
+            "now": np.array([self._host_watts(prev, cur, dt), *blank]),
+            "cap": np.array([cur.power_cap_w, *blank]),
+            "pstate_mhz": np.array([np.nan, *(float(f) for f in self._pstate_mhz)]),
         }
 
     def _pcpu_power(self, prev: CounterSnapshot, cur: CounterSnapshot, dt: int) -> _Values:
-        c0 = np.minimum(percent(cur.pcpu_busy, prev.pcpu_busy, dt), 100.0)
-        full = np.full(len(c0), 100.0 if dt > 0 else 0.0)
-        return {"c0": c0, "c1": np.maximum(full - c0, 0.0), "p0": full, "t0": full}
+        """%C-State Cn as shares of the interval, %P-State Pn as shares of C0 time (esxtop.md §2.7)."""
+        pcpus = self._topo.pcpus
+        out: _Values = {"t0": np.full(pcpus, 100.0 if dt > 0 else 0.0)}  # no throttling modelled
+        if cur.cstate_time is not None and prev.cstate_time is not None:
+            cs = percent(cur.cstate_time, prev.cstate_time, dt)
+        else:
+            c0 = np.minimum(percent(cur.pcpu_busy, prev.pcpu_busy, dt), 100.0)
+            cs = np.column_stack([c0, np.maximum((100.0 if dt > 0 else 0.0) - c0, 0.0)])
+        for c in range(cs.shape[1]):
+            out[f"c{c}"] = cs[:, c]
+        if cur.pstate_time is not None and prev.pstate_time is not None:
+            spent = np.maximum(np.asarray(cur.pstate_time) - np.asarray(prev.pstate_time), 0.0)
+            total = spent.sum(axis=1, keepdims=True)
+            ps = np.where(total > 0, 100.0 * spent / np.where(total > 0, total, 1.0), 0.0)
+        else:
+            ps = np.full((pcpus, 1), 100.0 if dt > 0 else 0.0)  # always at nominal frequency
+        for n in range(ps.shape[1]):
+            out[f"p{n}"] = ps[:, n]
+        return out
 
     def _interrupts(self, prev: CounterSnapshot, cur: CounterSnapshot, dt: int) -> _Values:
         vectors, pcpus = len(cur.interrupt_vectors), self._topo.pcpus
@@ -528,7 +657,7 @@ def _group_instance(g: GroupInfo) -> str:
 
 _Compute = Callable[[Sampler, CounterSnapshot, CounterSnapshot, int], _Values]
 
-#: Objects in CSV order (metrics.OBJECT_ORDER) and how each is computed.
+#: How each object is computed (the CSV order is metrics.OBJECT_ORDER, laid out by Sampler._layout).
 _COMPUTE: dict[EsxObject, _Compute] = {
     EsxObject.MEMORY: Sampler._memory,
     EsxObject.PCPU_LOAD: Sampler._pcpu_load,

@@ -16,7 +16,7 @@ from typing import NamedTuple
 
 import numpy as np
 
-from vmksim.counters import CounterSnapshot, GroupInfo, WorldInfo
+from vmksim.counters import CounterSnapshot, GroupInfo, WorldInfo, WorldKind
 
 __all__ = ["SUMMARY_COLUMNS", "VcpuSummary", "VmSummary", "vcpu_summaries", "vm_summaries"]
 
@@ -86,6 +86,7 @@ def vcpu_summaries(
     return [
         VcpuSummary(groups[w.group].name, w.vcpu, *(float(pct[f][i]) for f in _FIELDS if f != "demand"))
         for i, w in enumerate(worlds)
+        if w.kind is WorldKind.VCPU
     ]
 
 
@@ -93,11 +94,14 @@ def vm_summaries(
     worlds: Sequence[WorldInfo], groups: Sequence[GroupInfo], before: CounterSnapshot, after: CounterSnapshot
 ) -> list[VmSummary]:
     pct = _percent(before, after)
-    owner = np.array([w.group for w in worlds], dtype=np.int64)
-    sums = {f: np.bincount(owner, weights=pct[f], minlength=len(groups)) for f in _FIELDS}
+    # a VM's figure is the sum over its vCPU worlds; helper and non-VM worlds are left out
+    owner = np.array([w.group if w.kind is WorldKind.VCPU else len(groups) for w in worlds], dtype=np.int64)
+    sums = {f: np.bincount(owner, weights=pct[f], minlength=len(groups) + 1) for f in _FIELDS}
     nmig = np.maximum(after.numa_migrations - before.numa_migrations, 0)
     out = []
     for g, info in enumerate(groups):
+        if not info.is_vm:
+            continue
         homes = after.home_nodes[g] if g < len(after.home_nodes) else ()
         mem = after.memory_on_node[g]
         total = float(mem.sum())
