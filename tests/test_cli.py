@@ -7,13 +7,7 @@ import sys
 
 import pytest
 
-from vmksim.cli import build_parser, command_modules
-
-
-def test_every_command_has_help_with_examples(run_cli) -> None:
-    for name in command_modules():
-        code, out, _ = run_cli(name, "--help")
-        assert code == 0 and "usage: vmksim" in out, name
+from vmksim.cli import build_parser
 
 
 def test_no_command_is_a_usage_error(run_cli) -> None:

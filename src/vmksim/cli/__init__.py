@@ -47,15 +47,30 @@ def command_modules() -> list[str]:
 DESCRIPTION = """\
 vmksim: the VMware ESXi VMkernel as a simulator and toolset.
 
-Ask it how ESXi lays out a VM on a NUMA host (plan), inspect host topologies
-(topology), read VMFS datastores (vmfs), or check whether a Linux binary can
-run in the ESXi shell (elf). Run `vmksim COMMAND --help` for each command.
+Ask how ESXi lays out a VM on a NUMA host (plan), simulate VMs on the CPU and
+NUMA schedulers (run, top), read and diagnose esxtop captures (analyze,
+compare, capture), predict a change on a captured host (whatif), inspect host
+topologies (topology), read VMFS datastores (vmfs), or check whether a Linux
+binary can run in the ESXi shell (elf). Every command is listed below; run
+`vmksim COMMAND --help` for its options and examples.
+"""
+
+EPILOG = """\
+examples:
+  vmksim demo                                     the NFV tenant with and without preferHT
+  vmksim plan --host nfv-2x24-ht --vcpus 48       how ESXi sizes a 48-vCPU VM
+  vmksim run examples/nfv.toml --batch nfv.csv    simulate; write an esxtop batch CSV
+  vmksim analyze nfv.csv                          findings in a capture
+  vmksim top --replay nfv.csv                     esxtop's screens over a capture
 """
 
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
-        prog="vmksim", description=DESCRIPTION, formatter_class=argparse.RawDescriptionHelpFormatter
+        prog="vmksim",
+        description=DESCRIPTION,
+        epilog=EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     parser.add_argument("--version", action="version", version=f"vmksim {__version__}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")

@@ -32,7 +32,7 @@ def _threshold_help() -> str:
 def register(sub: Any) -> None:
     p = sub.add_parser(
         "analyze",
-        help="find problems in an esxtop capture (%RDY, %CSTP, limits, swapping, NUMA) with fixes",
+        help="find problems in an esxtop capture (%%RDY, %%CSTP, limits, swapping, NUMA) with fixes",
         description=(
             "Read an esxtop batch capture (real or simulated), state the host and VM facts, and report\n"
             "findings per VM and per host with evidence (when, how much, which vCPUs), the likely cause\n"

@@ -15,17 +15,28 @@ from typing import Any, TextIO, cast
 
 from vmksim.errors import VmksimError
 
-EPILOG = r"""
+COLUMNS_EPILOG = r"""
 examples:
   vmksim capture columns host.csv                      every column, one per line
   vmksim capture columns host.csv -s 'Group Cpu(*)\% Ready'
+"""
+
+CONVERT_EPILOG = r"""
+examples:
   vmksim capture convert host.csv --parquet host.parquet
   vmksim capture convert host.csv --csv vms.csv -s 'Group Cpu(*)' -s 'Vcpu(*)\% Ready'
+  vmksim capture convert host.csv --csv - -s 'Group Cpu(*)' | head    '-' is standard output
+"""
 
+EPILOG = (
+    COLUMNS_EPILOG
+    + CONVERT_EPILOG.removeprefix("\nexamples:\n")
+    + r"""
 Column patterns are OBJECT[(INSTANCE)][\COUNTER] with * and ? globs, matched
 against the counter path without the host, e.g. 'Vcpu(*web*)\% CoStop'.
 The Parquet file is the long (tidy) form: time, object, instance, counter, value.
 """
+)
 
 
 def register(sub: Any) -> None:
@@ -38,8 +49,18 @@ def register(sub: Any) -> None:
     )
     actions = p.add_subparsers(dest="action", metavar="ACTION")
     actions.required = True
-    cols = actions.add_parser("columns", help="list the columns (counter paths) of a capture")
-    conv = actions.add_parser("convert", help="write selected columns to Parquet and/or esxtop CSV")
+    cols = actions.add_parser(
+        "columns",
+        help="list the columns (counter paths) of a capture",
+        epilog=COLUMNS_EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    conv = actions.add_parser(
+        "convert",
+        help="write selected columns to Parquet and/or esxtop CSV",
+        epilog=CONVERT_EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
     for q in (cols, conv):
         q.add_argument("capture", help="esxtop batch CSV file")
         q.add_argument(

@@ -23,7 +23,7 @@ thresholds as `vmksim analyze` (override with --threshold NAME=VALUE).
 def register(sub: Any) -> None:
     p = sub.add_parser(
         "compare",
-        help="compare two esxtop captures or runs: host, per-VM %RDY/%CSTP/N%L, findings gone and new",
+        help="compare two esxtop captures or runs: host, per-VM %%RDY/%%CSTP/N%%L, findings gone and new",
         description=(
             "Put two esxtop batch captures (real or simulated) side by side: host utilisation, per-VM\n"
             "figures and their differences, and which findings one has that the other has not."

@@ -10,7 +10,8 @@ from typing import Any, TextIO, cast
 from vmksim.console import make_console, progress_bar
 from vmksim.errors import InputError
 
-HELP = "simulate a scenario: per-VM %RDY %CSTP %LAT_C N%L..., optionally an esxtop batch CSV"
+#: argparse %-formats help strings (for %(default)s): a literal percent sign is written %%.
+HELP = "simulate a scenario: per-VM %%RDY %%CSTP %%LAT_C N%%L..., optionally an esxtop batch CSV"
 
 DESCRIPTION = """\
 Simulate the VMs of a scenario file on the ESXi VMkernel model (CPU scheduler

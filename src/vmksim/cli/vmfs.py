@@ -44,7 +44,7 @@ examples:
   vmksim vmfs cat datastore1.bin /vm1/vm1.vmx     raw bytes to stdout
   vmksim vmfs extract datastore1.bin /vm1/vm1-flat.vmdk ./vm1-flat.vmdk
                                                   sparse output for thin disks
-  vmksim vmfs ls /dev/sdb1 -e /dev/sdc1 /         a volume spanning two devices
+  vmksim vmfs ls -e /dev/sdc1 /dev/sdb1 /         a volume spanning two devices
 """
 
 _KIND_CHAR = {"dir": "d", "symlink": "l", "file": "-", "rdm": "-"}
