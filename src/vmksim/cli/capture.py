@@ -13,7 +13,9 @@ import sys
 import warnings
 from typing import Any, TextIO, cast
 
+from vmksim.cli._common import input_file, text_output
 from vmksim.errors import VmksimError
+from vmksim.fileio import atomic_write, describe_output
 
 COLUMNS_EPILOG = r"""
 examples:
@@ -66,8 +68,12 @@ def register(sub: Any) -> None:
         q.add_argument(
             "-s", "--select", action="append", default=[], metavar="PATTERN", help="column glob (repeat)"
         )
-    conv.add_argument("--parquet", metavar="FILE", help="write the long (tidy) table as Parquet")
-    conv.add_argument("--csv", metavar="FILE", help="write the selected columns as an esxtop batch CSV")
+    conv.add_argument(
+        "--parquet", metavar="FILE", help="write the long (tidy) table as Parquet ('-': stdout)"
+    )
+    conv.add_argument(
+        "--csv", metavar="FILE", help="write the selected columns as an esxtop batch CSV ('-': stdout)"
+    )
     conv.add_argument("--strict", action="store_true", help="refuse a capture whose last row is cut short")
     p.set_defaults(func=run)
 
@@ -85,7 +91,7 @@ def open_capture(path: str, select: list[str], strict: bool = False) -> Any:
 
 
 def run(args: argparse.Namespace) -> int:
-    reader = open_capture(args.capture, args.select, getattr(args, "strict", False))
+    reader = open_capture(input_file(args.capture, capture=True), args.select, getattr(args, "strict", False))
     seen = len(reader.warnings)
     if args.action == "columns":
         for column in reader.columns:
@@ -94,20 +100,21 @@ def run(args: argparse.Namespace) -> int:
         return 0
     if not args.parquet and not args.csv:
         raise VmksimError("convert needs --parquet FILE and/or --csv FILE")
+    text_output(args.parquet, args.csv)  # refuses two outputs on standard output
     from vmksim.esxtop.reader import CaptureWarning
 
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", CaptureWarning)
         if args.parquet:
             rows = reader.to_parquet(args.parquet)
-            print(f"wrote {rows} rows to {args.parquet}", file=sys.stderr)
+            print(f"wrote {rows} rows to {describe_output(args.parquet)}", file=sys.stderr)
         if args.csv:
             from vmksim.esxtop.writer import write_batch
-            from vmksim.fileio import atomic_write
 
             with atomic_write(args.csv, "w", newline="") as fh:
                 rows = write_batch(reader, cast(TextIO, fh))
-            print(f"wrote {rows} samples x {len(reader.columns)} columns to {args.csv}", file=sys.stderr)
+            where = describe_output(args.csv)
+            print(f"wrote {rows} samples x {len(reader.columns)} columns to {where}", file=sys.stderr)
     for message in reader.warnings[seen:]:
         print(f"vmksim: warning: {args.capture}: {message}", file=sys.stderr)
     return 0

@@ -7,6 +7,7 @@ import math
 import sys
 from typing import Any, TextIO, cast
 
+from vmksim.cli._common import input_file, text_output
 from vmksim.console import make_console, progress_bar
 from vmksim.errors import InputError
 
@@ -49,7 +50,9 @@ def register(sub: Any) -> None:
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     p.add_argument("scenario", metavar="SCENARIO", help="scenario TOML file (see examples/nfv.toml)")
-    p.add_argument("--batch", metavar="FILE", help="also write an esxtop batch CSV (esxtop -b) to FILE")
+    p.add_argument(
+        "--batch", metavar="FILE", help="also write an esxtop batch CSV (esxtop -b) to FILE ('-': stdout)"
+    )
     p.add_argument(
         "-d", "--delay", type=float, metavar="SECONDS", help="sample interval (default: [run] interval_s)"
     )
@@ -78,7 +81,8 @@ def run(args: argparse.Namespace) -> int:
     from vmksim.scenario import load_scenario
     from vmksim.stats.summary import vcpu_summaries, vm_summaries
 
-    scenario = load_scenario(args.scenario)
+    text_output(args.batch, json_out=args.json)  # refuses --batch - with --json before simulating
+    scenario = load_scenario(input_file(args.scenario))
     changes: dict[str, Any] = {}
     if args.seed is not None:
         changes["seed"] = args.seed
@@ -99,9 +103,9 @@ def run(args: argparse.Namespace) -> int:
         from vmksim.sched.engine import numba_available
 
         if not numba_available():
-            from vmksim.errors import MissingExtraError
+            from vmksim.errors import VmksimError
 
-            raise MissingExtraError("fast", "--engine compiled")
+            raise VmksimError("--engine compiled needs numba, a dependency of vmksim: pip install numba")
     kernel = Kernel(scenario, jit=jit)
     first = kernel.snapshot()
     if args.batch:
@@ -111,15 +115,16 @@ def run(args: argparse.Namespace) -> int:
     last = kernel.snapshot()
     rows = vm_summaries(kernel.worlds, kernel.groups, first, last)
     vrows = vcpu_summaries(kernel.worlds, kernel.groups, first, last) if args.vcpus else []
-    if args.json:
-        import json
+    with text_output(args.batch, json_out=args.json):
+        if args.json:
+            import json
 
-        out: dict[str, Any] = {"vms": [_jsonable(r._asdict()) for r in rows]}
-        if args.vcpus:
-            out["vcpus"] = [r._asdict() for r in vrows]
-        print(json.dumps(out, indent=2))
-    else:
-        _print_table(scenario, kernel, rows, vrows)
+            out: dict[str, Any] = {"vms": [_jsonable(r._asdict()) for r in rows]}
+            if args.vcpus:
+                out["vcpus"] = [r._asdict() for r in vrows]
+            print(json.dumps(out, indent=2))
+        else:
+            _print_table(scenario, kernel, rows, vrows)
     return 0
 
 
@@ -152,7 +157,7 @@ def _run(kernel: Any, *, progress: bool) -> None:
 def _run_with_csv(kernel: Any, args: argparse.Namespace) -> None:
     """esxtop -b -d D -n N: a sample at every interval boundary, written atomically to --batch."""
     from vmksim.esxtop.writer import BatchWriter
-    from vmksim.fileio import atomic_write
+    from vmksim.fileio import atomic_write, describe_output
     from vmksim.stats.sampler import Sampler
 
     sampler = Sampler(kernel, all_counters=args.all_counters)
@@ -170,7 +175,8 @@ def _run_with_csv(kernel: Any, args: argparse.Namespace) -> None:
     finally:
         if bar is not None:
             bar[0].stop()
-    print(f"wrote {writer.rows} samples x {len(sampler.columns)} columns to {args.batch}", file=sys.stderr)
+    where = describe_output(args.batch)
+    print(f"wrote {writer.rows} samples x {len(sampler.columns)} columns to {where}", file=sys.stderr)
 
 
 def _print_table(scenario: Any, kernel: Any, rows: list[Any], vrows: list[Any]) -> None:

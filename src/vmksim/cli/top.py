@@ -17,6 +17,7 @@ import sys
 from collections.abc import Iterator
 from typing import Any, Protocol, TextIO, cast
 
+from vmksim.cli._common import input_file
 from vmksim.errors import InputError, VmksimError
 
 #: esxtop raises delays below 2 s to 2 s (esxtop.md §1.2 [bg]).
@@ -69,7 +70,9 @@ def register(sub: Any) -> None:
                    help=f"seconds between samples (default {DEFAULT_DELAY_S:g}; live/batch minimum {MIN_DELAY_S:g})")  # fmt: skip
     p.add_argument("-n", dest="iterations", type=int, default=None, metavar="N",
                    help=f"number of samples (default {DEFAULT_ITERATIONS} in batch mode)")  # fmt: skip
-    p.add_argument("-o", "--output", metavar="FILE", help="batch CSV file (written whole or not at all)")
+    p.add_argument(
+        "-o", "--output", metavar="FILE", help="batch CSV file (written whole or not at all; '-': stdout)"
+    )
     p.add_argument("--select", action="append", default=[], metavar="PATTERN",
                    help=r"replay: only columns matching this glob, e.g. 'Group Cpu(*)\%% Ready' (repeat)")  # fmt: skip
     p.add_argument(
@@ -105,7 +108,7 @@ def run(args: argparse.Namespace) -> int:
 def _replay(args: argparse.Namespace) -> int:
     from vmksim.cli.capture import open_capture
 
-    reader = open_capture(args.replay, args.select)
+    reader = open_capture(input_file(args.replay, capture=True), args.select)
     if args.batch:
         samples: Iterator[Any] = iter(reader)
         if args.iterations is not None:
@@ -130,9 +133,9 @@ def _interactive(feed: Any, args: argparse.Namespace) -> int:
 def _write(host: str, columns: Any, samples: Any, output: str | None) -> int:
     """esxtop -b: header then one row per sample, to stdout (flushed per row) or atomically to *output*."""
     from vmksim.esxtop.writer import BatchWriter
-    from vmksim.fileio import atomic_write
+    from vmksim.fileio import atomic_write, is_stdout
 
-    if output is None:
+    if output is None or is_stdout(output):
         writer = BatchWriter(sys.stdout, host, columns)
         writer.write_header()
         for sample in samples:
@@ -158,7 +161,7 @@ def _load_kernel(scenario: str, seed: int | None) -> Any:
             "live and batch simulation need the simulated kernel (vmksim.kernel), which this build "
             "does not have; replay a capture with --replay CAPTURE.csv"
         ) from None
-    loaded = load_scenario(scenario)
+    loaded = load_scenario(input_file(scenario))
     if seed is not None:
         loaded = loaded.with_run(seed=seed)
     return Kernel(loaded)
@@ -177,11 +180,9 @@ def _simulate(args: argparse.Namespace) -> int:
         return 0
     groups = None
     if args.import_entity:
-        try:
-            with open(args.import_entity, encoding="utf-8") as fh:
-                text = fh.read()
-        except OSError as exc:
-            raise InputError(f"cannot read: {exc.strerror}", source=args.import_entity) from None
+        from vmksim.fileio import read_text_input
+
+        text = read_text_input(args.import_entity)
         groups = parse_entities(text, source=args.import_entity).groups
     # -d and -n default to the scenario's [run] interval and duration.
     delay = max(args.delay or src.scenario.run.interval_s, MIN_DELAY_S)
