@@ -18,7 +18,7 @@ from rich.text import Text
 
 from vmksim.analyze.findings import Finding, Severity
 from vmksim.analyze.summary import Analysis, VmSummary
-from vmksim.console import make_console
+from vmksim.console import make_console, user_text
 
 if TYPE_CHECKING:
     from vmksim.analyze.compare import Comparison
@@ -54,7 +54,7 @@ def _vm_table(vms: Sequence[VmSummary], title: str) -> Table:
     ordered = sorted(vms, key=lambda v: -(v.ready if math.isfinite(v.ready) else -1))
     for v in ordered[:MAX_VM_ROWS]:
         t.add_row(
-            v.name, str(v.vcpus), _f(v.used), _f(v.run), _f(v.ready), _f(v.ready_peak), _f(v.costop),
+            user_text(v.name), str(v.vcpus), _f(v.used), _f(v.run), _f(v.ready), _f(v.ready_peak), _f(v.costop),
             _f(v.max_limited), _f(v.swap_wait), _f(v.numa_local_pct, 0), _f(v.numa_migrations, 0),
         )  # fmt: skip
     if len(ordered) > MAX_VM_ROWS:
@@ -70,21 +70,22 @@ def print_findings(console: Console, findings: Sequence[Finding]) -> None:
     console.print(f"[bold]Findings ({len(findings)})[/]")
     for f in findings:
         style = _STYLE[f.severity]
-        console.print(f"[{style}]{f.severity.value}[/] [bold]{f.vm or '(host)'}[/] {f.metric}")
+        who = user_text(f.vm, "bold") if f.vm else Text("(host)", style="bold")
+        console.print(Text.assemble((f.severity.value, style), " ", who, " ", f.metric))
         for label, text in (("", f.message), ("cause: ", f.cause), ("fix: ", f.fix)):
-            console.print(Padding(Text(label + text), (0, 0, 0, 4)), highlight=False)
+            console.print(Padding(user_text(label + text), (0, 0, 0, 4)))
 
 
 def print_analysis(a: Analysis, console: Console | None = None) -> None:
     console = console or make_console()
-    console.print(f"[bold]{a.data.source}[/]")
-    console.print(facts_line(a))
+    console.print(user_text(a.data.source, "bold"))
+    console.print(user_text(facts_line(a)))
     console.print(
         f"host PCPU UTIL {_f(a.host.util)} % mean, {_f(a.host.util_peak)} % peak; "
         f"figures per vCPU, means over the capture"
     )
     for w in a.data.warnings:
-        console.print(f"[yellow]capture warning:[/] {w}")
+        console.print(Text.assemble(("capture warning:", "yellow"), " ", user_text(w)))
     console.print(_vm_table(a.vms, "VMs (worst %RDY first)"))
     print_findings(console, a.findings)
 
@@ -94,15 +95,17 @@ def print_comparison(
 ) -> None:
     console = console or make_console()
     la, lb = labels
-    console.print(f"[bold]{la}[/] {c.a.data.source}: {facts_line(c.a)}")
-    console.print(f"[bold]{lb}[/] {c.b.data.source}: {facts_line(c.b)}")
+    for label, side in ((la, c.a), (lb, c.b)):
+        console.print(
+            Text.assemble(user_text(label, "bold"), " ", user_text(f"{side.data.source}: {facts_line(side)}"))
+        )
     t = Table(title="Host", title_justify="left")
     for col in ("figure", la, lb, f"{lb} - {la}"):
-        t.add_column(col, justify="left" if col == "figure" else "right")
+        t.add_column(user_text(col), justify="left" if col == "figure" else "right")
     for label, x, y in c.host_rows():
         t.add_row(label, _f(x), _f(y), _delta(x, y))
     console.print(t)
-    t = Table(title=f"VMs (per vCPU, means: {la} → {lb})", title_justify="left")
+    t = Table(title=user_text(f"VMs (per vCPU, means: {la} → {lb})"), title_justify="left")
     t.add_column("VM", no_wrap=True)
     for col in ("vCPUs", "%RDY", "%CSTP", "%MLMTD", "N%L"):
         t.add_column(col, justify="right", no_wrap=True)
@@ -110,16 +113,18 @@ def print_comparison(
         a, b = row.a, row.b
         cells = [_pair(a, b, key) for key in ("ready", "costop", "max_limited")]
         cells.append(_pair(a, b, "numa_local_pct", digits=0, delta=False))
-        t.add_row(row.name, f"{a.vcpus if a else '-'}→{b.vcpus if b else '-'}", *cells)
+        t.add_row(user_text(row.name), f"{a.vcpus if a else '-'}→{b.vcpus if b else '-'}", *cells)
     console.print(t)
     console.print(
-        f"findings: {la} {len(c.a.findings)}, {lb} {len(c.b.findings)}; "
-        f"gone in {lb}: {len(c.fixed)}, new in {lb}: {len(c.new)}"
+        user_text(
+            f"findings: {la} {len(c.a.findings)}, {lb} {len(c.b.findings)}; "
+            f"gone in {lb}: {len(c.fixed)}, new in {lb}: {len(c.new)}"
+        )
     )
     for f in c.new:
-        console.print(Padding(Text(f"new: {f.message}", style="red"), (0, 0, 0, 2)))
+        console.print(Padding(user_text(f"new: {f.message}", style="red"), (0, 0, 0, 2)))
     for f in c.fixed:
-        console.print(Padding(Text(f"gone: {f.message}", style="green"), (0, 0, 0, 2)))
+        console.print(Padding(user_text(f"gone: {f.message}", style="green"), (0, 0, 0, 2)))
 
 
 def _pair(a: VmSummary | None, b: VmSummary | None, key: str, digits: int = 1, delta: bool = True) -> str:
@@ -149,14 +154,14 @@ def _delta(a: float | None, b: float | None) -> str:
 def print_whatif(w: WhatIf, console: Console | None = None) -> None:
     """Inferred demand, calibration against the capture, then the simulated before/after."""
     console = console or make_console()
-    console.print(f"[bold]{w.capture.data.source}[/]")
-    console.print(facts_line(w.capture))
+    console.print(user_text(w.capture.data.source, "bold"))
+    console.print(user_text(facts_line(w.capture)))
     t = Table(title="Inferred demand (per busy vCPU, uncontended)", title_justify="left")
     for col in ("VM", "vCPUs", "busy", "util %", "burst ms", "idle ms", "from"):
         t.add_column(col, justify="left" if col in ("VM", "from") else "right")
     for d in w.demands[:MAX_VM_ROWS]:
         t.add_row(
-            d.name,
+            user_text(d.name),
             str(d.vcpus),
             str(d.busy_vcpus),
             _f(d.utilisation_pct),
@@ -172,7 +177,7 @@ def print_whatif(w: WhatIf, console: Console | None = None) -> None:
     for col in ("VM", "%RDY capture", "%RDY simulated", "error", "%RUN capture", "%RUN simulated"):
         t.add_column(col, justify="left" if col == "VM" else "right")
     for name, rc, rs, uc, us in cal.rows[:MAX_VM_ROWS]:
-        t.add_row(name, _f(rc), _f(rs), _delta(rc, rs), _f(uc), _f(us))
+        t.add_row(user_text(name), _f(rc), _f(rs), _delta(rc, rs), _f(uc), _f(us))
     t.caption = (
         f"mean absolute error: {_f(cal.ready_mae, 2)} points of %RDY, {_f(cal.run_mae, 2)} of %RUN per vCPU"
     )
@@ -188,5 +193,5 @@ def print_whatif(w: WhatIf, console: Console | None = None) -> None:
             "No changes given (--set, --host, --add-vm, --remove-vm): only the calibration is shown."
         )
         return
-    console.print("[bold]Changes:[/] " + "; ".join(w.changes))
+    console.print(Text.assemble(("Changes:", "bold"), " ", user_text("; ".join(w.changes))))
     print_comparison(w.comparison, console, labels=("before", "after"))

@@ -121,7 +121,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         with _sigterm_unwinds():
             return int(args.func(args) or 0)
     except VmksimError as exc:
-        print(f"vmksim: error: {exc}", file=sys.stderr)
+        from vmksim.console import escape_controls
+
+        # Messages quote file names and names read from files: controls are shown escaped.
+        print(f"vmksim: error: {escape_controls(exc)}", file=sys.stderr)
         return 1
     except KeyboardInterrupt:
         print("vmksim: interrupted", file=sys.stderr)

@@ -14,6 +14,7 @@ import warnings
 from typing import Any, TextIO, cast
 
 from vmksim.cli._common import input_file, text_output
+from vmksim.console import escape_controls
 from vmksim.errors import VmksimError
 from vmksim.fileio import atomic_write, describe_output
 
@@ -86,7 +87,7 @@ def open_capture(path: str, select: list[str], strict: bool = False) -> Any:
         warnings.simplefilter("ignore", CaptureWarning)
         reader = CaptureReader(path, select, strict=strict)
     for message in reader.warnings:
-        print(f"vmksim: warning: {path}: {message}", file=sys.stderr)
+        print(escape_controls(f"vmksim: warning: {path}: {message}"), file=sys.stderr)
     return reader
 
 
@@ -95,7 +96,7 @@ def run(args: argparse.Namespace) -> int:
     seen = len(reader.warnings)
     if args.action == "columns":
         for column in reader.columns:
-            print(column.path(reader.host))
+            print(escape_controls(column.path(reader.host)))
         print(f"{len(reader.columns)} of {len(reader.all_columns)} columns", file=sys.stderr)
         return 0
     if not args.parquet and not args.csv:
@@ -116,5 +117,5 @@ def run(args: argparse.Namespace) -> int:
             where = describe_output(args.csv)
             print(f"wrote {rows} samples x {len(reader.columns)} columns to {where}", file=sys.stderr)
     for message in reader.warnings[seen:]:
-        print(f"vmksim: warning: {args.capture}: {message}", file=sys.stderr)
+        print(escape_controls(f"vmksim: warning: {args.capture}: {message}"), file=sys.stderr)
     return 0

@@ -8,7 +8,7 @@ import sys
 from typing import Any, TextIO, cast
 
 from vmksim.cli._common import input_file, text_output
-from vmksim.console import make_console, progress_bar
+from vmksim.console import escape_controls, make_console, progress_bar, user_text
 from vmksim.errors import InputError
 
 #: argparse %-formats help strings (for %(default)s): a literal percent sign is written %%.
@@ -189,13 +189,13 @@ def _print_table(scenario: Any, kernel: Any, rows: list[Any], vrows: list[Any]) 
         f"{scenario.name}: {len(rows)} VMs on {scenario.host.name} ({scenario.host.summary}), "
         f"{run.duration_s:g} s simulated, seed {run.seed}"
     )
-    table = Table(title=title, title_justify="left")
+    table = Table(title=user_text(title), title_justify="left")
     table.add_column("VM", no_wrap=True)
     table.add_column("vCPU", justify="right")
     for header, _, _ in SUMMARY_COLUMNS:
         table.add_column(header, justify="right")
     for r in rows:
-        cells = [r.name, str(r.vcpus)]
+        cells: list[Any] = [user_text(r.name), str(r.vcpus)]
         for _, field, fmt in SUMMARY_COLUMNS:
             value = getattr(r, field)
             cells.append("-" if isinstance(value, float) and math.isnan(value) else fmt.format(value))
@@ -208,11 +208,11 @@ def _print_table(scenario: Any, kernel: Any, rows: list[Any], vrows: list[Any]) 
             vt.add_column(header, justify="right" if header != "VM" else "left")
         for v in vrows:
             vt.add_row(
-                v.vm,
+                user_text(v.vm),
                 str(v.vcpu),
                 *(f"{x:.1f}" for x in (v.used, v.run, v.ready, v.costop, v.max_limited, v.wait, v.latency)),
             )
         console.print(vt)
     for layout in kernel.layouts:
         for warning in layout.warnings:
-            print(f"warning: {layout.name}: {warning}", file=sys.stderr)
+            print(escape_controls(f"warning: {layout.name}: {warning}"), file=sys.stderr)
