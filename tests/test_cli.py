@@ -53,3 +53,41 @@ def test_parser_builds_without_optional_extras_installed() -> None:
 def test_plan_input_errors_are_one_line(run_cli, args: list[str]) -> None:
     code, out, err = run_cli(*args)
     assert code == 1 and out == "" and err.count("\n") == 1 and err.startswith("vmksim: error: ")
+
+
+def test_analyze_report_without_plotly_prints_the_analysis_first(tmp_path, monkeypatch, run_cli) -> None:
+    """Issue 10 item 1: a missing 'report' extra must not cost the user the analysis itself."""
+    import builtins
+
+    from vmksim.analyze.synth import VmScript, write_scripted_capture
+    from vmksim.topology import resolve_host
+
+    capture = tmp_path / "c.csv"
+    write_scripted_capture(capture, resolve_host("tiny-1x4"), [VmScript("capped-vm", 1, ready=20)], samples=3)
+    real_import = builtins.__import__
+
+    def no_plotly(name: str, *args: object, **kw: object) -> object:
+        if name == "plotly" or name.startswith("plotly."):
+            raise ImportError(name)
+        return real_import(name, *args, **kw)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(builtins, "__import__", no_plotly)
+    for argv in (["analyze", str(capture)], ["compare", str(capture), str(capture)]):
+        code, out, err = run_cli(*argv, "--report", str(tmp_path / "r.html"))
+        assert code == 1 and "needs the 'report' extra" in err and err.count("\n") == 1
+        assert "capped-vm" in out and "%RDY" in out  # the analysis / comparison was printed
+        assert not (tmp_path / "r.html").exists()
+
+
+def test_make_demo_installs_the_tui_and_report_extras() -> None:
+    """`make demo` must leave the commands the README suggests after it working (issue 10 item 1)."""
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[1]
+    makefile = (root / "Makefile").read_text()
+    demo_rule = makefile.split("\ndemo:", 1)[1].split("\n\n", 1)[0]
+    stamp = demo_rule.split()[0]
+    recipe = makefile.split(f"\n{stamp}:", 1)[1].split("\n\n", 1)[0]
+    assert "pip install" in recipe and "'.[tui,report]'" in recipe
+    readme = (root / "README.md").read_text()
+    assert "vmksim top src/vmksim/data/scenarios/nfv-demo.toml" in readme and "--report nfv.html" in readme
