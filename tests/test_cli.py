@@ -57,21 +57,13 @@ def test_plan_input_errors_are_one_line(run_cli, args: list[str]) -> None:
 
 def test_analyze_report_without_plotly_prints_the_analysis_first(tmp_path, monkeypatch, run_cli) -> None:
     """Issue 10 item 1: a missing 'report' extra must not cost the user the analysis itself."""
-    import builtins
-
     from vmksim.analyze.synth import VmScript, write_scripted_capture
     from vmksim.topology import resolve_host
 
     capture = tmp_path / "c.csv"
     write_scripted_capture(capture, resolve_host("tiny-1x4"), [VmScript("capped-vm", 1, ready=20)], samples=3)
-    real_import = builtins.__import__
-
-    def no_plotly(name: str, *args: object, **kw: object) -> object:
-        if name == "plotly" or name.startswith("plotly."):
-            raise ImportError(name)
-        return real_import(name, *args, **kw)  # type: ignore[arg-type]
-
-    monkeypatch.setattr(builtins, "__import__", no_plotly)
+    # A None entry in sys.modules makes `import plotly` raise ImportError, as when it is not installed.
+    monkeypatch.setitem(sys.modules, "plotly", None)
     for argv in (["analyze", str(capture)], ["compare", str(capture), str(capture)]):
         code, out, err = run_cli(*argv, "--report", str(tmp_path / "r.html"))
         assert code == 1 and "needs the 'report' extra" in err and err.count("\n") == 1
