@@ -9,7 +9,7 @@ from typing import Any
 from rich.console import Console
 from rich.text import Text
 
-__all__ = ["PIPE_WIDTH", "escape_controls", "make_console", "progress_bar", "user_text"]
+__all__ = ["PIPE_WIDTH", "ProgressObserver", "escape_controls", "make_console", "progress_bar", "user_text"]
 
 #: Width of tables written to a pipe or file (rich would use 80 and squeeze columns).
 PIPE_WIDTH = 160
@@ -69,3 +69,30 @@ def progress_bar(total: int, label: str = "simulating") -> tuple[Any, Any] | Non
     )
     bar.start()
     return bar, bar.add_task(label, total=total)
+
+
+class ProgressObserver:
+    """A progress bar as an observer of the simulation driver (vmksim.kernel.simulate.SimObserver).
+
+    The CLI and the demo pass one in; the kernel itself never draws. Nothing is shown when stderr
+    is not a terminal or the run is open-ended (no total).
+    """
+
+    def __init__(self, label: str = "simulating") -> None:
+        self.label = label
+        self._bar: tuple[Any, Any] | None = None
+
+    def started(self, source: object, total: int | None) -> None:
+        self._bar = progress_bar(total, self.label) if total else None
+
+    def stepped(self, source: object, index: int) -> None:
+        if self._bar is not None:
+            self._bar[0].update(self._bar[1], advance=1)
+
+    def finished(self, source: object) -> None:
+        """Nothing to do: the bar is removed in closed()."""
+
+    def closed(self) -> None:
+        if self._bar is not None:
+            self._bar[0].stop()
+            self._bar = None

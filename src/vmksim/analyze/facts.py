@@ -65,12 +65,13 @@ COUNTERS: tuple[tuple[str, str], ...] = (
     *(
         ("Group Cpu", c)
         for c in ("Members", "% Used", "% Run", "% Ready", "% CoStop", "% Max Limited", "% Swap Wait",
-                  "% Wait", "% VmWait", "Alloc Min", "Alloc Max", "Alloc Shares", "Wakeups/sec", "% Demand")
+                  "% Wait", "% VmWait", "Alloc Min", "Alloc Max", "Alloc Shares", "Wakeups/sec", "% Demand",
+                  "% CPU Latency")
     ),
     *(
         ("Vcpu", c)
         for c in ("% Used", "% Run", "% Ready", "% CoStop", "% Max Limited", "% Swap Wait", "% Wait",
-                  "Wakeups/sec", "% Demand")
+                  "Wakeups/sec", "% Demand", "% CPU Latency")
     ),
     *(
         ("Group Memory", c)

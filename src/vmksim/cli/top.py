@@ -15,7 +15,7 @@ import argparse
 import math
 import sys
 from collections.abc import Iterator
-from typing import Any, Protocol, TextIO, cast
+from typing import Any, TextIO, cast
 
 from vmksim.cli._common import input_file
 from vmksim.errors import InputError, VmksimError
@@ -44,12 +44,6 @@ keys (interactive): c CPU, m memory, p power, i interrupts; V VMs only; e expand
 the highlighted group into its worlds; f fields; U/R/N/M/B sort; o next sort
 column; # row limit; s delay; P pause; left/right step back/forward; h help; q quit.
 """
-
-
-class LiveKernel(Protocol):
-    """What ``vmksim top SCENARIO`` needs from the kernel: a CounterSource that can run."""
-
-    def advance(self, us: int) -> None: ...
 
 
 def register(sub: Any) -> None:
@@ -154,7 +148,7 @@ def _write(host: str, columns: Any, samples: Any, output: str | None) -> int:
 def _load_kernel(scenario: str, seed: int | None) -> Any:
     """The simulated kernel for *scenario* (a CounterSource that can advance)."""
     try:
-        from vmksim.kernel import Kernel
+        from vmksim.kernel import build_kernel
         from vmksim.scenario import load_scenario
     except ImportError:
         raise VmksimError(
@@ -164,12 +158,12 @@ def _load_kernel(scenario: str, seed: int | None) -> Any:
     loaded = load_scenario(input_file(scenario))
     if seed is not None:
         loaded = loaded.with_run(seed=seed)
-    return Kernel(loaded)
+    return build_kernel(loaded)
 
 
 def _simulate(args: argparse.Namespace) -> int:
     from vmksim.esxtop.entities import format_entities, parse_entities
-    from vmksim.stats.sampler import Sampler, run_batch
+    from vmksim.stats.sampler import Sampler
 
     src = _load_kernel(args.scenario, args.seed)
     if args.export_entity:
@@ -190,16 +184,24 @@ def _simulate(args: argparse.Namespace) -> int:
     interval_us = round(delay * 1_000_000)
     if args.batch:
         count = args.iterations or src.scenario.run.iterations
-        return _write(
-            sampler.host, sampler.columns, run_batch(sampler, src.advance, interval_us, count), args.output
-        )
+        return _write(sampler.host, sampler.columns, _samples(src, sampler, interval_us, count), args.output)
     from vmksim.esxtop.feed import Feed
 
-    count = args.iterations or sys.maxsize
-    feed = Feed(
-        sampler.host,
-        sampler.columns,
-        run_batch(sampler, src.advance, interval_us, count),
-        title=args.scenario,
-    )
-    return _interactive(feed, args)
+    live = _samples(src, sampler, interval_us, args.iterations)
+    return _interactive(Feed(sampler.host, sampler.columns, live, title=args.scenario), args)
+
+
+def _samples(src: Any, sampler: Any, interval_us: int, count: int | None) -> Iterator[Any]:
+    """esxtop -d/-n over the simulation, through the one driver: a sample after each step.
+
+    ``count`` None runs until the consumer (the TUI) stops pulling.
+    """
+    import itertools
+
+    from vmksim.kernel import drive_iter
+    from vmksim.stats.observer import SampleObserver
+
+    steps = itertools.repeat(interval_us) if count is None else itertools.repeat(interval_us, count)
+    observer = SampleObserver(sampler)
+    for _ in drive_iter(src, steps, [observer], total=count):
+        yield observer.last
