@@ -139,6 +139,39 @@ def _convert(out: str) -> subprocess.CompletedProcess[str]:
     return _cli("capture", "convert", str(CAPTURE), "--csv", out)
 
 
+#: Every option that writes a file (issue 11 item 11), with {} for the output path.
+WRITERS = [
+    "run " + str(ROOT / "examples" / "limits.toml") + " -n 1 --no-progress --engine python --batch {}",
+    "analyze " + str(CAPTURE) + " --report {}",
+    "compare " + str(CAPTURE) + " " + str(CAPTURE) + " --report {}",
+    "capture convert " + str(CAPTURE) + " --csv {}",
+    "capture convert " + str(CAPTURE) + " --parquet {}",
+    "top --replay " + str(CAPTURE) + " --batch -o {}",
+    "top --export-entity {} " + str(ROOT / "examples" / "limits.toml"),
+    "whatif " + str(CAPTURE) + " --duration 1 --engine python --write-scenario {}",
+    "whatif " + str(CAPTURE) + " --duration 1 --engine python --report {}",
+]
+
+
+@pytest.mark.parametrize(
+    "template", WRITERS, ids=[" ".join(w.split()[:1] + w.split()[-2:-1]) for w in WRITERS]
+)
+@pytest.mark.parametrize("case", ["missing folder", "folder", "link loop"])
+def test_every_writer_refuses_a_bad_output_path(run_cli, tmp_path: Path, template: str, case: str) -> None:
+    if case == "link loop":
+        (tmp_path / "a").symlink_to(tmp_path / "b")
+        (tmp_path / "b").symlink_to(tmp_path / "a")
+    path, words = {
+        "missing folder": (str(tmp_path / "no" / "out"), "does not exist"),
+        "folder": (str(tmp_path), "is a folder"),
+        "link loop": (str(tmp_path / "a"), "symbolic link loop"),
+    }[case]
+    before = sorted(p.name for p in tmp_path.iterdir())
+    code, _, err = run_cli(*_argv(template, path))
+    _one_clear_line(subprocess.CompletedProcess([], code, "", err), path, words)
+    assert sorted(p.name for p in tmp_path.iterdir()) == before  # nothing half-written left
+
+
 def test_output_in_a_missing_folder(tmp_path: Path) -> None:
     out = str(tmp_path / "no" / "x.csv")
     _one_clear_line(_convert(out), out, "does not exist")

@@ -39,6 +39,7 @@ __all__ = [
     "STDOUT",
     "atomic_write",
     "check_input",
+    "check_output",
     "describe_output",
     "is_stdout",
     "read_text_input",
@@ -87,6 +88,22 @@ def _resolve_output(path: str) -> tuple[str, bool]:
     if not os.path.isdir(folder):
         raise InputError(f"cannot write: the folder {folder} does not exist", source=path)
     return real, False
+
+
+def check_output(path: str | os.PathLike[str]) -> None:
+    """Fail now, with the line :func:`atomic_write` would give later, if *path* cannot be written.
+
+    For commands that work a long time before they write (a what-if simulation): a mistyped
+    folder is reported before the work, not after it. Writes nothing.
+    """
+    name = os.fspath(path)
+    if name == STDOUT:
+        return
+    real, in_place = _resolve_output(name)
+    target = real if in_place else os.path.dirname(real) or "."
+    if not os.access(target, os.W_OK):
+        what = "permission denied" if in_place else f"the folder {target} is not writable"
+        raise InputError(f"cannot write: {what}", source=name)
 
 
 @contextlib.contextmanager

@@ -10,7 +10,7 @@ import sys
 from typing import Any
 
 from vmksim.errors import InputError
-from vmksim.fileio import MAX_TEXT_INPUT_BYTES, check_input, is_stdout
+from vmksim.fileio import MAX_TEXT_INPUT_BYTES, check_input, check_output, is_stdout
 
 __all__ = ["HelpFormatter", "input_file", "parse_key_values", "print_json", "say_written", "text_output"]
 
@@ -51,6 +51,9 @@ def text_output(
     claims = sum(1 for o in outputs if is_stdout(o)) + int(json_out)
     if claims > 1:
         raise InputError("only one output can go to standard output ('-' or --json)")
+    for output in outputs:
+        if output is not None:
+            check_output(output)  # a bad path is said before the work, not after it
     if any(is_stdout(o) for o in outputs):
         return contextlib.redirect_stdout(sys.stderr)
     return contextlib.nullcontext()

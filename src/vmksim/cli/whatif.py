@@ -95,6 +95,7 @@ def run(args: argparse.Namespace) -> int:
     if not math.isfinite(duration) or duration <= 0:
         raise InputError(f"must be a positive number of seconds, got {args.duration}", source="--duration")
     thresholds = Thresholds().with_overrides(parse_key_values(args.threshold, "--threshold"))
+    text_output(args.write_scenario, args.report, json_out=args.json)  # bad outputs: said before simulating
     w = run_whatif(
         input_file(args.capture, capture=True),
         sets=args.set,
