@@ -175,8 +175,8 @@ def _simulate(kernel: Any, scenario: Any, args: argparse.Namespace) -> Any:
 def _csv_columns(kernel: Any, sampler: Any, all_counters: bool) -> tuple[tuple[Any, ...], Any]:
     """The CSV's columns and their positions in the -a sample (None: all of them).
 
-    The default set (esxtop without -a) is a subset of the -a columns, in the same order, so the
-    one -a sampler serves both the summary and a default-set CSV.
+    The default set (esxtop without -a) is a subset of the -a columns (stats.sampler: a default
+    metric is also an -a metric), so the one -a sampler serves both the summary and the CSV.
     """
     if all_counters:
         return sampler.columns, None
