@@ -25,12 +25,25 @@ CAPTURE = FIXTURES / "esxtop" / "names.csv"
 #: Seconds a case may take before it counts as a hang (the CLI answers these in well under one).
 TIMEOUT_S = 30
 IS_ROOT = hasattr(os, "geteuid") and os.geteuid() == 0
+#: The Linux capabilities that let root ignore file modes (capabilities(7)); dropped for the
+#: permission cases so they test what a user meets, also when the tests run as root.
+DAC_CAPS = "-dac_override,-dac_read_search"
 
 
-def _cli(*argv: str, stdin: str = "") -> subprocess.CompletedProcess[str]:
+def _as_a_user() -> list[str]:
+    """Command prefix under which file modes apply: nothing for a user; setpriv for root."""
+    if not IS_ROOT:
+        return []
+    setpriv = shutil.which("setpriv")
+    if setpriv is None:
+        pytest.skip("running as root, and setpriv (util-linux) is missing to drop the override")
+    return [setpriv, f"--inh-caps={DAC_CAPS}", f"--bounding-set={DAC_CAPS}"]
+
+
+def _cli(*argv: str, stdin: str = "", prefix: tuple[str, ...] = ()) -> subprocess.CompletedProcess[str]:
     env = {**os.environ, "PYTHONPATH": str(ROOT / "src")}
     return subprocess.run(
-        [sys.executable, "-m", "vmksim", *argv],
+        [*prefix, sys.executable, "-m", "vmksim", *argv],
         capture_output=True,
         text=True,
         input=stdin,
@@ -106,12 +119,13 @@ def test_empty_inputs_are_one_clear_line(tmp_path: Path) -> None:
         _one_clear_line(_cli(*argv), str(empty), "")
 
 
-@pytest.mark.skipif(IS_ROOT, reason="root reads files whatever their mode")
 def test_unreadable_input_is_one_clear_line(tmp_path: Path) -> None:
+    prefix = tuple(_as_a_user())
     locked = tmp_path / "locked.csv"
     shutil.copy(CAPTURE, locked)
     locked.chmod(0)
-    _one_clear_line(_cli("analyze", str(locked)), str(locked), "Permission denied")
+    for argv in (["analyze", str(locked)], ["run", str(locked)], ["plan", str(locked)]):
+        _one_clear_line(_cli(*argv, prefix=prefix), str(locked), "Permission denied")
 
 
 def test_input_through_a_symlink_reads_its_target(tmp_path: Path) -> None:
@@ -189,15 +203,28 @@ def test_output_in_a_folder_nobody_may_write() -> None:
     _one_clear_line(_convert("/sys/kernel/vmksim-test.csv"), "/sys/kernel/vmksim-test.csv", "cannot write")
 
 
-@pytest.mark.skipif(IS_ROOT, reason="root writes into any folder")
 def test_output_in_a_read_only_folder(tmp_path: Path) -> None:
+    prefix = tuple(_as_a_user())
     folder = tmp_path / "ro"
     folder.mkdir()
     folder.chmod(0o500)
+    out = str(folder / "x.csv")
     try:
-        _one_clear_line(_convert(str(folder / "x.csv")), str(folder / "x.csv"), "Permission denied")
+        proc = _cli("capture", "convert", str(CAPTURE), "--csv", out, prefix=prefix)
+        _one_clear_line(proc, out, "is not writable")
+        assert list(folder.iterdir()) == []
     finally:
         folder.chmod(0o700)
+
+
+def test_read_only_output_file_is_not_replaced(tmp_path: Path) -> None:
+    prefix = tuple(_as_a_user())
+    out = tmp_path / "kept.csv"
+    out.write_text("precious")
+    out.chmod(0o444)
+    proc = _cli("capture", "convert", str(CAPTURE), "--csv", str(out), prefix=prefix)
+    _one_clear_line(proc, str(out), "read-only")
+    assert out.read_text() == "precious" and sorted(p.name for p in tmp_path.iterdir()) == ["kept.csv"]
 
 
 def test_output_symlink_loop(tmp_path: Path) -> None:

@@ -12,7 +12,8 @@ Outputs (:func:`atomic_write`), the rules a shell redirection would follow:
   ``/dev/null``, a FIFO, a socket) is opened and written in place: there is no
   file to replace, and renaming over it would swap the device for a file;
 - a regular file, or a new one, is written to a temporary file beside it and
-  renamed into place only when the whole content was written;
+  renamed into place only when the whole content was written; a read-only
+  file is refused, as a shell redirection would;
 - a missing or unwritable folder, or a path that is a folder: one
   :class:`~vmksim.errors.InputError` line naming the path.
 
@@ -84,6 +85,10 @@ def _resolve_output(path: str) -> tuple[str, bool]:
         raise InputError("cannot write: is a folder, give a file name", source=path)
     if st is not None and not stat.S_ISREG(st.st_mode):
         return real, True
+    if st is not None and not os.access(real, os.W_OK):
+        # Renaming over it would succeed (the folder is writable) but defeat the protection the
+        # owner put on the file; a shell redirection refuses it too.
+        raise InputError("cannot write: the file is read-only", source=path)
     folder = os.path.dirname(real) or "."
     if not os.path.isdir(folder):
         raise InputError(f"cannot write: the folder {folder} does not exist", source=path)
