@@ -145,8 +145,8 @@ def _write(host: str, columns: Any, samples: Any, output: str | None) -> int:
     return 0
 
 
-def _load_kernel(scenario: str, seed: int | None) -> Any:
-    """The simulated kernel for *scenario* (a CounterSource that can advance)."""
+def _load_kernel(scenario: str, seed: int | None) -> tuple[Any, Any]:
+    """(scenario, its simulated host: a CounterSource that can advance)."""
     try:
         from vmksim.kernel import build_kernel
         from vmksim.scenario import load_scenario
@@ -158,14 +158,14 @@ def _load_kernel(scenario: str, seed: int | None) -> Any:
     loaded = load_scenario(input_file(scenario))
     if seed is not None:
         loaded = loaded.with_run(seed=seed)
-    return build_kernel(loaded)
+    return loaded, build_kernel(loaded)
 
 
 def _simulate(args: argparse.Namespace) -> int:
     from vmksim.esxtop.entities import format_entities, parse_entities
     from vmksim.stats.sampler import Sampler
 
-    src = _load_kernel(args.scenario, args.seed)
+    scenario, src = _load_kernel(args.scenario, args.seed)
     if args.export_entity:
         from vmksim.fileio import atomic_write
 
@@ -179,11 +179,11 @@ def _simulate(args: argparse.Namespace) -> int:
         text = read_text_input(args.import_entity)
         groups = parse_entities(text, source=args.import_entity).groups
     # -d and -n default to the scenario's [run] interval and duration.
-    delay = max(args.delay or src.scenario.run.interval_s, MIN_DELAY_S)
+    delay = max(args.delay or scenario.run.interval_s, MIN_DELAY_S)
     sampler = Sampler(src, all_counters=args.all_counters, groups=groups)
     interval_us = round(delay * 1_000_000)
     if args.batch:
-        count = args.iterations or src.scenario.run.iterations
+        count = args.iterations or scenario.run.iterations
         return _write(sampler.host, sampler.columns, _samples(src, sampler, interval_us, count), args.output)
     from vmksim.esxtop.feed import Feed
 
