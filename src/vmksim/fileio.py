@@ -169,11 +169,14 @@ def atomic_write(path: str | os.PathLike[str], mode: str = "w", **kwargs: Any) -
         raise
 
 
-def check_input(path: str | os.PathLike[str], *, max_bytes: int | None = MAX_TEXT_INPUT_BYTES) -> int:
+def check_input(
+    path: str | os.PathLike[str], *, max_bytes: int | None = MAX_TEXT_INPUT_BYTES, block_devices: bool = False
+) -> int:
     """Size of the regular file *path* (symlinks followed); InputError for anything else.
 
     Refuses, without opening it: a missing path, a folder, a device or FIFO (reading one could
     block for ever or never end), a symlink loop, a file over *max_bytes* (None: no cap).
+    ``block_devices`` accepts a block device too (a VMFS volume on /dev/sdb1); its size is 0.
     """
     name = os.fspath(path)
     try:
@@ -183,6 +186,8 @@ def check_input(path: str | os.PathLike[str], *, max_bytes: int | None = MAX_TEX
         raise InputError(f"cannot read: {what}", source=name) from None
     if stat.S_ISDIR(st.st_mode):
         raise InputError("cannot read: is a folder, expected a file", source=name)
+    if block_devices and stat.S_ISBLK(st.st_mode):
+        return 0
     if not stat.S_ISREG(st.st_mode):
         kind = "a FIFO" if stat.S_ISFIFO(st.st_mode) else "a device or socket"
         raise InputError(f"cannot read: {kind}, not a regular file", source=name)
