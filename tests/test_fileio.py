@@ -70,3 +70,24 @@ def test_check_input_names_the_kind_of_special_file(tmp_path) -> None:
         check_input("/dev/null")
     (tmp_path / "f").write_text("abc")
     assert check_input(tmp_path / "f") == 3
+
+
+def test_check_input_accepts_block_devices_only_when_asked() -> None:
+    from vmksim.errors import InputError
+    from vmksim.fileio import check_input
+
+    block = next((f"/dev/{n}" for n in sorted(os.listdir("/dev")) if _is_block(f"/dev/{n}")), None)
+    if block is None:
+        pytest.skip("no block device visible")
+    with pytest.raises(InputError, match="a device or socket, not a regular file"):
+        check_input(block)
+    assert check_input(block, block_devices=True) == 0
+    with pytest.raises(InputError, match="a device or socket"):
+        check_input("/dev/null", block_devices=True)  # a character device still is not a volume
+
+
+def _is_block(path: str) -> bool:
+    try:
+        return stat.S_ISBLK(os.stat(path).st_mode)
+    except OSError:
+        return False
