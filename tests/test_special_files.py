@@ -318,3 +318,18 @@ def test_sigterm_during_batch_run_leaves_no_partial_file(tmp_path: Path) -> None
     _, err = proc.communicate(timeout=TIMEOUT_S)
     assert proc.returncode == 143 and "terminated" in err
     assert list(tmp_path.iterdir()) == []
+
+
+def test_dash_report_puts_the_html_on_stdout_and_the_text_on_stderr(run_cli, tmp_path: Path) -> None:
+    from vmksim.analyze.synth import VmScript, write_scripted_capture
+    from vmksim.topology import resolve_host
+
+    capture = tmp_path / "c.csv"
+    write_scripted_capture(capture, resolve_host("tiny-1x4"), [VmScript("vm-a", 1, ready=20)], samples=3)
+    for argv in (["analyze", str(capture)], ["compare", str(capture), str(capture)]):
+        code, out, err = run_cli(*argv, "--report", "-")
+        assert code == 0, err
+        assert out.startswith("<!DOCTYPE html>") and out.rstrip().endswith("</html>")
+        assert "vm-a" in err and "report written" not in err + out[-200:]
+    code, _, err = run_cli("analyze", str(capture), "--report", "-", "--json")
+    assert code == 1 and "only one output" in err
