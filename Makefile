@@ -1,5 +1,5 @@
 # Two commands do all the set-up on a fresh machine (see README.md):
-#   make demo   -- .venv + install + the main job on the built-in default scenario
+#   make demo   -- .venv + install with the tui and report extras + the main job on the default scenario
 #   make test   -- .venv with dev extras + system test tools + linters + tests
 PYTHON ?= python3
 VENV   := .venv
@@ -16,11 +16,17 @@ $(VENV)/.core: pyproject.toml | $(BIN)/python
 	$(BIN)/python -m pip install --quiet -e .
 	touch $@
 
-$(VENV)/.dev: pyproject.toml | $(BIN)/python
-	$(BIN)/python -m pip install --quiet -e '.[dev]'
+# The demo installs the interactive esxtop (tui) and the HTML report (report) too, so every
+# command the demo and README.md suggest afterwards works; the dev extras include both.
+$(VENV)/.demo: pyproject.toml | $(BIN)/python
+	$(BIN)/python -m pip install --quiet -e '.[tui,report]'
 	touch $@ $(VENV)/.core
 
-demo: $(VENV)/.core
+$(VENV)/.dev: pyproject.toml | $(BIN)/python
+	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	touch $@ $(VENV)/.core $(VENV)/.demo
+
+demo: $(VENV)/.demo
 	$(BIN)/vmksim demo
 
 system-deps:

@@ -6,7 +6,7 @@ import math
 from dataclasses import dataclass
 
 from vmksim.demo import FIGURES, TENANT, verdict
-from vmksim.stats.summary import VmSummary
+from vmksim.kernel.totals import GroupTotals as VmSummary
 
 
 def _row(

@@ -305,7 +305,7 @@ def test_same_scenario_and_seed_give_identical_counters() -> None:
     assert _all_counters(sc, False) != _all_counters(other, False)
 
 
-@pytest.mark.skipif(not numba_available(), reason="needs the 'fast' extra (numba)")
+@pytest.mark.skipif(not numba_available(), reason="needs numba (a core dependency)")
 def test_compiled_and_interpreted_engines_agree_exactly() -> None:
     sc = scenario_from_mapping(NFV_SMALL)
     assert _all_counters(sc, True) == _all_counters(sc, False)

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import re
 import sys
 from typing import Any
 
 from rich.console import Console
+from rich.text import Text
 
-__all__ = ["PIPE_WIDTH", "make_console", "progress_bar"]
+__all__ = ["PIPE_WIDTH", "ProgressObserver", "escape_controls", "make_console", "progress_bar", "user_text"]
 
 #: Width of tables written to a pipe or file (rich would use 80 and squeeze columns).
 PIPE_WIDTH = 160
@@ -19,6 +21,36 @@ def make_console(**kwargs: object) -> Console:
     if probe.is_terminal:
         return probe
     return Console(width=PIPE_WIDTH, **kwargs)  # type: ignore[arg-type]
+
+
+#: Characters that must not reach a terminal raw from names read out of files (issue 11 item 18):
+#: C0 and C1 controls and DEL (escape sequences, a newline that forges an extra line), the Unicode
+#: line and paragraph separators, and the bidirectional overrides/isolates that reorder what is shown
+#: (Unicode TR#36 §2.3 "Bidirectional Text Spoofing", https://www.unicode.org/reports/tr36/).
+_UNSAFE = re.compile("[\x00-\x1f\x7f-\x9f\u2028\u2029\u202a-\u202e\u2066-\u2069]")
+#: The short C escapes people know; every other unsafe character is shown as \xNN or \uNNNN.
+_SHORT_ESCAPES = {"\n": "\\n", "\r": "\\r", "\t": "\\t", "\x1b": "\\e"}
+
+
+def _escape(match: re.Match[str]) -> str:
+    char = match.group()
+    code = ord(char)
+    return _SHORT_ESCAPES.get(char) or (f"\\x{code:02x}" if code < 0x100 else f"\\u{code:04x}")
+
+
+def escape_controls(value: object) -> str:
+    """*value* as text with every control character visible as an escape (``\\n``, ``\\e``, ``\\x00``)."""
+    return _UNSAFE.sub(_escape, str(value))
+
+
+def user_text(value: object, style: str = "") -> Text:
+    """User data (a name read from a file) for rich: controls escaped, never markup, never highlighted.
+
+    Printing a plain ``str`` lets rich interpret ``[bold]`` in it as markup and run its regex
+    highlighter over it, which is quadratic in the length (a 20,000-character displayName took
+    6 s in `vmksim plan`, issue 11 item 15); a :class:`rich.text.Text` is printed as it is.
+    """
+    return Text(escape_controls(value), style=style)
 
 
 def progress_bar(total: int, label: str = "simulating") -> tuple[Any, Any] | None:
@@ -37,3 +69,30 @@ def progress_bar(total: int, label: str = "simulating") -> tuple[Any, Any] | Non
     )
     bar.start()
     return bar, bar.add_task(label, total=total)
+
+
+class ProgressObserver:
+    """A progress bar as an observer of the simulation driver (vmksim.kernel.simulate.SimObserver).
+
+    The CLI and the demo pass one in; the kernel itself never draws. Nothing is shown when stderr
+    is not a terminal or the run is open-ended (no total).
+    """
+
+    def __init__(self, label: str = "simulating") -> None:
+        self.label = label
+        self._bar: tuple[Any, Any] | None = None
+
+    def started(self, source: object, total: int | None) -> None:
+        self._bar = progress_bar(total, self.label) if total else None
+
+    def stepped(self, source: object, index: int) -> None:
+        if self._bar is not None:
+            self._bar[0].update(self._bar[1], advance=1)
+
+    def finished(self, source: object) -> None:
+        """Nothing to do: the bar is removed in closed()."""
+
+    def closed(self) -> None:
+        if self._bar is not None:
+            self._bar[0].stop()
+            self._bar = None

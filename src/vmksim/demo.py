@@ -30,7 +30,7 @@ from typing import Any
 from rich.table import Table
 
 from vmksim.analyze.counters import metric
-from vmksim.console import make_console
+from vmksim.console import ProgressObserver, make_console
 from vmksim.metrics import EsxObject
 from vmksim.numa.plan import plan_vm
 from vmksim.textview import plan_layout
@@ -247,7 +247,7 @@ def run_demo() -> int:
             f"{scenario.run.duration_s:.0f} s of host time ...",
             highlight=False,
         )
-        results.append(simulate(scenario, progress=True))
+        results.append(simulate(scenario, observers=[ProgressObserver()]))
     console.print()
     console.print(preferht_table(results))
     console.print(verdict(results), highlight=False, soft_wrap=True)

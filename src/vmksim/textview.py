@@ -6,8 +6,9 @@ from collections.abc import Sequence
 
 from rich.console import Console
 from rich.table import Table
+from rich.text import Text
 
-from vmksim.console import make_console
+from vmksim.console import make_console, user_text
 from vmksim.numa.plan import VmPlan
 from vmksim.topology import HostTopology
 from vmksim.vmx import VmConfig
@@ -17,9 +18,9 @@ __all__ = ["plan_layout", "print_plans", "print_topology"]
 
 def print_topology(host: HostTopology, console: Console | None = None) -> None:
     console = console or make_console()
-    console.print(f"[bold]{host.name}[/bold]: {host.summary}")
+    console.print(Text.assemble(user_text(host.name, "bold"), ": ", user_text(host.summary)))
     if host.cpu_model:
-        console.print(f"  CPU model: {host.cpu_model}")
+        console.print(Text.assemble("  CPU model: ", user_text(host.cpu_model)))
     if host.llc_per_node > 1:
         console.print(f"  LLC domains: {host.llc_per_node} per node of {host.cores_per_llc} cores")
     table = Table("NUMA node", "socket", "cores", "PCPUs (ESXi numbering)", "memory", box=None)
@@ -63,10 +64,12 @@ def print_plans(
     host: HostTopology, vms: Sequence[VmConfig], plans: Sequence[VmPlan], console: Console | None = None
 ) -> None:
     console = console or make_console(soft_wrap=True)
-    console.print(f"Host [bold]{host.name}[/bold]: {host.summary}\n")
+    console.print(Text.assemble("Host ", user_text(host.name, "bold"), ": ", user_text(host.summary), "\n"))
     for vm, plan in zip(vms, plans, strict=True):
         mem = f", {vm.memory_mb // 1024} GB" if vm.memory_mb else ""
-        console.print(f"[bold]{plan.name}[/bold] ({plan.vcpus} vCPUs{mem}) on ESXi {plan.esxi}")
+        console.print(
+            Text.assemble(user_text(plan.name, "bold"), f" ({plan.vcpus} vCPUs{mem}) on ESXi {plan.esxi}")
+        )
         vnuma, clients = plan_layout(plan)
         rows = [
             (
@@ -79,11 +82,12 @@ def print_plans(
         ]
         if plan.vmx_writes:
             rows.append((".vmx writes", ", ".join(f'{k} = "{v}"' for k, v in plan.vmx_writes.items())))
+        # Explanations quote the VM's name and .vmx values: user data, printed as Text.
         for label, text in rows:
-            console.print(f"  {label:<13} {text}", highlight=False)
+            console.print(user_text(f"  {label:<13} {text}"))
         console.print("  why:")
         for line in plan.explanation:
-            console.print(f"    - {line}", highlight=False)
+            console.print(user_text(f"    - {line}"))
         for line in plan.warnings:
-            console.print(f"  [yellow]warning:[/yellow] {line}", highlight=False)
+            console.print(Text.assemble("  ", ("warning:", "yellow"), " ", user_text(line)))
         console.print()

@@ -14,15 +14,29 @@ from __future__ import annotations
 import math
 import os
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 import numpy as np
 
-from vmksim.analyze.facts import CaptureData, VmFacts, load_capture
+from vmksim.analyze.facts import CaptureData, VmFacts, capture_data, load_capture, needed_columns
 from vmksim.analyze.findings import Finding, find
 from vmksim.analyze.thresholds import Thresholds
+from vmksim.kernel.totals import VcpuTotals
+from vmksim.stats.sample import Column, FloatArray, Sample
 
-__all__ = ["Analysis", "HostSummary", "VmSummary", "analyze", "analyze_file", "summarize_vm"]
+__all__ = [
+    "Analysis",
+    "HostSummary",
+    "StreamCollector",
+    "VcpuSummary",
+    "VmSummary",
+    "analyze",
+    "analyze_file",
+    "summarize_vcpus",
+    "summarize_vm",
+    "vcpu_json",
+]
 
 
 def _mean(a: Any) -> float:
@@ -64,12 +78,15 @@ class VmSummary:
     numa_migrations: float
     balloon_mb: float
     swapped_mb: float
+    wait: float = math.nan  # %WAIT
+    latency: float = math.nan  # %LAT_C ("% CPU Latency", esxtop -a)
+    numa_home: float = math.nan  # NHN at the last sample ("Numa Home Nodes": the first home node)
 
     def to_json(self) -> dict[str, Any]:
         out: dict[str, Any] = {"name": self.name, "vcpus": self.vcpus, "memory_mb": self.memory_mb}
         for key in (
             "used", "run", "ready", "ready_peak", "costop", "costop_peak", "max_limited", "swap_wait",
-            "numa_local_pct", "numa_migrations", "balloon_mb", "swapped_mb",
+            "numa_local_pct", "numa_migrations", "balloon_mb", "swapped_mb", "wait", "latency", "numa_home",
         ):  # fmt: skip
             out[key] = _clean(getattr(self, key))
         return out
@@ -93,7 +110,63 @@ def summarize_vm(data: CaptureData, vm: VmFacts) -> VmSummary:
         numa_migrations=float(np.nansum(mig)) if mig is not None else math.nan,
         balloon_mb=_mean(data.vm_memory(vm, "Memctl MBytes")),
         swapped_mb=_mean(data.vm_memory(vm, "Swapped MBytes")),
+        wait=_mean(data.vm_per_vcpu(vm, "% Wait")),
+        latency=_mean(data.vm_per_vcpu(vm, "% CPU Latency")),
+        numa_home=_last(data.vm_memory(vm, "Numa Home Nodes")),
     )
+
+
+#: One vCPU over a capture: the kernel's per-vCPU record (vm, vcpu, then % of the interval for
+#: used, run, ready, costop, max_limited, wait, latency), here holding means over the samples.
+VcpuSummary = VcpuTotals
+
+
+def vcpu_json(row: VcpuSummary) -> dict[str, Any]:
+    return {k: (v if isinstance(v, str | int) else _clean(v)) for k, v in row._asdict().items()}
+
+
+_VCPU_COUNTERS = ("% Used", "% Run", "% Ready", "% CoStop", "% Max Limited", "% Wait", "% CPU Latency")
+
+
+def summarize_vcpus(data: CaptureData, vm: VmFacts) -> list[VcpuSummary]:
+    """Each vCPU of *vm* (Vcpu rows of an esxtop -a capture; else the group's value split evenly)."""
+    means = []
+    for counter in _VCPU_COUNTERS:
+        m = data.vm_vcpu_matrix(vm, counter)
+        means.append([math.nan] * vm.vcpus if m is None else [_mean(m[:, k]) for k in range(m.shape[1])])
+    return [VcpuSummary(vm.name, k, *(col[k] for col in means)) for k in range(len(means[0]))]
+
+
+def _last(a: Any) -> float:
+    if a is None:
+        return math.nan
+    a = np.asarray(a, dtype=np.float64)
+    a = a[~np.isnan(a)]
+    return float(a[-1]) if a.size else math.nan
+
+
+class StreamCollector:
+    """A sample sink that keeps, of a live stream, the columns the analyzer reads; then its data.
+
+    The simulation driver's sampler feeds it sample by sample (vmksim.stats.observer), so a run's
+    summaries come from the same sample stream as its CSV, kept at the analyzer's columns only.
+    """
+
+    def __init__(self, host: str, columns: tuple[Column, ...], source: str) -> None:
+        self._host, self._all, self._source = host, columns, source
+        self._keep = np.array(needed_columns(columns), dtype=np.int64)
+        self._times: list[datetime] = []
+        self._values: list[FloatArray] = []
+
+    def __call__(self, sample: Sample) -> None:
+        self._times.append(sample.time)
+        self._values.append(sample.values[self._keep])
+
+    def data(self) -> CaptureData:
+        columns = tuple(self._all[i] for i in self._keep)
+        return capture_data(
+            self._host, columns, self._times, self._values, source=self._source, all_columns=self._all
+        )
 
 
 @dataclass(frozen=True, slots=True)

@@ -211,13 +211,13 @@ def scripted_recording(
     host_name: str = "esx01",
 ) -> Recording:
     """Sample a scripted source *samples* times, every *interval_s* seconds."""
+    from vmksim.kernel import drive
+    from vmksim.stats.observer import SampleObserver
+
     source = ScriptedSource(host, vms, seed=seed, host_name=host_name)
     sampler = Sampler(source, all_counters=all_counters)
     rec = Recording(sampler.host, sampler.columns)
-    step = round(interval_s * 1e6)
-    for _ in range(samples):
-        source.advance(step)
-        rec.append(sampler.sample())
+    drive(source, [round(interval_s * 1e6)] * samples, [SampleObserver(sampler, [rec.append])])
     return rec
 
 
@@ -291,17 +291,15 @@ def simulated_recording(
 
     ``jit`` picks the kernel's compiled (True) or interpreted (False) scheduler core; None lets it choose.
     """
-    from vmksim.kernel import boot
+    from vmksim.kernel import build_kernel, drive, step_lengths
     from vmksim.scenario import scenario_from_mapping
+    from vmksim.stats.observer import SampleObserver
 
     scenario = scenario_from_mapping(mapping, source=label, name=label)
-    kernel = boot(scenario, jit=jit)
+    kernel = build_kernel(scenario, jit=jit)
     sampler = Sampler(kernel, all_counters=all_counters)
     rec = Recording(sampler.host, sampler.columns)
-    run = scenario.run
-    for i in range(run.iterations):
-        kernel.run_until(min(run.duration_us, (i + 1) * run.interval_us))
-        rec.append(sampler.sample())
+    drive(kernel, step_lengths(scenario.run), [SampleObserver(sampler, [rec.append])])
     return rec
 
 

@@ -20,7 +20,7 @@ from vmksim.analyze.compare import COUNT_ROWS, is_count
 from vmksim.analyze.counters import COSTOP, MLMTD, NUMA_LOCAL_PCT, NUMA_MIGRATIONS, READY, RUN, SWPWT, USED
 from vmksim.analyze.findings import Finding, Severity
 from vmksim.analyze.summary import Analysis, VmSummary
-from vmksim.console import make_console
+from vmksim.console import make_console, user_text
 
 if TYPE_CHECKING:
     from vmksim.analyze.compare import Comparison
@@ -57,7 +57,7 @@ def _vm_table(vms: Sequence[VmSummary], title: str) -> Table:
     ordered = sorted(vms, key=lambda v: -(v.ready if math.isfinite(v.ready) else -1))
     for v in ordered[:MAX_VM_ROWS]:
         t.add_row(
-            v.name, str(v.vcpus), _f(v.used), _f(v.run), _f(v.ready), _f(v.ready_peak), _f(v.costop),
+            user_text(v.name), str(v.vcpus), _f(v.used), _f(v.run), _f(v.ready), _f(v.ready_peak), _f(v.costop),
             _f(v.max_limited), _f(v.swap_wait), _f(v.numa_local_pct, 0), _f(v.numa_migrations, 0),
         )  # fmt: skip
     if len(ordered) > MAX_VM_ROWS:
@@ -73,21 +73,22 @@ def print_findings(console: Console, findings: Sequence[Finding]) -> None:
     console.print(f"[bold]Findings ({len(findings)})[/]")
     for f in findings:
         style = _STYLE[f.severity]
-        console.print(f"[{style}]{f.severity.value}[/] [bold]{f.vm or '(host)'}[/] {f.metric}")
+        who = user_text(f.vm, "bold") if f.vm else Text("(host)", style="bold")
+        console.print(Text.assemble((f.severity.value, style), " ", who, " ", f.metric))
         for label, text in (("", f.message), ("cause: ", f.cause), ("fix: ", f.fix)):
-            console.print(Padding(Text(label + text), (0, 0, 0, 4)), highlight=False)
+            console.print(Padding(user_text(label + text), (0, 0, 0, 4)))
 
 
 def print_analysis(a: Analysis, console: Console | None = None) -> None:
     console = console or make_console()
-    console.print(f"[bold]{a.data.source}[/]")
-    console.print(facts_line(a))
+    console.print(user_text(a.data.source, "bold"))
+    console.print(user_text(facts_line(a)))
     console.print(
         f"host PCPU UTIL {_f(a.host.util)} % mean, {_f(a.host.util_peak)} % peak; "
         f"figures per vCPU, means over the capture"
     )
     for w in a.data.warnings:
-        console.print(f"[yellow]capture warning:[/] {w}")
+        console.print(Text.assemble(("capture warning:", "yellow"), " ", user_text(w)))
     console.print(_vm_table(a.vms, "VMs (worst %RDY first)"))
     print_findings(console, a.findings)
 
@@ -105,27 +106,33 @@ def print_comparison(
     """
     console = console or make_console()
     la, lb = labels
-    console.print(f"[bold]{la}[/] {c.a.data.source}: {facts_line(c.a)}", highlight=False)
-    console.print(f"[bold]{lb}[/] {c.b.data.source}: {facts_line(c.b)}", highlight=False)
+    for label, side in ((la, c.a), (lb, c.b)):
+        console.print(
+            Text.assemble(user_text(label, "bold"), " ", user_text(f"{side.data.source}: {facts_line(side)}"))
+        )
     if warn_hosts:
         for w in c.warnings:
-            console.print(f"[yellow]warning:[/] {w.replace('A and B', f'{la} and {lb}')}", highlight=False)
+            console.print(
+                Text.assemble(("warning:", "yellow"), " ", user_text(w.replace("A and B", f"{la} and {lb}")))
+            )
     t = Table(title="Host", title_justify="left")
     for col in ("figure", la, lb, f"{lb} - {la}"):
-        t.add_column(col, justify="left" if col == "figure" else "right")
+        t.add_column(user_text(col), justify="left" if col == "figure" else "right")
     for label, x, y in c.host_rows():
         digits = 0 if label in COUNT_ROWS else 2 if "per PCPU" in label else 1
         t.add_row(label, _f(x, digits), _f(y, digits), _delta(x, y, digits))
     console.print(t)
     console.print(_changes_table(c, la, lb))
     console.print(
-        f"findings: {la} {len(c.a.findings)}, {lb} {len(c.b.findings)}; "
-        f"gone in {lb}: {len(c.fixed)}, new in {lb}: {len(c.new)}"
+        user_text(
+            f"findings: {la} {len(c.a.findings)}, {lb} {len(c.b.findings)}; "
+            f"gone in {lb}: {len(c.fixed)}, new in {lb}: {len(c.new)}"
+        )
     )
     for f in c.new:
-        console.print(Padding(Text(f"new: {f.message}", style="red"), (0, 0, 0, 2)))
+        console.print(Padding(user_text(f"new: {f.message}", style="red"), (0, 0, 0, 2)))
     for f in c.fixed:
-        console.print(Padding(Text(f"gone: {f.message}", style="green"), (0, 0, 0, 2)))
+        console.print(Padding(user_text(f"gone: {f.message}", style="green"), (0, 0, 0, 2)))
 
 
 def _changes_table(c: Comparison, la: str, lb: str) -> Table:
@@ -137,13 +144,13 @@ def _changes_table(c: Comparison, la: str, lb: str) -> Table:
     rows = c.vm_rows()
     for row in rows[:MAX_VM_ROWS]:
         if row.a is None or row.b is None:
-            t.add_row(row.name, f"only in {lb if row.a is None else la}", "", "", "")
+            t.add_row(user_text(row.name), f"only in {lb if row.a is None else la}", "", "", "")
         elif not row.changes:
-            t.add_row(row.name, "(no change)", "", "", "")
+            t.add_row(user_text(row.name), "(no change)", "", "", "")
         for i, ch in enumerate(row.changes):
             digits = 0 if is_count(ch.metric) else 1
             t.add_row(
-                row.name if i == 0 else "", ch.metric.column, _f(ch.a, digits), _f(ch.b, digits),
+                user_text(row.name) if i == 0 else "", ch.metric.column, _f(ch.a, digits), _f(ch.b, digits),
                 _delta(ch.a, ch.b, digits),
             )  # fmt: skip
         t.add_section()
@@ -188,7 +195,7 @@ def _calibration_table(w: WhatIf) -> Table:
     for col in cols:
         t.add_column(col, justify="left" if col == "VM" else "right")
     for r in cal.rows[:MAX_VM_ROWS]:
-        cells = [r.name, _f(r.run_capture, 2), _f(r.run_simulated, 2), _pct(r.run_rel),
+        cells: list[Text | str] = [user_text(r.name), _f(r.run_capture, 2), _f(r.run_simulated, 2), _pct(r.run_rel),
                  _f(r.ready_capture, 2), _f(r.ready_simulated, 2), _pct(r.ready_rel)]  # fmt: skip
         if with_ml:
             cells += [_f(r.mlmtd_capture, 2), _f(r.mlmtd_simulated, 2)]
@@ -200,14 +207,14 @@ def _calibration_table(w: WhatIf) -> Table:
 def print_whatif(w: WhatIf, console: Console | None = None) -> None:
     """Inferred demand, calibration against the capture, then the simulated before/after."""
     console = console or make_console()
-    console.print(f"[bold]{w.capture.data.source}[/]", highlight=False)
-    console.print(facts_line(w.capture), highlight=False)
+    console.print(user_text(w.capture.data.source, "bold"))
+    console.print(user_text(facts_line(w.capture)))
     t = Table(title="Inferred demand (per busy vCPU, uncontended)", title_justify="left")
     for col in ("VM", "vCPUs", "busy", "util %", "burst ms", "idle ms", "from"):
         t.add_column(col, justify="left" if col in ("VM", "from") else "right")
     for d in w.demands[:MAX_VM_ROWS]:
         t.add_row(
-            d.name, str(d.vcpus), str(d.busy_vcpus), _f(d.utilisation_pct, 2), _f(d.busy_ms, 3),
+            user_text(d.name), str(d.vcpus), str(d.busy_vcpus), _f(d.utilisation_pct, 2), _f(d.busy_ms, 3),
             _f(d.idle_ms, 2), d.method,
         )  # fmt: skip
     console.print(t)
@@ -219,7 +226,7 @@ def print_whatif(w: WhatIf, console: Console | None = None) -> None:
             "limits are inferred only where %MLMTD shows one binding."
         )
     for note in w.not_applied:
-        console.print(f"[yellow]not simulated:[/] {note}", highlight=False)
+        console.print(Text.assemble(("not simulated:", "yellow"), " ", user_text(note)))
     if w.comparison is None:
         if not w.not_applied:
             console.print(
@@ -228,5 +235,5 @@ def print_whatif(w: WhatIf, console: Console | None = None) -> None:
         else:
             console.print("Nothing left to simulate: no before/after is shown.")
         return
-    console.print("[bold]Changes:[/] " + "; ".join(w.changes), highlight=False)
+    console.print(Text.assemble(("Changes:", "bold"), " ", user_text("; ".join(w.changes))))
     print_comparison(w.comparison, console, labels=("before", "after"), warn_hosts=False)

@@ -12,10 +12,14 @@ taking the parsed namespace and returning an exit code).
 from __future__ import annotations
 
 import argparse
+import contextlib
 import importlib
 import pkgutil
+import signal
 import sys
-from collections.abc import Sequence
+import threading
+from collections.abc import Iterator, Sequence
+from types import FrameType
 
 from vmksim import __version__
 from vmksim.errors import VmksimError
@@ -47,15 +51,30 @@ def command_modules() -> list[str]:
 DESCRIPTION = """\
 vmksim: the VMware ESXi VMkernel as a simulator and toolset.
 
-Ask it how ESXi lays out a VM on a NUMA host (plan), inspect host topologies
-(topology), read VMFS datastores (vmfs), or check whether a Linux binary can
-run in the ESXi shell (elf). Run `vmksim COMMAND --help` for each command.
+Ask how ESXi lays out a VM on a NUMA host (plan), simulate VMs on the CPU and
+NUMA schedulers (run, top), read and diagnose esxtop captures (analyze,
+compare, capture), predict a change on a captured host (whatif), inspect host
+topologies (topology), read VMFS datastores (vmfs), or check whether a Linux
+binary can run in the ESXi shell (elf). Every command is listed below; run
+`vmksim COMMAND --help` for its options and examples.
+"""
+
+EPILOG = """\
+examples:
+  vmksim demo                                     the NFV tenant with and without preferHT
+  vmksim plan --host nfv-2x24-ht --vcpus 48       how ESXi sizes a 48-vCPU VM
+  vmksim run examples/nfv.toml --batch nfv.csv    simulate; write an esxtop batch CSV
+  vmksim analyze nfv.csv                          findings in a capture
+  vmksim top --replay nfv.csv                     esxtop's screens over a capture
 """
 
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
-        prog="vmksim", description=DESCRIPTION, formatter_class=argparse.RawDescriptionHelpFormatter
+        prog="vmksim",
+        description=DESCRIPTION,
+        epilog=EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     parser.add_argument("--version", action="version", version=f"vmksim {__version__}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
@@ -66,17 +85,53 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+#: Exit status after SIGTERM: 128 + signal number, the shell's convention (as `timeout` reports it).
+SIGTERM_EXIT = 128 + signal.SIGTERM
+
+
+class Terminated(BaseException):
+    """SIGTERM arrived: unwinds like KeyboardInterrupt so partial outputs are removed (fileio)."""
+
+
+def _raise_terminated(signum: int, frame: FrameType | None) -> None:
+    raise Terminated
+
+
+@contextlib.contextmanager
+def _sigterm_unwinds() -> Iterator[None]:
+    """While a command runs, SIGTERM raises Terminated instead of killing the process outright.
+
+    Without this, `timeout vmksim run --batch x.csv` left the hidden temporary file behind
+    (issue 11 item 17): the default action ends the process without running `finally` blocks.
+    """
+    if threading.current_thread() is not threading.main_thread():
+        yield  # signal handlers can only be set from the main thread
+        return
+    previous = signal.signal(signal.SIGTERM, _raise_terminated)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     try:
-        return int(args.func(args) or 0)
+        with _sigterm_unwinds():
+            return int(args.func(args) or 0)
     except VmksimError as exc:
-        print(f"vmksim: error: {exc}", file=sys.stderr)
+        from vmksim.console import escape_controls
+
+        # Messages quote file names and names read from files: controls are shown escaped.
+        print(f"vmksim: error: {escape_controls(exc)}", file=sys.stderr)
         return 1
     except KeyboardInterrupt:
         print("vmksim: interrupted", file=sys.stderr)
         return 130
+    except Terminated:
+        print("vmksim: terminated", file=sys.stderr)
+        return SIGTERM_EXIT
     except BrokenPipeError:
         # `vmksim vmfs cat ... | head`: the reader went away; not an error of ours.
         sys.stderr.close()

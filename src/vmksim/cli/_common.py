@@ -3,17 +3,30 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
+import os
 import sys
 from typing import Any
 
 from vmksim.errors import InputError
+from vmksim.fileio import MAX_TEXT_INPUT_BYTES, check_input, check_output, is_stdout
 
-__all__ = ["HelpFormatter", "parse_key_values", "print_json"]
+__all__ = ["HelpFormatter", "input_file", "parse_key_values", "print_json", "say_written", "text_output"]
 
 
 class HelpFormatter(argparse.RawDescriptionHelpFormatter):
     """Keep the hand-made line breaks of descriptions and example epilogs."""
+
+
+def input_file(path: str, *, capture: bool = False) -> str:
+    """*path*, once checked to be a regular file (vmksim.fileio.check_input); returns it for chaining.
+
+    Configuration files (scenario, .vmx, entity list) are capped at MAX_TEXT_INPUT_BYTES; esxtop
+    captures are streamed, so any size is fine, but a device or FIFO is refused like any input.
+    """
+    check_input(path, max_bytes=None if capture else MAX_TEXT_INPUT_BYTES)
+    return path
 
 
 def parse_key_values(items: list[str] | None, option: str) -> dict[str, str]:
@@ -24,6 +37,32 @@ def parse_key_values(items: list[str] | None, option: str) -> dict[str, str]:
             raise InputError(f"expected KEY=VALUE, got '{item}'", source=option)
         out[key.strip()] = value.strip()
     return out
+
+
+def text_output(
+    *outputs: str | os.PathLike[str] | None, json_out: bool = False
+) -> contextlib.AbstractContextManager[Any]:
+    """Where a command's printed text goes while it also writes *outputs*.
+
+    Standard output, unless one output file is ``-`` (standard output carries that file, so the
+    text goes to standard error). Two things cannot share standard output: two ``-`` outputs, or
+    ``-`` with ``--json``; that is an InputError.
+    """
+    claims = sum(1 for o in outputs if is_stdout(o)) + int(json_out)
+    if claims > 1:
+        raise InputError("only one output can go to standard output ('-' or --json)")
+    for output in outputs:
+        if output is not None:
+            check_output(output)  # a bad path is said before the work, not after it
+    if any(is_stdout(o) for o in outputs):
+        return contextlib.redirect_stdout(sys.stderr)
+    return contextlib.nullcontext()
+
+
+def say_written(what: str, path: str | None, json_out: bool = False) -> None:
+    """'WHAT written to PATH' (on stderr beside --json); nothing when the file went to standard output."""
+    if path and not is_stdout(path):
+        print(f"{what} written to {path}", file=sys.stderr if json_out else sys.stdout)
 
 
 def print_json(data: Any) -> None:

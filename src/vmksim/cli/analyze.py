@@ -5,7 +5,14 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
-from vmksim.cli._common import HelpFormatter, parse_key_values, print_json
+from vmksim.cli._common import (
+    HelpFormatter,
+    input_file,
+    parse_key_values,
+    print_json,
+    say_written,
+    text_output,
+)
 
 EPILOG = """\
 examples:
@@ -32,7 +39,7 @@ def _threshold_help() -> str:
 def register(sub: Any) -> None:
     p = sub.add_parser(
         "analyze",
-        help="find problems in an esxtop capture (%RDY, %CSTP, limits, swapping, NUMA) with fixes",
+        help="find problems in an esxtop capture (%%RDY, %%CSTP, limits, swapping, NUMA) with fixes",
         description=(
             "Read an esxtop batch capture (real or simulated), state the host and VM facts, and report\n"
             "findings per VM and per host with evidence (when, how much, which vCPUs), the likely cause\n"
@@ -68,17 +75,20 @@ def run(args: argparse.Namespace) -> int:
     if not args.capture:
         raise InputError("give an esxtop batch CSV to analyze", source="vmksim analyze")
     thresholds = Thresholds().with_overrides(parse_key_values(args.threshold, "--threshold"))
-    analysis = analyze_file(args.capture, thresholds)
+    text_output(args.report, json_out=args.json)  # refuses --report - with --json before reading
+    analysis = analyze_file(input_file(args.capture, capture=True), thresholds)
+    # The analysis is printed before the report is written, so a missing 'report' extra still
+    # leaves the user with the analysis (issue 10 item 1).
+    with text_output(args.report, json_out=args.json):
+        if args.json:
+            print_json(analysis.to_json())
+        else:
+            from vmksim.analyze.text import print_analysis
+
+            print_analysis(analysis)
     if args.report:
         from vmksim.report import write_analysis_report
 
         write_analysis_report(analysis, args.report)
-    if args.json:
-        print_json(analysis.to_json())
-        return 0
-    from vmksim.analyze.text import print_analysis
-
-    print_analysis(analysis)
-    if args.report:
-        print(f"report written to {args.report}")
+        say_written("report", args.report, args.json)
     return 0

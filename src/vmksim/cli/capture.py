@@ -13,19 +13,33 @@ import sys
 import warnings
 from typing import Any, TextIO, cast
 
+from vmksim.cli._common import input_file, text_output
+from vmksim.console import escape_controls
 from vmksim.errors import VmksimError
+from vmksim.fileio import atomic_write, describe_output
 
-EPILOG = r"""
+COLUMNS_EPILOG = r"""
 examples:
   vmksim capture columns host.csv                      every column, one per line
   vmksim capture columns host.csv -s 'Group Cpu(*)\% Ready'
+"""
+
+CONVERT_EPILOG = r"""
+examples:
   vmksim capture convert host.csv --parquet host.parquet
   vmksim capture convert host.csv --csv vms.csv -s 'Group Cpu(*)' -s 'Vcpu(*)\% Ready'
+  vmksim capture convert host.csv --csv - -s 'Group Cpu(*)' | head    '-' is standard output
+"""
 
+EPILOG = (
+    COLUMNS_EPILOG
+    + CONVERT_EPILOG.removeprefix("\nexamples:\n")
+    + r"""
 Column patterns are OBJECT[(INSTANCE)][\COUNTER] with * and ? globs, matched
 against the counter path without the host, e.g. 'Vcpu(*web*)\% CoStop'.
 The Parquet file is the long (tidy) form: time, object, instance, counter, value.
 """
+)
 
 
 def register(sub: Any) -> None:
@@ -38,15 +52,29 @@ def register(sub: Any) -> None:
     )
     actions = p.add_subparsers(dest="action", metavar="ACTION")
     actions.required = True
-    cols = actions.add_parser("columns", help="list the columns (counter paths) of a capture")
-    conv = actions.add_parser("convert", help="write selected columns to Parquet and/or esxtop CSV")
+    cols = actions.add_parser(
+        "columns",
+        help="list the columns (counter paths) of a capture",
+        epilog=COLUMNS_EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    conv = actions.add_parser(
+        "convert",
+        help="write selected columns to Parquet and/or esxtop CSV",
+        epilog=CONVERT_EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
     for q in (cols, conv):
         q.add_argument("capture", help="esxtop batch CSV file")
         q.add_argument(
             "-s", "--select", action="append", default=[], metavar="PATTERN", help="column glob (repeat)"
         )
-    conv.add_argument("--parquet", metavar="FILE", help="write the long (tidy) table as Parquet")
-    conv.add_argument("--csv", metavar="FILE", help="write the selected columns as an esxtop batch CSV")
+    conv.add_argument(
+        "--parquet", metavar="FILE", help="write the long (tidy) table as Parquet ('-': stdout)"
+    )
+    conv.add_argument(
+        "--csv", metavar="FILE", help="write the selected columns as an esxtop batch CSV ('-': stdout)"
+    )
     conv.add_argument("--strict", action="store_true", help="refuse a capture whose last row is cut short")
     p.set_defaults(func=run)
 
@@ -59,34 +87,35 @@ def open_capture(path: str, select: list[str], strict: bool = False) -> Any:
         warnings.simplefilter("ignore", CaptureWarning)
         reader = CaptureReader(path, select, strict=strict)
     for message in reader.warnings:
-        print(f"vmksim: warning: {path}: {message}", file=sys.stderr)
+        print(escape_controls(f"vmksim: warning: {path}: {message}"), file=sys.stderr)
     return reader
 
 
 def run(args: argparse.Namespace) -> int:
-    reader = open_capture(args.capture, args.select, getattr(args, "strict", False))
+    reader = open_capture(input_file(args.capture, capture=True), args.select, getattr(args, "strict", False))
     seen = len(reader.warnings)
     if args.action == "columns":
         for column in reader.columns:
-            print(column.path(reader.host))
+            print(escape_controls(column.path(reader.host)))
         print(f"{len(reader.columns)} of {len(reader.all_columns)} columns", file=sys.stderr)
         return 0
     if not args.parquet and not args.csv:
         raise VmksimError("convert needs --parquet FILE and/or --csv FILE")
+    text_output(args.parquet, args.csv)  # refuses two outputs on standard output
     from vmksim.esxtop.reader import CaptureWarning
 
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", CaptureWarning)
         if args.parquet:
             rows = reader.to_parquet(args.parquet)
-            print(f"wrote {rows} rows to {args.parquet}", file=sys.stderr)
+            print(f"wrote {rows} rows to {describe_output(args.parquet)}", file=sys.stderr)
         if args.csv:
             from vmksim.esxtop.writer import write_batch
-            from vmksim.fileio import atomic_write
 
             with atomic_write(args.csv, "w", newline="") as fh:
                 rows = write_batch(reader, cast(TextIO, fh))
-            print(f"wrote {rows} samples x {len(reader.columns)} columns to {args.csv}", file=sys.stderr)
+            where = describe_output(args.csv)
+            print(f"wrote {rows} samples x {len(reader.columns)} columns to {where}", file=sys.stderr)
     for message in reader.warnings[seen:]:
-        print(f"vmksim: warning: {args.capture}: {message}", file=sys.stderr)
+        print(escape_controls(f"vmksim: warning: {args.capture}: {message}"), file=sys.stderr)
     return 0

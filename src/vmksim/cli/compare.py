@@ -5,7 +5,14 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
-from vmksim.cli._common import HelpFormatter, parse_key_values, print_json
+from vmksim.cli._common import (
+    HelpFormatter,
+    input_file,
+    parse_key_values,
+    print_json,
+    say_written,
+    text_output,
+)
 
 EPILOG = """\
 examples:
@@ -23,7 +30,7 @@ thresholds as `vmksim analyze` (override with --threshold NAME=VALUE).
 def register(sub: Any) -> None:
     p = sub.add_parser(
         "compare",
-        help="compare two esxtop captures or runs: host, per-VM %RDY/%CSTP/N%L, findings gone and new",
+        help="compare two esxtop captures or runs: host, per-VM %%RDY/%%CSTP/N%%L, findings gone and new",
         description=(
             "Put two esxtop batch captures (real or simulated) side by side: host utilisation, per-VM\n"
             "figures and their differences, and which findings one has that the other has not."
@@ -55,17 +62,19 @@ def run(args: argparse.Namespace) -> int:
     if len(labels) != 2 or not all(labels):
         raise InputError(f"expected two names separated by a comma, got {args.labels!r}", source="--labels")
     thresholds = Thresholds().with_overrides(parse_key_values(args.threshold, "--threshold"))
-    comparison = compare(analyze_file(args.a, thresholds), analyze_file(args.b, thresholds))
+    a, b = (input_file(path, capture=True) for path in (args.a, args.b))
+    text_output(args.report, json_out=args.json)  # refuses --report - with --json before reading
+    comparison = compare(analyze_file(a, thresholds), analyze_file(b, thresholds))
+    with text_output(args.report, json_out=args.json):
+        if args.json:
+            print_json({"labels": list(labels), **comparison.to_json()})
+        else:
+            from vmksim.analyze.text import print_comparison
+
+            print_comparison(comparison, labels=(labels[0], labels[1]))
     if args.report:
         from vmksim.report import write_compare_report
 
         write_compare_report(comparison, args.report, (labels[0], labels[1]))
-    if args.json:
-        print_json({"labels": list(labels), **comparison.to_json()})
-        return 0
-    from vmksim.analyze.text import print_comparison
-
-    print_comparison(comparison, labels=(labels[0], labels[1]))
-    if args.report:
-        print(f"report written to {args.report}")
+        say_written("report", args.report, args.json)
     return 0

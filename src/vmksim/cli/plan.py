@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
-from vmksim.cli._common import HelpFormatter, parse_key_values, print_json
+from vmksim.cli._common import HelpFormatter, input_file, parse_key_values, print_json
 
 EPILOG = """\
 examples:
@@ -73,7 +73,7 @@ def run(args: argparse.Namespace) -> int:
     overrides = parse_key_values(args.set, "--set")
     vms = []
     for path in args.vmx:
-        vmx = read_vmx(path)
+        vmx = read_vmx(input_file(path))
         for key, value in overrides.items():
             vmx[key] = value
         vms.append(vm_from_vmx(vmx))

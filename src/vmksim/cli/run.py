@@ -7,17 +7,22 @@ import math
 import sys
 from typing import Any, TextIO, cast
 
-from vmksim.console import make_console, progress_bar
-from vmksim.errors import InputError
+import numpy as np
 
-HELP = "simulate a scenario: per-VM %RDY %CSTP %LAT_C N%L..., optionally an esxtop batch CSV"
+from vmksim.cli._common import input_file, text_output
+from vmksim.console import ProgressObserver, escape_controls, make_console, user_text
+from vmksim.errors import InputError, VmksimError
+
+#: argparse %-formats help strings (for %(default)s): a literal percent sign is written %%.
+HELP = "simulate a scenario: per-VM %%RDY %%CSTP %%LAT_C N%%L..., optionally an esxtop batch CSV"
 
 DESCRIPTION = """\
 Simulate the VMs of a scenario file on the ESXi VMkernel model (CPU scheduler
 with shares/reservations/limits, hyper-threading, relaxed co-scheduling,
-latency sensitivity; NUMA placement, rebalancing and memory locality) and print
-one row per VM over the whole run, as esxtop's group rows would show it
-(sums over the VM's vCPUs, so a 4-vCPU VM can show %RDY up to 400).
+latency sensitivity; NUMA placement, rebalancing and memory locality), sample
+it as esxtop -a would at every interval, and print one row per VM: the same
+figures `vmksim analyze` gives for a capture — per vCPU (100 = one PCPU),
+means over the samples — so a run and a real capture compare directly.
 
 The run lasts the scenario's [run] duration_s (or -d x -n); the same scenario
 and seed always give the same numbers and a byte-identical CSV.
@@ -33,10 +38,27 @@ examples:
   vmksim run examples/nfv.toml --vcpus                    # one row per vCPU as well
   vmksim run examples/nfv.toml --json                     # rows as JSON for scripts
 
-columns: %USED (charged, HT 62.5 %), %RUN, %RDY (includes %MLMTD), %CSTP,
-%MLMTD (held back by a limit), %WAIT (halted), %LAT_C (contention: RDY-MLMTD
-+ CSTP + HT loss), NHN (home nodes), NMIG (NUMA migrations), N%L (local memory).
+columns (per vCPU): %USED (charged, HT 62.5 %), %RUN, %RDY (includes %MLMTD),
+%CSTP, %MLMTD (held back by a limit), %WAIT (halted), %LAT_C (contention:
+RDY-MLMTD + CSTP + HT loss); NHN (first home node at the end), NMIG (NUMA
+migrations, sum), N%L (local memory, mean).
 """
+
+
+#: Table columns of `vmksim run`: (header, analyze.summary.VmSummary field, format) — the same
+#: per-vCPU figures, means over the samples, that `vmksim analyze` shows for a capture.
+SUMMARY_COLUMNS: tuple[tuple[str, str, str], ...] = (
+    ("%USED", "used", "{:.1f}"),
+    ("%RUN", "run", "{:.1f}"),
+    ("%RDY", "ready", "{:.1f}"),
+    ("%CSTP", "costop", "{:.1f}"),
+    ("%MLMTD", "max_limited", "{:.1f}"),
+    ("%WAIT", "wait", "{:.1f}"),
+    ("%LAT_C", "latency", "{:.1f}"),
+    ("NHN", "numa_home", "{:.0f}"),
+    ("NMIG", "numa_migrations", "{:.0f}"),
+    ("N%L", "numa_local_pct", "{:.0f}"),
+)
 
 
 def register(sub: Any) -> None:
@@ -48,7 +70,9 @@ def register(sub: Any) -> None:
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     p.add_argument("scenario", metavar="SCENARIO", help="scenario TOML file (see examples/nfv.toml)")
-    p.add_argument("--batch", metavar="FILE", help="also write an esxtop batch CSV (esxtop -b) to FILE")
+    p.add_argument(
+        "--batch", metavar="FILE", help="also write an esxtop batch CSV (esxtop -b) to FILE ('-': stdout)"
+    )
     p.add_argument(
         "-d", "--delay", type=float, metavar="SECONDS", help="sample interval (default: [run] interval_s)"
     )
@@ -73,11 +97,28 @@ def register(sub: Any) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from vmksim.kernel import boot
-    from vmksim.scenario import load_scenario
-    from vmksim.stats.summary import vcpu_summaries, vm_summaries
+    from vmksim.kernel import build_kernel
 
-    scenario = load_scenario(args.scenario)
+    text_output(args.batch, json_out=args.json)  # refuses --batch - with --json before simulating
+    scenario = _scenario(args)
+    jit = {"auto": None, "compiled": True, "python": False}[args.engine]
+    if jit:
+        from vmksim.sched.engine import numba_available
+
+        if not numba_available():
+            raise VmksimError("--engine compiled needs numba, a dependency of vmksim: pip install numba")
+    kernel = build_kernel(scenario, jit=jit)
+    data = _simulate(kernel, scenario, args)
+    with text_output(args.batch, json_out=args.json):
+        _report(scenario, kernel, data, args)
+    return 0
+
+
+def _scenario(args: argparse.Namespace) -> Any:
+    """The scenario file with --seed, -d, -n and --duration applied to its [run] table."""
+    from vmksim.scenario import load_scenario
+
+    scenario = load_scenario(input_file(args.scenario))
     changes: dict[str, Any] = {}
     if args.seed is not None:
         changes["seed"] = args.seed
@@ -92,120 +133,110 @@ def run(args: argparse.Namespace) -> int:
     if duration <= 0 or not math.isfinite(duration):
         raise InputError(f"must be a positive number of seconds, got {args.duration}", where="--duration")
     changes.update(interval_s=min(interval, duration), duration_s=duration)
-    scenario = scenario.with_run(**changes)
-    jit = {"auto": None, "compiled": True, "python": False}[args.engine]
-    if jit:
-        from vmksim.sched.engine import numba_available
+    return scenario.with_run(**changes)
 
-        if not numba_available():
-            from vmksim.errors import MissingExtraError
 
-            raise MissingExtraError("fast", "--engine compiled")
-    kernel = boot(scenario, jit=jit)
-    first = kernel.snapshot()
-    if args.batch:
-        _run_with_csv(kernel, args)
-    else:
-        _run(kernel, progress=not args.no_progress)
-    last = kernel.snapshot()
-    rows = vm_summaries(kernel.worlds, kernel.groups, first, last)
-    vrows = vcpu_summaries(kernel.worlds, kernel.groups, first, last) if args.vcpus else []
+def _simulate(kernel: Any, scenario: Any, args: argparse.Namespace) -> Any:
+    """Run the scenario through the one driver; every step is sampled once, as esxtop -a would.
+
+    The samples feed the summary (the analyzer's columns, analyze.summary.StreamCollector) and,
+    with --batch, the CSV (every column with -a, esxtop's default set without). Returns the
+    analyzer's CaptureData of the run.
+    """
+    from vmksim.analyze.summary import StreamCollector
+    from vmksim.kernel import drive, step_lengths
+    from vmksim.stats.observer import SampleObserver
+    from vmksim.stats.sampler import Sampler
+
+    sampler = Sampler(kernel, all_counters=True)
+    collector = StreamCollector(sampler.host, sampler.columns, scenario.name)
+    observers: list[Any] = [SampleObserver(sampler, [collector])]
+    if not args.no_progress:
+        observers.append(ProgressObserver())
+    if not args.batch:
+        drive(kernel, step_lengths(scenario.run), observers)
+        return collector.data()
+    from vmksim.esxtop.writer import BatchWriter
+    from vmksim.fileio import atomic_write, describe_output
+
+    csv_columns, pick = _csv_columns(kernel, sampler, args.all_counters)
+    with atomic_write(args.batch, "w", newline="") as fh:
+        writer = BatchWriter(cast(TextIO, fh), sampler.host, csv_columns)
+        writer.write_header()
+        observers[0].sinks.append(
+            lambda s: writer.write(s if pick is None else s._replace(values=s.values[pick]))
+        )
+        drive(kernel, step_lengths(scenario.run), observers)
+    where = describe_output(args.batch)
+    print(f"wrote {writer.rows} samples x {len(csv_columns)} columns to {where}", file=sys.stderr)
+    return collector.data()
+
+
+def _csv_columns(kernel: Any, sampler: Any, all_counters: bool) -> tuple[tuple[Any, ...], Any]:
+    """The CSV's columns and their positions in the -a sample (None: all of them).
+
+    The default set (esxtop without -a) is a subset of the -a columns (stats.sampler: a default
+    metric is also an -a metric), so the one -a sampler serves both the summary and the CSV.
+    """
+    if all_counters:
+        return sampler.columns, None
+    from vmksim.stats.sampler import Sampler
+
+    default = Sampler(kernel, all_counters=False).columns
+    position = {c: i for i, c in enumerate(sampler.columns)}
+    return default, np.array([position[c] for c in default], dtype=np.int64)
+
+
+def _report(scenario: Any, kernel: Any, data: Any, args: argparse.Namespace) -> None:
+    from vmksim.analyze.summary import summarize_vcpus, summarize_vm, vcpu_json
+
+    rows = [summarize_vm(data, vm) for vm in data.vms]
+    vrows = [v for vm in data.vms for v in summarize_vcpus(data, vm)] if args.vcpus else []
     if args.json:
         import json
 
-        out: dict[str, Any] = {"vms": [_jsonable(r._asdict()) for r in rows]}
+        out: dict[str, Any] = {"vms": [r.to_json() for r in rows]}
         if args.vcpus:
-            out["vcpus"] = [r._asdict() for r in vrows]
+            out["vcpus"] = [vcpu_json(v) for v in vrows]
         print(json.dumps(out, indent=2))
     else:
         _print_table(scenario, kernel, rows, vrows)
-    return 0
-
-
-def _jsonable(row: dict[str, Any]) -> dict[str, Any]:
-    return {k: (None if isinstance(v, float) and math.isnan(v) else v) for k, v in row.items()}
-
-
-def _steps(kernel: Any) -> list[int]:
-    run = kernel.scenario.run
-    return [min(run.duration_us, (i + 1) * run.interval_us) for i in range(run.iterations)]
-
-
-def _progress(total: int, enabled: bool) -> Any:
-    return progress_bar(total) if enabled else None
-
-
-def _run(kernel: Any, *, progress: bool) -> None:
-    steps = _steps(kernel)
-    bar = _progress(len(steps), progress)
-    try:
-        for t in steps:
-            kernel.run_until(t)
-            if bar is not None:
-                bar[0].update(bar[1], advance=1)
-    finally:
-        if bar is not None:
-            bar[0].stop()
-
-
-def _run_with_csv(kernel: Any, args: argparse.Namespace) -> None:
-    """esxtop -b -d D -n N: a sample at every interval boundary, written atomically to --batch."""
-    from vmksim.esxtop.writer import BatchWriter
-    from vmksim.fileio import atomic_write
-    from vmksim.stats.sampler import Sampler
-
-    sampler = Sampler(kernel, all_counters=args.all_counters)
-    steps = _steps(kernel)
-    bar = _progress(len(steps), not args.no_progress)
-    try:
-        with atomic_write(args.batch, "w", newline="") as fh:
-            writer = BatchWriter(cast(TextIO, fh), sampler.host, sampler.columns)
-            writer.write_header()
-            for t in steps:
-                kernel.run_until(t)
-                writer.write(sampler.sample())
-                if bar is not None:
-                    bar[0].update(bar[1], advance=1)
-    finally:
-        if bar is not None:
-            bar[0].stop()
-    print(f"wrote {writer.rows} samples x {len(sampler.columns)} columns to {args.batch}", file=sys.stderr)
 
 
 def _print_table(scenario: Any, kernel: Any, rows: list[Any], vrows: list[Any]) -> None:
     from rich.table import Table
 
-    from vmksim.stats.summary import SUMMARY_COLUMNS
-
     run = scenario.run
     title = (
         f"{scenario.name}: {len(rows)} VMs on {scenario.host.name} ({scenario.host.summary}), "
-        f"{run.duration_s:g} s simulated, seed {run.seed}"
+        f"{run.duration_s:g} s simulated, seed {run.seed}; per vCPU, means over {run.iterations} samples"
     )
-    table = Table(title=title, title_justify="left")
+    table = Table(title=user_text(title), title_justify="left")
     table.add_column("VM", no_wrap=True)
     table.add_column("vCPU", justify="right")
     for header, _, _ in SUMMARY_COLUMNS:
         table.add_column(header, justify="right")
     for r in rows:
-        cells = [r.name, str(r.vcpus)]
+        cells: list[Any] = [user_text(r.name), str(r.vcpus)]
         for _, field, fmt in SUMMARY_COLUMNS:
             value = getattr(r, field)
-            cells.append("-" if isinstance(value, float) and math.isnan(value) else fmt.format(value))
+            # NaN = not captured; a negative home node is esxtop's "no home node" (-1).
+            missing = math.isnan(value) or (field == "numa_home" and value < 0)
+            cells.append("-" if missing else fmt.format(value))
         table.add_row(*cells)
     console = make_console()
     console.print(table)
     if vrows:
-        vt = Table(title="per vCPU", title_justify="left")
+        vt = Table(title="each vCPU", title_justify="left")
         for header in ("VM", "vCPU", "%USED", "%RUN", "%RDY", "%CSTP", "%MLMTD", "%WAIT", "%LAT_C"):
             vt.add_column(header, justify="right" if header != "VM" else "left")
         for v in vrows:
             vt.add_row(
-                v.vm,
+                user_text(v.vm),
                 str(v.vcpu),
                 *(f"{x:.1f}" for x in (v.used, v.run, v.ready, v.costop, v.max_limited, v.wait, v.latency)),
             )
         console.print(vt)
     for layout in kernel.layouts:
         for warning in layout.warnings:
-            print(f"warning: {layout.name}: {warning}", file=sys.stderr)
+            print(escape_controls(f"warning: {layout.name}: {warning}"), file=sys.stderr)

@@ -15,8 +15,9 @@ import argparse
 import math
 import sys
 from collections.abc import Iterator
-from typing import Any, Protocol, TextIO, cast
+from typing import Any, TextIO, cast
 
+from vmksim.cli._common import input_file
 from vmksim.errors import InputError, VmksimError
 
 #: esxtop raises delays below 2 s to 2 s (esxtop.md §1.2 [bg]).
@@ -45,12 +46,6 @@ column; # row limit; s delay; P pause; left/right step back/forward; h help; q q
 """
 
 
-class LiveKernel(Protocol):
-    """What ``vmksim top SCENARIO`` needs from the kernel: a CounterSource that can run."""
-
-    def advance(self, us: int) -> None: ...
-
-
 def register(sub: Any) -> None:
     p = sub.add_parser(
         "top",
@@ -69,7 +64,9 @@ def register(sub: Any) -> None:
                    help=f"seconds between samples (default {DEFAULT_DELAY_S:g}; live/batch minimum {MIN_DELAY_S:g})")  # fmt: skip
     p.add_argument("-n", dest="iterations", type=int, default=None, metavar="N",
                    help=f"number of samples (default {DEFAULT_ITERATIONS} in batch mode)")  # fmt: skip
-    p.add_argument("-o", "--output", metavar="FILE", help="batch CSV file (written whole or not at all)")
+    p.add_argument(
+        "-o", "--output", metavar="FILE", help="batch CSV file (written whole or not at all; '-': stdout)"
+    )
     p.add_argument("--select", action="append", default=[], metavar="PATTERN",
                    help=r"replay: only columns matching this glob, e.g. 'Group Cpu(*)\%% Ready' (repeat)")  # fmt: skip
     p.add_argument(
@@ -105,7 +102,7 @@ def run(args: argparse.Namespace) -> int:
 def _replay(args: argparse.Namespace) -> int:
     from vmksim.cli.capture import open_capture
 
-    reader = open_capture(args.replay, args.select)
+    reader = open_capture(input_file(args.replay, capture=True), args.select)
     if args.batch:
         samples: Iterator[Any] = iter(reader)
         if args.iterations is not None:
@@ -130,9 +127,9 @@ def _interactive(feed: Any, args: argparse.Namespace) -> int:
 def _write(host: str, columns: Any, samples: Any, output: str | None) -> int:
     """esxtop -b: header then one row per sample, to stdout (flushed per row) or atomically to *output*."""
     from vmksim.esxtop.writer import BatchWriter
-    from vmksim.fileio import atomic_write
+    from vmksim.fileio import atomic_write, is_stdout
 
-    if output is None:
+    if output is None or is_stdout(output):
         writer = BatchWriter(sys.stdout, host, columns)
         writer.write_header()
         for sample in samples:
@@ -148,27 +145,27 @@ def _write(host: str, columns: Any, samples: Any, output: str | None) -> int:
     return 0
 
 
-def _load_kernel(scenario: str, seed: int | None) -> Any:
-    """The simulated kernel for *scenario* (a CounterSource that can advance)."""
+def _load_kernel(scenario: str, seed: int | None) -> tuple[Any, Any]:
+    """(scenario, its simulated host: a CounterSource that can advance)."""
     try:
-        from vmksim.kernel import boot
+        from vmksim.kernel import build_kernel
         from vmksim.scenario import load_scenario
     except ImportError:
         raise VmksimError(
             "live and batch simulation need the simulated kernel (vmksim.kernel), which this build "
             "does not have; replay a capture with --replay CAPTURE.csv"
         ) from None
-    loaded = load_scenario(scenario)
+    loaded = load_scenario(input_file(scenario))
     if seed is not None:
         loaded = loaded.with_run(seed=seed)
-    return boot(loaded)
+    return loaded, build_kernel(loaded)
 
 
 def _simulate(args: argparse.Namespace) -> int:
     from vmksim.esxtop.entities import format_entities, parse_entities
-    from vmksim.stats.sampler import Sampler, run_batch
+    from vmksim.stats.sampler import Sampler
 
-    src = _load_kernel(args.scenario, args.seed)
+    scenario, src = _load_kernel(args.scenario, args.seed)
     if args.export_entity:
         from vmksim.fileio import atomic_write
 
@@ -177,28 +174,34 @@ def _simulate(args: argparse.Namespace) -> int:
         return 0
     groups = None
     if args.import_entity:
-        try:
-            with open(args.import_entity, encoding="utf-8") as fh:
-                text = fh.read()
-        except OSError as exc:
-            raise InputError(f"cannot read: {exc.strerror}", source=args.import_entity) from None
+        from vmksim.fileio import read_text_input
+
+        text = read_text_input(args.import_entity)
         groups = parse_entities(text, source=args.import_entity).groups
     # -d and -n default to the scenario's [run] interval and duration.
-    delay = max(args.delay or src.scenario.run.interval_s, MIN_DELAY_S)
+    delay = max(args.delay or scenario.run.interval_s, MIN_DELAY_S)
     sampler = Sampler(src, all_counters=args.all_counters, groups=groups)
     interval_us = round(delay * 1_000_000)
     if args.batch:
-        count = args.iterations or src.scenario.run.iterations
-        return _write(
-            sampler.host, sampler.columns, run_batch(sampler, src.advance, interval_us, count), args.output
-        )
+        count = args.iterations or scenario.run.iterations
+        return _write(sampler.host, sampler.columns, _samples(src, sampler, interval_us, count), args.output)
     from vmksim.esxtop.feed import Feed
 
-    count = args.iterations or sys.maxsize
-    feed = Feed(
-        sampler.host,
-        sampler.columns,
-        run_batch(sampler, src.advance, interval_us, count),
-        title=args.scenario,
-    )
-    return _interactive(feed, args)
+    live = _samples(src, sampler, interval_us, args.iterations)
+    return _interactive(Feed(sampler.host, sampler.columns, live, title=args.scenario), args)
+
+
+def _samples(src: Any, sampler: Any, interval_us: int, count: int | None) -> Iterator[Any]:
+    """esxtop -d/-n over the simulation, through the one driver: a sample after each step.
+
+    ``count`` None runs until the consumer (the TUI) stops pulling.
+    """
+    import itertools
+
+    from vmksim.kernel import drive_iter
+    from vmksim.stats.observer import SampleObserver
+
+    steps = itertools.repeat(interval_us) if count is None else itertools.repeat(interval_us, count)
+    observer = SampleObserver(sampler)
+    for _ in drive_iter(src, steps, [observer], total=count):
+        yield observer.last

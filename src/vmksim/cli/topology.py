@@ -33,7 +33,12 @@ def register(sub: Any) -> None:
     show.add_argument("host", metavar="HOST", help="preset, key=value spec, sysfs root, or topology file")
     show.add_argument("--json", action="store_true", help="machine-readable output")
     show.set_defaults(func=run_show)
-    lst = tsub.add_parser("list", help="list the presets")
+    lst = tsub.add_parser(
+        "list",
+        help="list the presets",
+        epilog="examples:\n  vmksim topology list\n  vmksim topology list | grep ht\n",
+        formatter_class=HelpFormatter,
+    )
     lst.set_defaults(func=run_list)
 
 

@@ -16,6 +16,7 @@ import sys
 from collections.abc import Callable, Sequence
 from typing import Any
 
+from vmksim.console import escape_controls
 from vmksim.errors import VmfsError
 from vmksim.fileio import atomic_write
 from vmksim.vmfs import FileDescriptor, FileType, Vmfs, open_volumes
@@ -44,7 +45,7 @@ examples:
   vmksim vmfs cat datastore1.bin /vm1/vm1.vmx     raw bytes to stdout
   vmksim vmfs extract datastore1.bin /vm1/vm1-flat.vmdk ./vm1-flat.vmdk
                                                   sparse output for thin disks
-  vmksim vmfs ls /dev/sdb1 -e /dev/sdc1 /         a volume spanning two devices
+  vmksim vmfs ls -e /dev/sdc1 /dev/sdb1 /         a volume spanning two devices
 """
 
 _KIND_CHAR = {"dir": "d", "symlink": "l", "file": "-", "rdm": "-"}
@@ -209,7 +210,7 @@ def _info(args: argparse.Namespace) -> int:
             print()
         spans = len(i.extents)
         print(f"{fs.version_text} (Raw Major Version: {i.major}) file system spanning {spans} partitions.")
-        print(f"File system label (if any): {i.label}")
+        print(escape_controls(f"File system label (if any): {i.label}"))
         print(
             f"Capacity {_size(i.capacity)}, {_size(i.free)} available, "
             f"file block size {_size(i.block_size)}, sub-block size {_size(i.sub_block_size)}"
@@ -240,11 +241,13 @@ def _ls(args: argparse.Namespace) -> int:
         return 0
     for name, f in rows:
         if not args.long:
-            print(name)
+            print(escape_controls(name))
             continue
         tail = f" -> {fs.readlink(f)}" if f.type is FileType.SYMLINK else ""
         print(
-            f"{_mode_string(f)} {f.links:3d} {f.uid:5d} {f.gid:5d} {f.size:14d} {_time(f.mtime)} {name}{tail}"
+            escape_controls(
+                f"{_mode_string(f)} {f.links:3d} {f.uid:5d} {f.gid:5d} {f.size:14d} {_time(f.mtime)} {name}{tail}"
+            )
         )
     return 0
 
@@ -270,14 +273,14 @@ def _stat(args: argparse.Namespace) -> int:
     for key, value in data.items():
         if key in ("mtime", "ctime", "atime"):
             value = f"{_time(value)} UTC ({value})"
-        print(f"{key:>{width}}: {value}")
+        print(escape_controls(f"{key:>{width}}: {value}"))
     return 0
 
 
 def _tree(args: argparse.Namespace) -> int:
     fs = _open(args)
     top = fs.lookup(args.path)
-    print(args.path)
+    print(escape_controls(args.path))
     _tree_lines(fs, top, args.path.rstrip("/"), "", {top.address})
     return 0
 
@@ -290,7 +293,7 @@ def _tree_lines(fs: Vmfs, fd: FileDescriptor, path: str, prefix: str, ancestors:
         child = fs.fd(entry.address, where=child_path)
         tail = f" -> {fs.readlink(child)}" if child.type is FileType.SYMLINK else ""
         label = f"{entry.name}/" if child.type is FileType.DIRECTORY else f"{entry.name}  {child.size}{tail}"
-        print(prefix + ("└── " if last else "├── ") + label)
+        print(prefix + ("└── " if last else "├── ") + escape_controls(label))
         if child.type is FileType.DIRECTORY:
             if child.address in ancestors:
                 raise VmfsError("directory cycle", source=fs.name, where=child_path)

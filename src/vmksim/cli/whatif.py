@@ -6,7 +6,14 @@ import argparse
 import math
 from typing import TYPE_CHECKING, Any
 
-from vmksim.cli._common import HelpFormatter, parse_key_values, print_json
+from vmksim.cli._common import (
+    HelpFormatter,
+    input_file,
+    parse_key_values,
+    print_json,
+    say_written,
+    text_output,
+)
 from vmksim.errors import InputError
 
 if TYPE_CHECKING:
@@ -157,8 +164,9 @@ def run(args: argparse.Namespace) -> int:
     if not math.isfinite(duration) or duration <= 0:
         raise InputError(f"must be a positive number of seconds, got {args.duration}", source="--duration")
     thresholds = Thresholds().with_overrides(parse_key_values(args.threshold, "--threshold"))
+    text_output(args.write_scenario, args.report, json_out=args.json)  # bad outputs: said before simulating
     w = run_whatif(
-        args.capture,
+        input_file(args.capture, capture=True),
         sets=[parse_set(x) for x in args.set],
         host=host_mapping_of(args.host) if args.host is not None else None,
         add_vms=[parse_add_vm(x) for x in args.add_vm],
@@ -168,19 +176,19 @@ def run(args: argparse.Namespace) -> int:
         thresholds=thresholds,
         jit={"auto": None, "compiled": True, "python": False}[args.engine],
     )
+    with text_output(args.write_scenario, args.report, json_out=args.json):
+        if args.json:
+            print_json(w.to_json())
+        else:
+            from vmksim.analyze.text import print_whatif
+
+            print_whatif(w)
     if args.write_scenario:
         write_scenario(w.scenario, args.write_scenario)
+        say_written("scenario", args.write_scenario, args.json)
     if args.report:
         from vmksim.report import write_whatif_report
 
         write_whatif_report(w, args.report)
-    if args.json:
-        print_json(w.to_json())
-        return 0
-    from vmksim.analyze.text import print_whatif
-
-    print_whatif(w)
-    for path, what in ((args.write_scenario, "scenario"), (args.report, "report")):
-        if path:
-            print(f"{what} written to {path}")
+        say_written("report", args.report, args.json)
     return 0

@@ -1,7 +1,7 @@
 """Run the scheduler core interpreted (Python lists) or compiled (numba, numpy arrays), same source.
 
 ESXi counterpart: none; this is how vmksim executes vmksim.sched.core. The
-compiled path is the ``fast`` extra (numba); without it the interpreted path
+compiled path needs numba (a core dependency); without it the interpreted path
 gives the same results, only slower (tests/test_kernel.py checks equality).
 ``VMKSIM_ENGINE=python`` forces the interpreted path (environment read here only).
 """

@@ -1,10 +1,13 @@
-"""Whole-run (or any-interval) per-VM and per-vCPU summary from two counter snapshots.
+"""A VM's and a vCPU's exact totals between two counter snapshots of the kernel (its Python API).
 
-ESXi counterpart: esxtop's CPU panel group rows (%USED %RUN %RDY %CSTP %MLMTD
-%WAIT %LAT_C) and memory panel NUMA fields (NHN NMIG N%L), computed once over
-a whole interval instead of every refresh (esxi-scheduler.md §3.2–3.4). As in
-esxtop, a VM's figure is the sum over its vCPU worlds (100 = one PCPU for the
-interval), so a 4-vCPU VM can show %RDY up to 400 (§3.3 item 5). Arithmetic
+Not what users read: every summary a command prints (`vmksim run`, `analyze`,
+`compare`, `whatif`) is :class:`vmksim.analyze.summary.VmSummary`, computed from
+the esxtop sample stream (per-vCPU means over the samples). These totals are
+the kernel's own check of its counters, used by the scheduler's theory tests
+and the demo: esxtop's group-row arithmetic (esxi-scheduler.md §3.2–3.4) done
+once over the whole interval, a VM's figure the sum over its vCPU worlds (100 =
+one PCPU for the interval, so a 4-vCPU VM can reach 400, §3.3 item 5), and the
+NUMA fields (home nodes, migrations, local memory) at the end. Arithmetic
 follows psutil (STYLE.md): deltas clamped at zero, 0.0 on a zero interval.
 """
 
@@ -18,24 +21,10 @@ import numpy as np
 
 from vmksim.counters import CounterSnapshot, GroupInfo, WorldInfo, WorldKind
 
-__all__ = ["SUMMARY_COLUMNS", "VcpuSummary", "VmSummary", "vcpu_summaries", "vm_summaries"]
-
-#: Table columns of `vmksim run`: (header, VmSummary field, format).
-SUMMARY_COLUMNS: tuple[tuple[str, str, str], ...] = (
-    ("%USED", "used", "{:.1f}"),
-    ("%RUN", "run", "{:.1f}"),
-    ("%RDY", "ready", "{:.1f}"),
-    ("%CSTP", "costop", "{:.1f}"),
-    ("%MLMTD", "max_limited", "{:.1f}"),
-    ("%WAIT", "wait", "{:.1f}"),
-    ("%LAT_C", "latency", "{:.1f}"),
-    ("NHN", "home_nodes", "{}"),
-    ("NMIG", "nmig", "{}"),
-    ("N%L", "local_pct", "{:.0f}"),
-)
+__all__ = ["GroupTotals", "VcpuTotals", "group_totals", "vcpu_totals"]
 
 
-class VmSummary(NamedTuple):
+class GroupTotals(NamedTuple):
     """One VM over an interval: percentages summed over its vCPUs, NUMA figures at the end."""
 
     name: str
@@ -53,7 +42,7 @@ class VmSummary(NamedTuple):
     local_pct: float  # N%L; NaN if not NUMA-managed
 
 
-class VcpuSummary(NamedTuple):
+class VcpuTotals(NamedTuple):
     """One vCPU world over an interval (percent of the interval)."""
 
     vm: str
@@ -79,20 +68,20 @@ def _percent(before: CounterSnapshot, after: CounterSnapshot) -> dict[str, np.nd
     return out
 
 
-def vcpu_summaries(
+def vcpu_totals(
     worlds: Sequence[WorldInfo], groups: Sequence[GroupInfo], before: CounterSnapshot, after: CounterSnapshot
-) -> list[VcpuSummary]:
+) -> list[VcpuTotals]:
     pct = _percent(before, after)
     return [
-        VcpuSummary(groups[w.group].name, w.vcpu, *(float(pct[f][i]) for f in _FIELDS if f != "demand"))
+        VcpuTotals(groups[w.group].name, w.vcpu, *(float(pct[f][i]) for f in _FIELDS if f != "demand"))
         for i, w in enumerate(worlds)
         if w.kind is WorldKind.VCPU
     ]
 
 
-def vm_summaries(
+def group_totals(
     worlds: Sequence[WorldInfo], groups: Sequence[GroupInfo], before: CounterSnapshot, after: CounterSnapshot
-) -> list[VmSummary]:
+) -> list[GroupTotals]:
     pct = _percent(before, after)
     # a VM's figure is the sum over its vCPU worlds; helper and non-VM worlds are left out
     owner = np.array([w.group if w.kind is WorldKind.VCPU else len(groups) for w in worlds], dtype=np.int64)
@@ -111,7 +100,7 @@ def vm_summaries(
         else:
             local_pct = math.nan
         out.append(
-            VmSummary(
+            GroupTotals(
                 name=info.name,
                 vcpus=info.vcpus,
                 used=float(sums["used"][g]),
