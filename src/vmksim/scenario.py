@@ -44,6 +44,8 @@ from vmksim.topology import HostTopology, host_from_mapping
 from vmksim.vmx import VmConfig, load_vm, vm_from_options
 
 __all__ = [
+    "MAX_CV2",
+    "MAX_VMS_PER_HOST",
     "POOL_SHARE_LEVELS",
     "DailySpec",
     "Distribution",
@@ -59,6 +61,19 @@ __all__ = [
 
 #: CPU shares of a resource pool at each level: those of a 4-vCPU VM (RM 7.0, esxi-scheduler.md §1.3).
 POOL_SHARE_LEVELS: dict[str, int] = {"low": 2000, "normal": 4000, "high": 8000}
+
+#: Powered-on VMs per host, ESXi 8.0 configuration maximum ("Virtual machines per host", VMware
+#: Configuration Maximums tool, https://configmax.esp.vmware.com/ ; the same 1,024 for ESXi 8.0 is
+#: quoted in 4sysops' ESXi/Hyper-V/Proxmox host table and public vSphere 8 study notes). ESXi refuses
+#: to power on more, so a scenario with more is refused before anything is built (issue 11 item 14).
+MAX_VMS_PER_HOST = 1024
+
+#: Largest squared coefficient of variation of a hyper-exponential distribution. The balanced H2
+#: (vmksim.workload) picks phase 1 with p = (1 + sqrt((cv2-1)/(cv2+1)))/2 and its second phase has
+#: mean m/(2(1-p)); from cv2 ~ 1e16 on, p rounds to 1.0 in double precision and that mean divides
+#: by zero (issue 11 item 7). At 1e6, 1 - p is ~5e-7, still known to ~1e-9 relative precision, and
+#: the rare phase's mean is ~1e6 times the mean burst: far burstier than any measured CPU workload.
+MAX_CV2 = 1e6
 
 
 class WorkloadKind(Enum):
@@ -292,14 +307,12 @@ def scenario_from_mapping(
     """Normalise → validate → build a :class:`Scenario` from parsed TOML (a dict)."""
     ctx = _Ctx(source, base_dir or Path("."))
     ctx.keys(data, _TOP_KEYS, "top level")
-    esxi = data.get("esxi", "8.0")
-    if not isinstance(esxi, str | float) or isinstance(esxi, bool):
-        raise ctx.error(f'must be a version string like "8.0", got {esxi!r}', "esxi")
-    esxi = str(esxi).strip()  # the version itself is checked by the NUMA planner (kernel build)
+    esxi = _esxi(ctx, data)
     host, host_settings = _host(ctx, data.get("host"))
     run = _run(ctx, data.get("run", {}))
     pools = _pools(ctx, data.get("pool", []))
     vms = _vms(ctx, data.get("vm"), {p.name for p in pools})
+    _admit_memory(ctx, host, vms)
     scenario_name = str(data.get("name", name))
     return Scenario(
         source=source,
@@ -313,12 +326,36 @@ def scenario_from_mapping(
     )
 
 
+def _esxi(ctx: _Ctx, data: Mapping[str, Any]) -> str:
+    """The ESXi release, from the top level or from [host] (it is a host property; issue 10).
+
+    Both places are accepted; given in both, they must agree. The version itself is checked
+    by the NUMA planner (kernel build).
+    """
+    found: dict[str, str] = {}
+    host = data.get("host")
+    for where, table in (("esxi", data), ("host.esxi", host if isinstance(host, dict) else {})):
+        if "esxi" not in table:
+            continue
+        raw = table["esxi"]
+        if not isinstance(raw, str | float) or isinstance(raw, bool):
+            raise ctx.error(f'must be a version string like "8.0", got {raw!r}', where)
+        found[where] = str(raw).strip()
+    if len(set(found.values())) > 1:
+        raise ctx.error(
+            f"esxi = {found['esxi']!r} at the top level but {found['host.esxi']!r} under [host]; give it once",
+            "host.esxi",
+        )
+    return next(iter(found.values()), "8.0")
+
+
 def _host(ctx: _Ctx, raw: Any) -> tuple[HostTopology, dict[str, str]]:
     if raw is None:
         raise ctx.error(
             'missing [host] table (preset = "nfv-2x24-ht" or sockets, cores_per_socket, ...)', "host"
         )
     table = dict(ctx.table(raw, "host"))
+    table.pop("esxi", None)  # read by _esxi
     settings_raw = table.pop("settings", {})
     settings = ctx.table(settings_raw, "host.settings")
     host_settings: dict[str, str] = {}
@@ -414,6 +451,12 @@ def _vms(ctx: _Ctx, raw: Any, pool_names: set[str]) -> tuple[VmSpec, ...]:
         table = ctx.table(item, where)
         ctx.keys(table, _VM_KEYS, where)
         count = ctx.integer(table, "count", where, 1, low=1)
+        if len(out) + count > MAX_VMS_PER_HOST:
+            raise ctx.error(
+                f"{len(out) + count} VMs on one host: ESXi 8.0 powers on at most {MAX_VMS_PER_HOST} "
+                "VMs per host (configuration maximum), so admission fails",
+                f"{where}.count",
+            )
         pool = None
         if "pool" in table:
             pool = ctx.string(table, "pool", where)
@@ -422,6 +465,12 @@ def _vms(ctx: _Ctx, raw: Any, pool_names: set[str]) -> tuple[VmSpec, ...]:
                 raise ctx.error(f"unknown pool {pool!r} (pools: {known})", f"{where}.pool")
         workload = _workload(ctx, table.get("workload", {}), f"{where}.workload")
         base_name, base_vmx, vcpus = _vm_base(ctx, table, where)
+        if workload.threads is not None and workload.threads > vcpus:
+            raise ctx.error(
+                f"threads = {workload.threads} is more than the VM's {vcpus} vCPUs "
+                "(threads counts the busy vCPUs)",
+                f"{where}.workload.threads",
+            )
         for k in range(count):
             name = base_name if count == 1 else f"{base_name}-{k + 1}"
             if name in seen:
@@ -430,6 +479,30 @@ def _vms(ctx: _Ctx, raw: Any, pool_names: set[str]) -> tuple[VmSpec, ...]:
             config = _vm_config(ctx, table, where, name, vcpus, base_vmx)
             out.append(VmSpec(config=config, workload=workload, pool=pool))
     return tuple(out)
+
+
+def _admit_memory(ctx: _Ctx, host: HostTopology, vms: tuple[VmSpec, ...]) -> None:
+    """Memory admission: the VMs' reservations (sched.mem.min) must fit in the host's memory.
+
+    At power-on ESXi reserves machine memory for the reservation (plus overhead) and refuses
+    the power-on when it cannot (esxi-memory.md §1.2, vSphere RM guide). vmksim checks the
+    reservations alone against the host's physical memory, a lenient bound (the VMkernel's
+    own memory and per-VM overhead are not subtracted). A VM's *configured* memory above the
+    host's is not refused: the part outside the reservation is backed by its swap file
+    (memory overcommitment, esxi-memory.md §1.2), so ESXi powers it on, and vmksim only warns
+    (vmksim plan) that it cannot be local. A host given without memory is not checked.
+    """
+    if not host.memory_mb:
+        return
+    reserved = 0
+    for vm in vms:
+        reserved += vm.config.mem_min_mb
+        if reserved > host.memory_mb:
+            raise ctx.error(
+                f"memory reservations (sched.mem.min) total {reserved} MB by VM {vm.name!r}, more than "
+                f"the host's {host.memory_mb} MB; ESXi admission control refuses the power-on",
+                "vm",
+            )
 
 
 def _vm_base(ctx: _Ctx, table: Mapping[str, Any], where: str) -> tuple[str, Any, int]:
@@ -502,7 +575,7 @@ def _workload(ctx: _Ctx, raw: Any, where: str) -> WorkloadSpec:
     values["busy_ms"] = ctx.number(table, "busy_ms", where, d.busy_ms, low=0.001)
     values["idle_ms"] = ctx.number(table, "idle_ms", where, d.idle_ms)
     values["distribution"] = ctx.enum(table, "distribution", where, Distribution, d.distribution)
-    values["cv2"] = ctx.number(table, "cv2", where, d.cv2, low=1.0, low_open=True)
+    values["cv2"] = ctx.number(table, "cv2", where, d.cv2, low=1.0, low_open=True, high=MAX_CV2)
     values["period_ms"] = ctx.number(table, "period_ms", where, d.period_ms, low=0.01)
     values["work_ms"] = ctx.number(table, "work_ms", where, d.work_ms, low=0.001)
     values["active_memory_pct"] = ctx.number(

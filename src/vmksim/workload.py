@@ -9,8 +9,11 @@ a PCPU) is followed by halted (idle) time that starts when the burst completes.
 
 Kinds (vmksim.scenario.WorkloadKind):
 
-* ``constant`` — demand_pct of one core per vCPU, as bursts of
-  ``demand_pct × slice_ms`` separated by ``(100 − demand_pct) × slice_ms`` idle.
+* ``constant`` (the default when a VM has no ``[vm.workload]``: 50 % of one core per
+  vCPU in 10 ms slices) — demand_pct of one core per vCPU, as bursts of
+  ``demand_pct × slice_ms`` separated by ``(100 − demand_pct) × slice_ms`` idle. It draws
+  no random numbers: the same scenario gives the same output for every ``seed``
+  (issue 11; seeds only matter to onoff, threads and periodic workloads).
 * ``onoff`` — bursts of ``busy_ms`` and idle ``idle_ms``, each drawn from an
   exponential, deterministic or balanced two-phase hyper-exponential (squared CV
   ``cv2``) distribution.
@@ -18,9 +21,16 @@ Kinds (vmksim.scenario.WorkloadKind):
   run the onoff pattern; the rest stay halted.
 * ``periodic`` — timer-driven work (a VNF polling loop): every ``period_ms`` a
   tick adds ``work_ms`` of work; work not done by the next tick accumulates.
-* ``trace`` — replay of a per-VM demand column (% of one core for the whole VM,
-  as esxtop's group %USED) from a CSV whose first column is ``time_s``;
-  piecewise constant, spread evenly over the vCPUs, run as ``constant``.
+* ``trace`` — replay of a per-VM demand column from a CSV whose first column is
+  ``time_s`` (seconds from the start of the run). Demand is in % of one core for the
+  whole VM, as esxtop's group %USED (200 = two vCPUs fully busy); the column is the
+  ``column`` key, else the VM's name. Piecewise constant (each row holds until the next),
+  spread evenly over the vCPUs and run as ``constant``, so it draws no random numbers
+  either. Example (``trace = "demand.csv"``)::
+
+      time_s,web,db
+      0,40,150
+      60,80,180
 * ``daily`` (modifier on any kind) — demand follows a cosine between
   ``trough_pct`` and 100 % with its peak at ``peak_hour``.
 * memory touch — ``active_memory_pct`` of the configured memory is touched at
@@ -74,6 +84,10 @@ MAX_TABLE_STEPS = 4096
 MIN_TABLE_STEP_US = 1_000_000
 
 
+#: Largest double below 1.0: the most probable a balanced H2's first phase can be in float arithmetic.
+_P_MAX = math.nextafter(1.0, 0.0)
+
+
 class Mode(IntEnum):
     """How the kernel drives a vCPU (values are used inside the compiled core)."""
 
@@ -97,7 +111,9 @@ def _draw(rng: np.random.Generator, dist: Distribution, mean: float, cv2: float,
     if dist is Distribution.EXPONENTIAL:
         return rng.exponential(mean, n)
     # Balanced-means H2 (Whitt 1982): p·(1/μ1) = (1−p)·(1/μ2), mean m, squared CV cv2.
-    p = 0.5 * (1.0 + math.sqrt((cv2 - 1.0) / (cv2 + 1.0)))
+    # Scenarios bound cv2 (scenario.MAX_CV2); the clamp keeps 1 − p > 0 for any caller: it is the
+    # largest double below 1, so it changes nothing wherever p < 1 already (no draw differs).
+    p = min(0.5 * (1.0 + math.sqrt((cv2 - 1.0) / (cv2 + 1.0))), _P_MAX)
     phase1 = rng.random(n) < p
     return np.where(phase1, rng.exponential(mean / (2 * p), n), rng.exponential(mean / (2 * (1 - p)), n))
 
