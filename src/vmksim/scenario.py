@@ -14,7 +14,7 @@ names the file, the key (``vm[2].workload.busy_ms``) and the bad value.
 
 Format (see ``examples/nfv.toml``)::
 
-    esxi = "8.0"
+    esxi = "8.0"                (or under [host]: the release is a host property; both must agree)
     [host]                      preset = "nfv-2x24-ht"  (or sockets, cores_per_socket, ...)
     [host.settings]             "Numa.PreferHT" = 1     (host advanced settings)
     [run]                       duration_s = 600, interval_s = 5, seed = 1
@@ -22,7 +22,8 @@ Format (see ``examples/nfv.toml``)::
                                 reservation_mhz, limit_mhz
     [[vm]]                      name, count, vcpus, cores_per_socket, memory_gb, vmx, pool
     [vm.settings]               any .vmx key, e.g. "sched.cpu.shares" = "high"
-    [vm.workload]               kind = constant|onoff|periodic|threads|trace, ... (WorkloadSpec)
+    [vm.workload]               kind = constant|onoff|periodic|threads|trace, ... (WorkloadSpec);
+                                without it: constant, demand_pct = 50 (vmksim.workload)
 
 Simplifications: pools have CPU settings only (memory allocation of pools is
 not modelled); expandable reservations are not modelled (a pool's reservation
