@@ -555,3 +555,22 @@ def test_water_fill_scales_to_100000_children() -> None:
     assert all(
         a == pytest.approx(min(theta * s, c), rel=1e-9) for a, s, c in zip(got, shares, caps, strict=True)
     )
+
+
+# --- trace CSV ---------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("csv_text", "problem"),
+    [
+        ("time_s,a\n0,nan\n", "2: demand must be finite and >= 0"),
+        ("time_s,a\n0,10\ninf,10\n", "3: demand must be finite and >= 0"),
+        ("time_s,a\n0," + "9" * 200_000 + "\n", "not a readable CSV: field larger than field limit"),
+    ],
+    ids=["nan-demand", "inf-time", "huge-field"],
+)
+def test_trace_csv_bad_values_are_one_line(tmp_path: Path, run_cli, csv_text: str, problem: str) -> None:
+    (tmp_path / "t.csv").write_text(csv_text)
+    body = '[[vm]]\nname = "a"\nvcpus = 1\n[vm.workload]\nkind = "trace"\ntrace = "t.csv"\n'
+    line = one_error(run_scenario(run_cli, scenario(tmp_path, body)))
+    assert f"{tmp_path / 't.csv'}:" in line and problem in line

@@ -193,8 +193,12 @@ def read_trace(path: Path, column: str) -> tuple[FloatArray, FloatArray]:
     try:
         with open(path, newline="", encoding="utf-8") as fh:
             rows = list(csv.reader(fh))
-    except (OSError, UnicodeDecodeError) as exc:
-        raise ScenarioError(f"cannot read trace: {exc}", source=src) from None
+    except OSError as exc:
+        raise ScenarioError(f"cannot read trace: {exc.strerror}", source=src) from None
+    except UnicodeDecodeError as exc:
+        raise ScenarioError(f"not UTF-8 text (byte offset {exc.start})", source=src) from None
+    except csv.Error as exc:  # e.g. a field over the csv module's size limit, a NUL byte
+        raise ScenarioError(f"not a readable CSV: {exc}", source=src) from None
     if not rows or not rows[0] or rows[0][0].strip() != "time_s":
         raise ScenarioError(
             "trace CSV must start with a header whose first column is time_s", source=src, where=1
@@ -214,11 +218,13 @@ def read_trace(path: Path, column: str) -> tuple[FloatArray, FloatArray]:
             t, v = float(row[0]), float(row[j])
         except (ValueError, IndexError):
             raise ScenarioError(
-                f"expected numbers in time_s and {column!r}, got {row!r}", source=src, where=lineno
+                f"expected numbers in time_s and {column!r}, got {row[:4]!r}", source=src, where=lineno
             ) from None
-        if v < 0 or (times and t <= times[-1]):
+        if not (math.isfinite(t) and math.isfinite(v)) or v < 0 or (times and t <= times[-1]):
             raise ScenarioError(
-                f"demand must be >= 0 and time_s increasing, got {row!r}", source=src, where=lineno
+                f"demand must be finite and >= 0, time_s finite and increasing, got {row[:4]!r}",
+                source=src,
+                where=lineno,
             )
         times.append(t)
         values.append(v)
