@@ -574,3 +574,41 @@ def test_trace_csv_bad_values_are_one_line(tmp_path: Path, run_cli, csv_text: st
     body = '[[vm]]\nname = "a"\nvcpus = 1\n[vm.workload]\nkind = "trace"\ntrace = "t.csv"\n'
     line = one_error(run_scenario(run_cli, scenario(tmp_path, body)))
     assert f"{tmp_path / 't.csv'}:" in line and problem in line
+
+
+@pytest.mark.parametrize("key", ["busy_ms", "idle_ms"])
+def test_workload_times_are_bounded(tmp_path: Path, run_cli, key: str) -> None:
+    from vmksim.scenario import MAX_WORKLOAD_MS
+
+    body = f'[[vm]]\nname = "a"\nvcpus = 1\n[vm.workload]\nkind = "onoff"\n{key} = 2147483648\n'
+    path = scenario(tmp_path, body)
+    started = time.monotonic()
+    line = one_error(run_scenario(run_cli, path))
+    assert time.monotonic() - started < 5
+    assert (
+        line
+        == f"vmksim: error: {path}:vm[0].workload.{key}: must be {'>= 0.001' if key == 'busy_ms' else '>= 0'} and <= {MAX_WORKLOAD_MS:g}, got 2147483648"
+    )
+
+
+def test_periodic_times_are_bounded(tmp_path: Path, run_cli) -> None:
+    body = '[[vm]]\nname = "a"\nvcpus = 1\n[vm.workload]\nkind = "periodic"\nperiod_ms = 1e300\n'
+    path = scenario(tmp_path, body)
+    line = one_error(run_scenario(run_cli, path))
+    assert f"{path}:vm[0].workload.period_ms: must be >= 0.01 and <= 8.64e+07, got 1e+300" in line
+
+
+def test_draws_stay_inside_the_kernel_time_horizon() -> None:
+    import numpy as np
+
+    from vmksim.scenario import MAX_CV2, MAX_WORKLOAD_MS, Distribution
+    from vmksim.sched import core
+    from vmksim.workload import MAX_DRAW_US, _draw
+
+    # A draw added to any time of a run shorter than MAX_DRAW_US stays below the heap-key limit.
+    assert 2 * MAX_DRAW_US <= core.MAX_TIME_US
+    mean_us = MAX_WORKLOAD_MS * 1000
+    for dist in Distribution:
+        draws = _draw(np.random.default_rng(7), dist, mean_us, MAX_CV2, 10_000)
+        assert draws.max() <= MAX_DRAW_US
+        assert np.isfinite(draws).all()

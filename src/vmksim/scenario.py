@@ -47,6 +47,7 @@ from vmksim.vmx import VmConfig, load_vm, vm_from_options
 __all__ = [
     "MAX_CV2",
     "MAX_VMS_PER_HOST",
+    "MAX_WORKLOAD_MS",
     "POOL_SHARE_LEVELS",
     "DailySpec",
     "Distribution",
@@ -75,6 +76,12 @@ MAX_VMS_PER_HOST = 1024
 #: by zero (issue 11 item 7). At 1e6, 1 - p is ~5e-7, still known to ~1e-9 relative precision, and
 #: the rare phase's mean is ~1e6 times the mean burst: far burstier than any measured CPU workload.
 MAX_CV2 = 1e6
+
+#: Longest mean burst, idle spell, slice, timer period or work item of a workload (ms): one day.
+#: Not an ESXi figure: CPU bursts are micro- to milliseconds, and a per-burst mean of a day is
+#: no scheduling workload; the bound keeps hostile values (``period_ms = 1e300``) from
+#: overflowing the kernel's integer microseconds (draws are capped too, workload.MAX_DRAW_US).
+MAX_WORKLOAD_MS = 86_400_000.0
 
 
 class WorkloadKind(Enum):
@@ -572,13 +579,14 @@ def _workload(ctx: _Ctx, raw: Any, where: str) -> WorkloadSpec:
     d = WorkloadSpec()
     values: dict[str, Any] = {"kind": kind}
     values["demand_pct"] = ctx.number(table, "demand_pct", where, d.demand_pct, high=100.0)
-    values["slice_ms"] = ctx.number(table, "slice_ms", where, d.slice_ms, low=0.001)
-    values["busy_ms"] = ctx.number(table, "busy_ms", where, d.busy_ms, low=0.001)
-    values["idle_ms"] = ctx.number(table, "idle_ms", where, d.idle_ms)
+    top = MAX_WORKLOAD_MS
+    values["slice_ms"] = ctx.number(table, "slice_ms", where, d.slice_ms, low=0.001, high=top)
+    values["busy_ms"] = ctx.number(table, "busy_ms", where, d.busy_ms, low=0.001, high=top)
+    values["idle_ms"] = ctx.number(table, "idle_ms", where, d.idle_ms, high=top)
     values["distribution"] = ctx.enum(table, "distribution", where, Distribution, d.distribution)
     values["cv2"] = ctx.number(table, "cv2", where, d.cv2, low=1.0, low_open=True, high=MAX_CV2)
-    values["period_ms"] = ctx.number(table, "period_ms", where, d.period_ms, low=0.01)
-    values["work_ms"] = ctx.number(table, "work_ms", where, d.work_ms, low=0.001)
+    values["period_ms"] = ctx.number(table, "period_ms", where, d.period_ms, low=0.01, high=top)
+    values["work_ms"] = ctx.number(table, "work_ms", where, d.work_ms, low=0.001, high=top)
     values["active_memory_pct"] = ctx.number(
         table, "active_memory_pct", where, d.active_memory_pct, high=100.0
     )

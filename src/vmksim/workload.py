@@ -65,6 +65,7 @@ from vmksim.scenario import DailySpec, Distribution, WorkloadKind, WorkloadSpec
 
 __all__ = [
     "BLOCK",
+    "MAX_DRAW_US",
     "DemandTable",
     "Mode",
     "VcpuProgram",
@@ -84,6 +85,13 @@ MAX_TABLE_STEPS = 4096
 MIN_TABLE_STEP_US = 1_000_000
 
 
+#: Longest burst or idle spell drawn (µs): 2^40 µs, 12.7 days. The compiled kernel orders events
+#: by ``time << 22`` in an int64, so event times must stay below 2^41 µs (sched.core.MAX_TIME_US);
+#: capping each draw at half of that keeps ``now + draw`` in range in runs up to 12.7 days (a
+#: fuzzed ``idle_ms = 2147483648`` made the compiled kernel run for minutes). Only a draw this long
+#: is changed: an exponential with a 5 ms mean reaches it with probability e^-(2.2e8), so no
+#: realistic run differs.
+MAX_DRAW_US = float(1 << 40)
 #: Largest double below 1.0: the most probable a balanced H2's first phase can be in float arithmetic.
 _P_MAX = math.nextafter(1.0, 0.0)
 
@@ -104,18 +112,20 @@ def stream_rng(seed: int, vm_name: str, index: int) -> np.random.Generator:
 
 
 def _draw(rng: np.random.Generator, dist: Distribution, mean: float, cv2: float, n: int) -> FloatArray:
+    """*n* lengths (µs) with the given mean, each at most :data:`MAX_DRAW_US`."""
     if mean <= 0:
         return np.zeros(n)
     if dist is Distribution.DETERMINISTIC:
-        return np.full(n, mean)
+        return np.full(n, min(mean, MAX_DRAW_US))
     if dist is Distribution.EXPONENTIAL:
-        return rng.exponential(mean, n)
+        return np.minimum(rng.exponential(mean, n), MAX_DRAW_US)
     # Balanced-means H2 (Whitt 1982): p·(1/μ1) = (1−p)·(1/μ2), mean m, squared CV cv2.
     # Scenarios bound cv2 (scenario.MAX_CV2); the clamp keeps 1 − p > 0 for any caller: it is the
     # largest double below 1, so it changes nothing wherever p < 1 already (no draw differs).
     p = min(0.5 * (1.0 + math.sqrt((cv2 - 1.0) / (cv2 + 1.0))), _P_MAX)
     phase1 = rng.random(n) < p
-    return np.where(phase1, rng.exponential(mean / (2 * p), n), rng.exponential(mean / (2 * (1 - p)), n))
+    draws = np.where(phase1, rng.exponential(mean / (2 * p), n), rng.exponential(mean / (2 * (1 - p)), n))
+    return np.minimum(draws, MAX_DRAW_US)
 
 
 class VcpuProgram:

@@ -57,7 +57,7 @@ def host_from_mapping(values: dict[str, Any], *, source: str, default_name: str 
     unknown = sorted(set(values) - set(SPEC_KEYS))
     if unknown:
         raise TopologyError(
-            f"unknown host key '{unknown[0]}' (expected one of: {', '.join(SPEC_KEYS)})", source=source
+            f"unknown host key {unknown[0]!r} (expected one of: {', '.join(SPEC_KEYS)})", source=source
         )
     for required in ("sockets", "cores_per_socket"):
         if required not in values:
@@ -125,7 +125,7 @@ def _parse_inline(text: str) -> dict[str, str]:
         key, sep, value = part.partition("=")
         key = key.strip()
         if not sep or not key or not value.strip():
-            raise TopologyError(f"expected key=value, got '{part.strip()}'", source="--host")
+            raise TopologyError(f"expected key=value, got {part.strip()!r}", source="--host")
         values[key] = value.strip()
     return values
 
