@@ -34,6 +34,7 @@ from __future__ import annotations
 
 import math
 import tomllib
+import warnings
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from enum import Enum
@@ -274,10 +275,11 @@ class _Ctx:
         if isinstance(raw, bool) or not isinstance(raw, int | float) or not math.isfinite(raw):
             raise self.error(f"must be a number, got {raw!r}", f"{where}.{key}")
         value = float(raw)
-        if value < low or (low_open and value == low) or value > high:
+        if value > high:  # name the side that is violated
+            raise self.error(f"must be <= {high:g}, got {raw!r}", f"{where}.{key}")
+        if value < low or (low_open and value == low):
             bound = f"> {low:g}" if low_open else f">= {low:g}"
-            rng = bound if high == math.inf else f"{bound} and <= {high:g}"
-            raise self.error(f"must be {rng}, got {raw!r}", f"{where}.{key}")
+            raise self.error(f"must be {bound}, got {raw!r}", f"{where}.{key}")
         return value
 
     def integer(
@@ -312,7 +314,20 @@ def scenario_from_mapping(
     base_dir: Path | None = None,
     name: str = "scenario",
 ) -> Scenario:
-    """Normalise → validate → build a :class:`Scenario` from parsed TOML (a dict)."""
+    """Normalise → validate → build a :class:`Scenario` from parsed TOML (a dict).
+
+    Warnings raised while building (a misspelt .vmx key, ...) are held back and re-issued
+    only when the whole scenario is valid, once each: bad input gets its one error line alone.
+    """
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        scenario = _build(data, source, base_dir, name)
+    for w in {(str(w.message), w.category): w for w in caught}.values():
+        warnings.warn_explicit(w.message, w.category, w.filename, w.lineno)
+    return scenario
+
+
+def _build(data: Mapping[str, Any], source: str, base_dir: Path | None, name: str) -> Scenario:
     ctx = _Ctx(source, base_dir or Path("."))
     ctx.keys(data, _TOP_KEYS, "top level")
     esxi = _esxi(ctx, data)

@@ -76,18 +76,19 @@ def _int(value: str | None, what: str, source: str) -> int | None:
     return int(m.group(1), 16) if m.group(1) is not None else int(m.group(2), 10)
 
 
-def _threads_without_core_id(first: dict[str, str], source: str) -> int:
-    """Threads per core when ``Core Id`` is missing; a warning when it had to be assumed (issue 10)."""
-    l2 = _int(first.get("L2 Cache CPU Count"), "L2 Cache CPU Count", source)
-    if l2:
-        return l2  # derived, not assumed (module docstring): no warning
+def _threads_without_core_id(first: dict[str, str], source: str) -> int | None:
+    """Threads per core from ``L2 Cache CPU Count`` when ``Core Id`` is missing; None if absent too."""
+    return _int(first.get("L2 Cache CPU Count"), "L2 Cache CPU Count", source) or None
+
+
+def _warn_ht_assumed_off(source: str) -> None:
+    """Neither Core Id nor L2 Cache CPU Count: HT had to be assumed off; say so (issue 10)."""
     warnings.warn(
         f"{source}: no 'Core Id' or 'L2 Cache CPU Count' fields: assumed 1 thread per core "
         "(hyper-threading off); add the full `esxcli hardware cpu list` output if the host has HT",
         InputWarning,
-        stacklevel=3,
+        stacklevel=4,
     )
-    return 1
 
 
 def from_esxcli_text(path: str | Path) -> HostTopology:
@@ -135,7 +136,7 @@ def from_esxcli_text(path: str | Path) -> HostTopology:
         records.append(LogicalCpu(cpu_id, pkg, core, node, i // l3 if l3 else None))
     speed = _int(first.get("Core Speed"), "Core Speed", source)
     mem_bytes = _int(memory.get("Physical Memory"), "Physical Memory", source)
-    return topology_from_cpus(
+    host = topology_from_cpus(
         records,
         name=path.stem,
         source=source,
@@ -143,3 +144,6 @@ def from_esxcli_text(path: str | Path) -> HostTopology:
         mhz=round(speed / 1e6) if speed and speed > 100_000 else speed,
         cpu_model=first.get("Brand", ""),
     )
+    if core_ids is None and tpc is None:  # warned only for a host that reads (no warning + error)
+        _warn_ht_assumed_off(source)
+    return host

@@ -257,14 +257,19 @@ def _warn_unknown_keys(vmx: VmxFile) -> None:
         warnings.warn(
             f"{vmx.source}: unknown .vmx key '{key}' ({hint}); it is kept but has no effect",
             InputWarning,
-            stacklevel=4,
+            stacklevel=3,
         )
 
 
 def vm_from_vmx(vmx: VmxFile, *, name: str | None = None) -> VmConfig:
     """Validate a parsed .vmx into a :class:`VmConfig`."""
+    config = _config(vmx, name)
+    _warn_unknown_keys(vmx)  # after validation: bad input gets its one error line, no warning before it
+    return config
+
+
+def _config(vmx: VmxFile, name: str | None) -> VmConfig:
     src = vmx.source
-    _warn_unknown_keys(vmx)
     vcpus = _int(vmx, "numvcpus", 1, minimum=1, maximum=MAX_VM_VCPUS) or 1
     cps = _int(vmx, "cpuid.coresPerSocket", None, minimum=1)
     if cps is not None and vcpus % cps:
