@@ -629,3 +629,21 @@ def test_warnings_do_not_precede_an_error(tmp_path: Path, run_cli) -> None:
         "plan", "--host", "tiny-1x4", "--vcpus", "2", "--set", "sched.cpu.shars=high", "--set", "numvcpus=0"
     )
     assert code == 1 and err.count("\n") == 1 and "numvcpus must be at least 1" in err
+
+
+def test_special_files_in_topology_inputs_do_not_block(tmp_path: Path, run_cli) -> None:
+    import os
+
+    fifo = tmp_path / "host.fifo"
+    os.mkfifo(fifo)
+    line = one_error(run_cli("topology", "show", str(fifo)))
+    assert line == f"vmksim: error: {fifo}: not a regular file or a directory"
+    # A FIFO planted as a sysfs attribute is skipped (sysfs attributes are regular files).
+    cpu = tmp_path / "sys" / "devices" / "system" / "cpu"
+    (cpu / "cpu0" / "topology").mkdir(parents=True)
+    os.mkfifo(cpu / "online")
+    (cpu / "cpu0" / "topology" / "physical_package_id").write_text("0\n")
+    (cpu / "cpu0" / "topology" / "core_id").write_text("0\n")
+    code, out, err = run_cli("topology", "show", str(tmp_path))
+    assert code == 0, err
+    assert "1 PCPUs" in out

@@ -20,6 +20,7 @@ from enum import Enum
 from pathlib import Path
 
 from vmksim.errors import InputWarning, VmxError
+from vmksim.topology.model import MAX_LOGICAL_CPUS
 from vmksim.vmx.file import VmxFile, parse_vmx, read_vmx
 
 __all__ = [
@@ -49,9 +50,9 @@ MAX_VM_MEMORY_MB = 24 * 1024 * 1024
 #: 896 PCPUs x 10 GHz = 8,960,000 MHz), and refusing larger ones keeps hostile values from
 #: overflowing the kernel's 64-bit counters.
 MAX_VMX_INT = 2**31 - 1
-#: Most CPUs or nodes an affinity list may name: ESXi's per-host maximum of logical CPUs
-#: (topology.model.MAX_LOGICAL_CPUS); a list is checked before it is expanded.
-MAX_AFFINITY_ITEMS = 896
+#: Most CPUs or nodes an affinity list may name: ESXi's per-host maximum of logical CPUs;
+#: a list is checked before it is expanded.
+MAX_AFFINITY_ITEMS = MAX_LOGICAL_CPUS
 
 _RANGE = re.compile(r"([0-9]{1,12})(?:-([0-9]{1,12}))?")
 _INT_TEXT = re.compile(r"[+-]?[0-9]{1,19}")
