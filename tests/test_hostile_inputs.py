@@ -647,3 +647,12 @@ def test_special_files_in_topology_inputs_do_not_block(tmp_path: Path, run_cli) 
     code, out, err = run_cli("topology", "show", str(tmp_path))
     assert code == 0, err
     assert "1 PCPUs" in out
+
+
+def test_a_huge_host_file_is_refused_by_size(tmp_path: Path, run_cli) -> None:
+    from vmksim.topology.spec import MAX_TOML_BYTES
+
+    path = tmp_path / "host.toml"
+    path.write_text("# " + "x" * MAX_TOML_BYTES + "\n[host]\nsockets = 1\ncores_per_socket = 1\n")
+    line = one_error(run_cli("topology", "show", str(path)))
+    assert line.startswith(f"vmksim: error: {path}: larger than 1024 KiB")

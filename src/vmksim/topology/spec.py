@@ -32,6 +32,11 @@ __all__ = ["SPEC_KEYS", "host_from_mapping", "resolve_host"]
 #: int-from-text limit), so a hostile value is a clear error, not a ValueError from int().
 _INT_TEXT = re.compile(r"[+-]?[0-9]{1,18}")
 
+#: Bytes read to tell hwloc XML, esxcli text and TOML apart.
+_SNIFF_BYTES = 4096
+#: Largest host TOML read: a [host] table is a few hundred bytes.
+MAX_TOML_BYTES = 1024 * 1024
+
 #: Keys of an inline or TOML host spec, with their types.
 SPEC_KEYS: dict[str, type] = {
     "name": str,
@@ -168,7 +173,8 @@ def resolve_host(text: str) -> HostTopology:
 
 def _from_file(path: Path) -> HostTopology:
     try:
-        head = path.read_bytes()[:4096]
+        with open(path, "rb") as fh:
+            head = fh.read(_SNIFF_BYTES)  # only the start decides the format; not the whole file
     except OSError as exc:
         raise TopologyError(f"cannot read: {exc.strerror}", source=str(path)) from None
     stripped = head.lstrip()
@@ -180,8 +186,22 @@ def _from_file(path: Path) -> HostTopology:
         from vmksim.topology.esxcli import from_esxcli_text
 
         return from_esxcli_text(path)
+    return _from_toml(path)
+
+
+def _from_toml(path: Path) -> HostTopology:
     try:
-        data = tomllib.loads(path.read_text(encoding="utf-8"))
+        with open(path, "rb") as fh:
+            raw = fh.read(MAX_TOML_BYTES + 1)
+    except OSError as exc:
+        raise TopologyError(f"cannot read: {exc.strerror}", source=str(path)) from None
+    if len(raw) > MAX_TOML_BYTES:
+        raise TopologyError(
+            f"larger than {MAX_TOML_BYTES // 1024} KiB: not hwloc XML, esxcli text or a host TOML",
+            source=str(path),
+        )
+    try:
+        data = tomllib.loads(raw.decode("utf-8"))
     except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
         raise TopologyError(f"not hwloc XML, esxcli text or TOML ({exc})", source=str(path)) from None
     table = data.get("host", data)
