@@ -16,6 +16,10 @@ else escaping is a bug and shows a traceback.
     │   └── ElfError          binary given to `elf check`
     ├── PlacementError        a valid configuration ESXi would refuse (admission control, too wide)
     └── MissingExtraError     an optional extra (tui, report, data) is not installed
+
+    InputWarning (a UserWarning, not an error): input that is used but probably not what the
+    user meant (a misspelt .vmx key, a field that had to be assumed). Raised with
+    ``warnings.warn``; the CLI prints each as one ``vmksim: warning:`` line on stderr.
 """
 
 from __future__ import annotations
@@ -24,6 +28,7 @@ __all__ = [
     "CaptureError",
     "ElfError",
     "InputError",
+    "InputWarning",
     "MissingExtraError",
     "PlacementError",
     "ScenarioError",
@@ -55,6 +60,10 @@ class InputError(VmksimError):
         elif where is not None:
             prefix = f"{where}: "
         super().__init__(prefix + problem)
+
+
+class InputWarning(UserWarning):
+    """Input that vmksim uses but the user should check; the message names the file and place."""
 
 
 class VmxError(InputError):

@@ -14,7 +14,7 @@ names the file, the key (``vm[2].workload.busy_ms``) and the bad value.
 
 Format (see ``examples/nfv.toml``)::
 
-    esxi = "8.0"
+    esxi = "8.0"                (or under [host]: the release is a host property; both must agree)
     [host]                      preset = "nfv-2x24-ht"  (or sockets, cores_per_socket, ...)
     [host.settings]             "Numa.PreferHT" = 1     (host advanced settings)
     [host.system]               cpu_pct = 10, vm_worlds_pct = 0.25 (CPU of the non-VM worlds and of
@@ -26,7 +26,8 @@ Format (see ``examples/nfv.toml``)::
                                 reservation_mhz, limit_mhz
     [[vm]]                      name, count, vcpus, cores_per_socket, memory_gb, vmx, pool
     [vm.settings]               any .vmx key, e.g. "sched.cpu.shares" = "high"
-    [vm.workload]               kind = constant|onoff|periodic|threads|trace, ... (WorkloadSpec)
+    [vm.workload]               kind = constant|onoff|periodic|threads|trace, ... (WorkloadSpec);
+                                without it: constant, demand_pct = 50 (vmksim.workload)
 
 Simplifications: pools have CPU settings only (memory allocation of pools is
 not modelled); expandable reservations are not modelled (a pool's reservation
@@ -37,6 +38,7 @@ from __future__ import annotations
 
 import math
 import tomllib
+import warnings
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
@@ -52,6 +54,9 @@ __all__ = [
     "DEFAULT_START",
     "DEFAULT_SYSTEM_CPU_PCT",
     "DEFAULT_VM_WORLDS_PCT",
+    "MAX_CV2",
+    "MAX_VMS_PER_HOST",
+    "MAX_WORKLOAD_MS",
     "POOL_SHARE_LEVELS",
     "DailySpec",
     "Distribution",
@@ -69,6 +74,25 @@ __all__ = [
 
 #: CPU shares of a resource pool at each level: those of a 4-vCPU VM (RM 7.0, esxi-scheduler.md §1.3).
 POOL_SHARE_LEVELS: dict[str, int] = {"low": 2000, "normal": 4000, "high": 8000}
+
+#: Powered-on VMs per host, ESXi 8.0 configuration maximum ("Virtual machines per host", VMware
+#: Configuration Maximums tool, https://configmax.esp.vmware.com/ ; the same 1,024 for ESXi 8.0 is
+#: quoted in 4sysops' ESXi/Hyper-V/Proxmox host table and public vSphere 8 study notes). ESXi refuses
+#: to power on more, so a scenario with more is refused before anything is built (issue 11 item 14).
+MAX_VMS_PER_HOST = 1024
+
+#: Largest squared coefficient of variation of a hyper-exponential distribution. The balanced H2
+#: (vmksim.workload) picks phase 1 with p = (1 + sqrt((cv2-1)/(cv2+1)))/2 and its second phase has
+#: mean m/(2(1-p)); from cv2 ~ 1e16 on, p rounds to 1.0 in double precision and that mean divides
+#: by zero (issue 11 item 7). At 1e6, 1 - p is ~5e-7, still known to ~1e-9 relative precision, and
+#: the rare phase's mean is ~1e6 times the mean burst: far burstier than any measured CPU workload.
+MAX_CV2 = 1e6
+
+#: Longest mean burst, idle spell, slice, timer period or work item of a workload (ms): one day.
+#: Not an ESXi figure: CPU bursts are micro- to milliseconds, and a per-burst mean of a day is
+#: no scheduling workload; the bound keeps hostile values (``period_ms = 1e300``) from
+#: overflowing the kernel's integer microseconds (draws are capped too, workload.MAX_DRAW_US).
+MAX_WORKLOAD_MS = 86_400_000.0
 
 
 class WorkloadKind(Enum):
@@ -293,10 +317,11 @@ class _Ctx:
         if isinstance(raw, bool) or not isinstance(raw, int | float) or not math.isfinite(raw):
             raise self.error(f"must be a number, got {raw!r}", f"{where}.{key}")
         value = float(raw)
-        if value < low or (low_open and value == low) or value > high:
+        if value > high:  # name the side that is violated
+            raise self.error(f"must be <= {high:g}, got {raw!r}", f"{where}.{key}")
+        if value < low or (low_open and value == low):
             bound = f"> {low:g}" if low_open else f">= {low:g}"
-            rng = bound if high == math.inf else f"{bound} and <= {high:g}"
-            raise self.error(f"must be {rng}, got {raw!r}", f"{where}.{key}")
+            raise self.error(f"must be {bound}, got {raw!r}", f"{where}.{key}")
         return value
 
     def integer(
@@ -331,18 +356,29 @@ def scenario_from_mapping(
     base_dir: Path | None = None,
     name: str = "scenario",
 ) -> Scenario:
-    """Normalise → validate → build a :class:`Scenario` from parsed TOML (a dict)."""
+    """Normalise → validate → build a :class:`Scenario` from parsed TOML (a dict).
+
+    Warnings raised while building (a misspelt .vmx key, ...) are held back and re-issued
+    only when the whole scenario is valid, once each: bad input gets its one error line alone.
+    """
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        scenario = _build(data, source, base_dir, name)
+    for w in {(str(w.message), w.category): w for w in caught}.values():
+        warnings.warn_explicit(w.message, w.category, w.filename, w.lineno)
+    return scenario
+
+
+def _build(data: Mapping[str, Any], source: str, base_dir: Path | None, name: str) -> Scenario:
     ctx = _Ctx(source, base_dir or Path("."))
     ctx.keys(data, _TOP_KEYS, "top level")
-    esxi = data.get("esxi", "8.0")
-    if not isinstance(esxi, str | float) or isinstance(esxi, bool):
-        raise ctx.error(f'must be a version string like "8.0", got {esxi!r}', "esxi")
-    esxi = str(esxi).strip()  # the version itself is checked by the NUMA planner (kernel build)
+    esxi = _esxi(ctx, data)
     host, host_settings = _host(ctx, data.get("host"))
     system, power_policy = _host_extras(ctx, data["host"])
     run = _run(ctx, data.get("run", {}))
     pools = _pools(ctx, data.get("pool", []))
     vms = _vms(ctx, data.get("vm"), {p.name for p in pools})
+    _admit_memory(ctx, host, vms)
     scenario_name = str(data.get("name", name))
     return Scenario(
         source=source,
@@ -371,12 +407,36 @@ def _host_extras(ctx: _Ctx, raw: Mapping[str, Any]) -> tuple[SystemSpec, PowerPo
     return SystemSpec(cpu_pct=cpu_pct, vm_worlds_pct=vm_pct), policy
 
 
+def _esxi(ctx: _Ctx, data: Mapping[str, Any]) -> str:
+    """The ESXi release, from the top level or from [host] (it is a host property; issue 10).
+
+    Both places are accepted; given in both, they must agree. The version itself is checked
+    by the NUMA planner (kernel build).
+    """
+    found: dict[str, str] = {}
+    host = data.get("host")
+    for where, table in (("esxi", data), ("host.esxi", host if isinstance(host, dict) else {})):
+        if "esxi" not in table:
+            continue
+        raw = table["esxi"]
+        if not isinstance(raw, str | float) or isinstance(raw, bool):
+            raise ctx.error(f'must be a version string like "8.0", got {raw!r}', where)
+        found[where] = str(raw).strip()
+    if len(set(found.values())) > 1:
+        raise ctx.error(
+            f"esxi = {found['esxi']!r} at the top level but {found['host.esxi']!r} under [host]; give it once",
+            "host.esxi",
+        )
+    return next(iter(found.values()), "8.0")
+
+
 def _host(ctx: _Ctx, raw: Any) -> tuple[HostTopology, dict[str, str]]:
     if raw is None:
         raise ctx.error(
             'missing [host] table (preset = "nfv-2x24-ht" or sockets, cores_per_socket, ...)', "host"
         )
     table = dict(ctx.table(raw, "host"))
+    table.pop("esxi", None)  # read by _esxi
     settings_raw = table.pop("settings", {})
     for key in _HOST_EXTRA_KEYS:  # read by _host_extras
         table.pop(key, None)
@@ -491,6 +551,12 @@ def _vms(ctx: _Ctx, raw: Any, pool_names: set[str]) -> tuple[VmSpec, ...]:
         table = ctx.table(item, where)
         ctx.keys(table, _VM_KEYS, where)
         count = ctx.integer(table, "count", where, 1, low=1)
+        if len(out) + count > MAX_VMS_PER_HOST:
+            raise ctx.error(
+                f"{len(out) + count} VMs on one host: ESXi 8.0 powers on at most {MAX_VMS_PER_HOST} "
+                "VMs per host (configuration maximum), so admission fails",
+                f"{where}.count",
+            )
         pool = None
         if "pool" in table:
             pool = ctx.string(table, "pool", where)
@@ -499,6 +565,12 @@ def _vms(ctx: _Ctx, raw: Any, pool_names: set[str]) -> tuple[VmSpec, ...]:
                 raise ctx.error(f"unknown pool {pool!r} (pools: {known})", f"{where}.pool")
         workload = _workload(ctx, table.get("workload", {}), f"{where}.workload")
         base_name, base_vmx, vcpus = _vm_base(ctx, table, where)
+        if workload.threads is not None and workload.threads > vcpus:
+            raise ctx.error(
+                f"threads = {workload.threads} is more than the VM's {vcpus} vCPUs "
+                "(threads counts the busy vCPUs)",
+                f"{where}.workload.threads",
+            )
         for k in range(count):
             name = base_name if count == 1 else f"{base_name}-{k + 1}"
             if name in seen:
@@ -507,6 +579,30 @@ def _vms(ctx: _Ctx, raw: Any, pool_names: set[str]) -> tuple[VmSpec, ...]:
             config = _vm_config(ctx, table, where, name, vcpus, base_vmx)
             out.append(VmSpec(config=config, workload=workload, pool=pool))
     return tuple(out)
+
+
+def _admit_memory(ctx: _Ctx, host: HostTopology, vms: tuple[VmSpec, ...]) -> None:
+    """Memory admission: the VMs' reservations (sched.mem.min) must fit in the host's memory.
+
+    At power-on ESXi reserves machine memory for the reservation (plus overhead) and refuses
+    the power-on when it cannot (esxi-memory.md §1.2, vSphere RM guide). vmksim checks the
+    reservations alone against the host's physical memory, a lenient bound (the VMkernel's
+    own memory and per-VM overhead are not subtracted). A VM's *configured* memory above the
+    host's is not refused: the part outside the reservation is backed by its swap file
+    (memory overcommitment, esxi-memory.md §1.2), so ESXi powers it on, and vmksim only warns
+    (vmksim plan) that it cannot be local. A host given without memory is not checked.
+    """
+    if not host.memory_mb:
+        return
+    reserved = 0
+    for vm in vms:
+        reserved += vm.config.mem_min_mb
+        if reserved > host.memory_mb:
+            raise ctx.error(
+                f"memory reservations (sched.mem.min) total {reserved} MB by VM {vm.name!r}, more than "
+                f"the host's {host.memory_mb} MB; ESXi admission control refuses the power-on",
+                "vm",
+            )
 
 
 def _vm_base(ctx: _Ctx, table: Mapping[str, Any], where: str) -> tuple[str, Any, int]:
@@ -575,13 +671,14 @@ def _workload(ctx: _Ctx, raw: Any, where: str) -> WorkloadSpec:
     d = WorkloadSpec()
     values: dict[str, Any] = {"kind": kind}
     values["demand_pct"] = ctx.number(table, "demand_pct", where, d.demand_pct, high=100.0)
-    values["slice_ms"] = ctx.number(table, "slice_ms", where, d.slice_ms, low=0.001)
-    values["busy_ms"] = ctx.number(table, "busy_ms", where, d.busy_ms, low=0.001)
-    values["idle_ms"] = ctx.number(table, "idle_ms", where, d.idle_ms)
+    top = MAX_WORKLOAD_MS
+    values["slice_ms"] = ctx.number(table, "slice_ms", where, d.slice_ms, low=0.001, high=top)
+    values["busy_ms"] = ctx.number(table, "busy_ms", where, d.busy_ms, low=0.001, high=top)
+    values["idle_ms"] = ctx.number(table, "idle_ms", where, d.idle_ms, high=top)
     values["distribution"] = ctx.enum(table, "distribution", where, Distribution, d.distribution)
-    values["cv2"] = ctx.number(table, "cv2", where, d.cv2, low=1.0, low_open=True)
-    values["period_ms"] = ctx.number(table, "period_ms", where, d.period_ms, low=0.01)
-    values["work_ms"] = ctx.number(table, "work_ms", where, d.work_ms, low=0.001)
+    values["cv2"] = ctx.number(table, "cv2", where, d.cv2, low=1.0, low_open=True, high=MAX_CV2)
+    values["period_ms"] = ctx.number(table, "period_ms", where, d.period_ms, low=0.01, high=top)
+    values["work_ms"] = ctx.number(table, "work_ms", where, d.work_ms, low=0.001, high=top)
     values["active_memory_pct"] = ctx.number(
         table, "active_memory_pct", where, d.active_memory_pct, high=100.0
     )

@@ -11,6 +11,7 @@ from rich.text import Text
 from vmksim.console import make_console, user_text
 from vmksim.numa.plan import VmPlan
 from vmksim.topology import HostTopology
+from vmksim.topology.model import memory_label
 from vmksim.vmx import VmConfig
 
 __all__ = ["plan_layout", "print_plans", "print_topology"]
@@ -32,7 +33,7 @@ def print_topology(host: HostTopology, console: Console | None = None) -> None:
             str(node // host.nodes_per_socket),
             f"{first_core}-{first_core + host.cores_per_node - 1}",
             f"{pcpus.start}-{pcpus.stop - 1}",
-            f"{host.memory_per_node_mb // 1024} GB",
+            memory_label(host.memory_per_node_mb),
         )
     console.print(table)
     if host.ht:

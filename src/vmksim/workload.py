@@ -9,8 +9,11 @@ a PCPU) is followed by halted (idle) time that starts when the burst completes.
 
 Kinds (vmksim.scenario.WorkloadKind):
 
-* ``constant`` — demand_pct of one core per vCPU, as bursts of
-  ``demand_pct × slice_ms`` separated by ``(100 − demand_pct) × slice_ms`` idle.
+* ``constant`` (the default when a VM has no ``[vm.workload]``: 50 % of one core per
+  vCPU in 10 ms slices) — demand_pct of one core per vCPU, as bursts of
+  ``demand_pct × slice_ms`` separated by ``(100 − demand_pct) × slice_ms`` idle. It draws
+  no random numbers: the same scenario gives the same output for every ``seed``
+  (issue 11; seeds only matter to onoff, threads and periodic workloads).
 * ``onoff`` — bursts of ``busy_ms`` and idle ``idle_ms``, each drawn from an
   exponential, deterministic or balanced two-phase hyper-exponential (squared CV
   ``cv2``) distribution.
@@ -18,9 +21,16 @@ Kinds (vmksim.scenario.WorkloadKind):
   run the onoff pattern; the rest stay halted.
 * ``periodic`` — timer-driven work (a VNF polling loop): every ``period_ms`` a
   tick adds ``work_ms`` of work; work not done by the next tick accumulates.
-* ``trace`` — replay of a per-VM demand column (% of one core for the whole VM,
-  as esxtop's group %USED) from a CSV whose first column is ``time_s``;
-  piecewise constant, spread evenly over the vCPUs, run as ``constant``.
+* ``trace`` — replay of a per-VM demand column from a CSV whose first column is
+  ``time_s`` (seconds from the start of the run). Demand is in % of one core for the
+  whole VM, as esxtop's group %USED (200 = two vCPUs fully busy); the column is the
+  ``column`` key, else the VM's name. Piecewise constant (each row holds until the next),
+  spread evenly over the vCPUs and run as ``constant``, so it draws no random numbers
+  either. Example (``trace = "demand.csv"``)::
+
+      time_s,web,db
+      0,40,150
+      60,80,180
 * ``daily`` (modifier on any kind) — demand follows a cosine between
   ``trough_pct`` and 100 % with its peak at ``peak_hour``.
 * memory touch — ``active_memory_pct`` of the configured memory is touched at
@@ -55,6 +65,7 @@ from vmksim.scenario import DailySpec, Distribution, WorkloadKind, WorkloadSpec
 
 __all__ = [
     "BLOCK",
+    "MAX_DRAW_US",
     "DemandTable",
     "Mode",
     "VcpuProgram",
@@ -74,6 +85,17 @@ MAX_TABLE_STEPS = 4096
 MIN_TABLE_STEP_US = 1_000_000
 
 
+#: Longest burst or idle spell drawn (µs): 2^40 µs, 12.7 days. The compiled kernel orders events
+#: by ``time << 22`` in an int64, so event times must stay below 2^41 µs (sched.core.MAX_TIME_US);
+#: capping each draw at half of that keeps ``now + draw`` in range in runs up to 12.7 days (a
+#: fuzzed ``idle_ms = 2147483648`` made the compiled kernel run for minutes). Only a draw this long
+#: is changed: an exponential with a 5 ms mean reaches it with probability e^-(2.2e8), so no
+#: realistic run differs.
+MAX_DRAW_US = float(1 << 40)
+#: Largest double below 1.0: the most probable a balanced H2's first phase can be in float arithmetic.
+_P_MAX = math.nextafter(1.0, 0.0)
+
+
 class Mode(IntEnum):
     """How the kernel drives a vCPU (values are used inside the compiled core)."""
 
@@ -90,16 +112,20 @@ def stream_rng(seed: int, vm_name: str, index: int) -> np.random.Generator:
 
 
 def _draw(rng: np.random.Generator, dist: Distribution, mean: float, cv2: float, n: int) -> FloatArray:
+    """*n* lengths (µs) with the given mean, each at most :data:`MAX_DRAW_US`."""
     if mean <= 0:
         return np.zeros(n)
     if dist is Distribution.DETERMINISTIC:
-        return np.full(n, mean)
+        return np.full(n, min(mean, MAX_DRAW_US))
     if dist is Distribution.EXPONENTIAL:
-        return rng.exponential(mean, n)
+        return np.minimum(rng.exponential(mean, n), MAX_DRAW_US)
     # Balanced-means H2 (Whitt 1982): p·(1/μ1) = (1−p)·(1/μ2), mean m, squared CV cv2.
-    p = 0.5 * (1.0 + math.sqrt((cv2 - 1.0) / (cv2 + 1.0)))
+    # Scenarios bound cv2 (scenario.MAX_CV2); the clamp keeps 1 − p > 0 for any caller: it is the
+    # largest double below 1, so it changes nothing wherever p < 1 already (no draw differs).
+    p = min(0.5 * (1.0 + math.sqrt((cv2 - 1.0) / (cv2 + 1.0))), _P_MAX)
     phase1 = rng.random(n) < p
-    return np.where(phase1, rng.exponential(mean / (2 * p), n), rng.exponential(mean / (2 * (1 - p)), n))
+    draws = np.where(phase1, rng.exponential(mean / (2 * p), n), rng.exponential(mean / (2 * (1 - p)), n))
+    return np.minimum(draws, MAX_DRAW_US)
 
 
 class VcpuProgram:
@@ -177,8 +203,12 @@ def read_trace(path: Path, column: str) -> tuple[FloatArray, FloatArray]:
     try:
         with open(path, newline="", encoding="utf-8") as fh:
             rows = list(csv.reader(fh))
-    except (OSError, UnicodeDecodeError) as exc:
-        raise ScenarioError(f"cannot read trace: {exc}", source=src) from None
+    except OSError as exc:
+        raise ScenarioError(f"cannot read trace: {exc.strerror}", source=src) from None
+    except UnicodeDecodeError as exc:
+        raise ScenarioError(f"not UTF-8 text (byte offset {exc.start})", source=src) from None
+    except csv.Error as exc:  # e.g. a field over the csv module's size limit, a NUL byte
+        raise ScenarioError(f"not a readable CSV: {exc}", source=src) from None
     if not rows or not rows[0] or rows[0][0].strip() != "time_s":
         raise ScenarioError(
             "trace CSV must start with a header whose first column is time_s", source=src, where=1
@@ -198,11 +228,13 @@ def read_trace(path: Path, column: str) -> tuple[FloatArray, FloatArray]:
             t, v = float(row[0]), float(row[j])
         except (ValueError, IndexError):
             raise ScenarioError(
-                f"expected numbers in time_s and {column!r}, got {row!r}", source=src, where=lineno
+                f"expected numbers in time_s and {column!r}, got {row[:4]!r}", source=src, where=lineno
             ) from None
-        if v < 0 or (times and t <= times[-1]):
+        if not (math.isfinite(t) and math.isfinite(v)) or v < 0 or (times and t <= times[-1]):
             raise ScenarioError(
-                f"demand must be >= 0 and time_s increasing, got {row!r}", source=src, where=lineno
+                f"demand must be finite and >= 0, time_s finite and increasing, got {row[:4]!r}",
+                source=src,
+                where=lineno,
             )
         times.append(t)
         values.append(v)

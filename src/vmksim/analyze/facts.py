@@ -83,7 +83,7 @@ COUNTERS: tuple[tuple[str, str], ...] = (
     ),
 )  # fmt: skip
 
-_VCPU_WORLD = re.compile(r"^vmx-vcpu-(\d+)(?::|$)")
+_VCPU_WORLD = re.compile(r"^vmx-vcpu-([0-9]{1,6})(?::|$)")
 
 
 @dataclass(frozen=True, slots=True)
@@ -295,7 +295,7 @@ def capture_data(
         raise CaptureError("the capture has a header but no data rows", source=source)
     matrix = np.vstack(values) if columns else np.empty((len(times), 0))
     all_counters = any(c.object == "Group Cpu" and c.counter == "Alloc Shares" for c in all_columns)
-    host = _host_facts(host_name, columns, matrix)
+    host = _host_facts(host_name, columns, matrix, source)
     if host.pcpus == 0:
         raise CaptureError(
             "no 'Physical Cpu(n)' columns: not an esxtop CPU capture (was the CPU panel excluded from the rc file?)",
@@ -325,15 +325,46 @@ def _mean_of(
     return float(v.mean()) if v.size else None
 
 
-def _host_facts(name: str, columns: tuple[Column, ...], matrix: FloatArray) -> HostFacts:
+def _small_id(instance: str | None) -> int | None:
+    """An instance that is a number (``Physical Cpu(3)``), or None; ASCII digits, at most 9 of them.
+
+    Longer digit runs are kept as a number too large for any host (they are refused by the
+    caller), not passed to int(), which raises on very long text.
+    """
+    if not instance or not instance.isascii() or not instance.isdigit():
+        return None
+    return int(instance) if len(instance) <= 9 else 10**9
+
+
+def _pcpu_count(columns: tuple[Column, ...], source: str) -> int:
+    """PCPUs of the capture: esxtop numbers them 0..N-1 (esxtop.md §1.3, ``Physical Cpu(n)``).
+
+    Ids that leave gaps (``Physical Cpu(9223372036854775807)`` beside ``(0)``) are not a real
+    capture; they are refused with one line, since every per-PCPU view iterates over 0..N-1
+    and a huge id would make it loop for ever (issue 11 item 12).
+    """
+    ids = {i for c in columns if c.object == "Physical Cpu" and (i := _small_id(c.instance)) is not None}
+    if ids and max(ids) >= len(ids):
+        bad = next(
+            c.instance
+            for c in columns
+            if c.object == "Physical Cpu" and (i := _small_id(c.instance)) is not None and i >= len(ids)
+        )
+        shown = bad if bad is not None and len(bad) <= 30 else f"{(bad or '')[:27]}..."
+        raise CaptureError(
+            f"column 'Physical Cpu({shown})': PCPU numbers must run 0..N-1 as esxtop writes them, "
+            f"but the capture has {len(ids)} numbered PCPU instance(s)",
+            source=source,
+        )
+    return len(ids)
+
+
+def _host_facts(name: str, columns: tuple[Column, ...], matrix: FloatArray, source: str) -> HostFacts:
     pos = {c: i for i, c in enumerate(columns)}
-    pcpu_ids = {
-        int(c.instance) for c in columns if c.object == "Physical Cpu" and c.instance and c.instance.isdigit()
-    }
-    pcpus = max(pcpu_ids) + 1 if pcpu_ids else 0
+    pcpus = _pcpu_count(columns, source)
     ht = any(c.object == "Physical Cpu" and c.counter == "% Core Util Time" for c in columns)
     node_ids = sorted(
-        {int(c.instance) for c in columns if c.object == "Numa Node" and c.instance and c.instance.isdigit()}
+        {i for c in columns if c.object == "Numa Node" and (i := _small_id(c.instance)) is not None}
     )
     nodes = len(node_ids) or 1
     node_mem = tuple(_mean_of(pos, matrix, "Numa Node", str(n), "Total MBytes") or 0.0 for n in node_ids)
@@ -377,7 +408,7 @@ def _vm_facts(columns: tuple[Column, ...], matrix: FloatArray) -> tuple[VmFacts,
             VmFacts(
                 name=name,
                 group=group,
-                group_id=int(gid) if gid.isdigit() else -1,
+                group_id=gid_ if (gid_ := _small_id(gid)) is not None else -1,
                 vcpus=max(len(worlds), 1),
                 vcpu_worlds=tuple(worlds[i] for i in sorted(worlds)),
                 memory_mb=mem,

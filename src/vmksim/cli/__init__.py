@@ -18,11 +18,13 @@ import pkgutil
 import signal
 import sys
 import threading
+import warnings
 from collections.abc import Iterator, Sequence
 from types import FrameType
+from typing import Any
 
 from vmksim import __version__
-from vmksim.errors import VmksimError
+from vmksim.errors import InputWarning, VmksimError
 
 __all__ = ["build_parser", "command_modules", "main"]
 
@@ -117,6 +119,22 @@ def _sigterm_unwinds() -> Iterator[None]:
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
+    previous = warnings.showwarning
+
+    def show(message: Warning | str, category: type[Warning], *rest: Any, **kw: Any) -> None:
+        # InputWarnings (errors.py) are one line each; anything else prints as before.
+        if issubclass(category, InputWarning):
+            print(f"vmksim: warning: {message}", file=sys.stderr)
+        else:
+            previous(message, category, *rest, **kw)
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("default", InputWarning)
+        warnings.showwarning = show
+        return _run(args)
+
+
+def _run(args: argparse.Namespace) -> int:
     try:
         with _sigterm_unwinds():
             return int(args.func(args) or 0)

@@ -26,7 +26,14 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+import numpy as np
+
 __all__ = ["EntitlementNode", "entitle", "water_fill"]
+
+#: Most bisection steps on θ, kept from the scalar version so results are identical. For the θ
+#: of real hosts (MHz per share, ~1e-6..1e3) the bracket reaches adjacent doubles in well under
+#: 200 halvings, and the loop ends there.
+_BISECTION_STEPS = 200
 
 
 @dataclass(frozen=True, slots=True)
@@ -55,8 +62,14 @@ def water_fill(
 
     If the floors alone exceed the capacity they are scaled down proportionally
     (admission control should prevent that).
+
+    θ is found by bisection. Each step evaluates every child's clamp with numpy (the same
+    IEEE operations as the scalar form, element by element) and adds them with Python's
+    left-to-right ``sum`` (as before: numpy's pairwise sum could round differently), so the
+    result is bit-identical to the scalar loop; the bisection also stops as soon as the
+    bracket cannot shrink any more (lo and hi adjacent doubles), after which every further
+    step would leave it unchanged. 100,000 children take well under a second (issue 11 item 14).
     """
-    n = len(shares)
     caps = [max(c, 0.0) for c in caps]
     floors = [min(max(f, 0.0), c) for f, c in zip(floors, caps, strict=True)]
     total_cap = sum(caps)
@@ -65,17 +78,23 @@ def water_fill(
     floor_sum = sum(floors)
     if floor_sum >= capacity:
         return [f * capacity / floor_sum if floor_sum else 0.0 for f in floors]
+    s_arr = np.asarray(shares, dtype=np.float64)
+    f_arr = np.asarray(floors, dtype=np.float64)
+    c_arr = np.asarray(caps, dtype=np.float64)
 
     def alloc(theta: float) -> list[float]:
-        return [min(max(theta * shares[i], floors[i]), caps[i]) for i in range(n)]
+        out: list[float] = np.minimum(np.maximum(theta * s_arr, f_arr), c_arr).tolist()
+        return out
 
     lo, hi = 0.0, 1.0
     while sum(alloc(hi)) < capacity:
         hi *= 2.0
         if hi > 1e30:
             break
-    for _ in range(200):  # bisection on θ; allocations are monotone in θ
+    for _ in range(_BISECTION_STEPS):  # bisection on θ; allocations are monotone in θ
         mid = (lo + hi) / 2
+        if mid in (lo, hi):
+            break  # lo, hi adjacent: no later step could change them
         if sum(alloc(mid)) < capacity:
             lo = mid
         else:

@@ -20,13 +20,18 @@ Where a field is absent the derivation is:
 from __future__ import annotations
 
 import re
+import warnings
 from pathlib import Path
 
-from vmksim.errors import TopologyError
+from vmksim.errors import InputWarning, TopologyError
 from vmksim.topology.infer import LogicalCpu, topology_from_cpus
 from vmksim.topology.model import HostTopology
 
-__all__ = ["from_esxcli_text", "parse_esxcli_text"]
+__all__ = ["MAX_TEXT_BYTES", "from_esxcli_text", "parse_esxcli_text"]
+
+#: Largest esxcli text read: ``cpu list`` prints ~20 lines per logical CPU, well under
+#: 1 MB at ESXi's maximum of 896; a far larger file is not esxcli output.
+MAX_TEXT_BYTES = 16 * 1024 * 1024
 
 _BLOCK = re.compile(r"^\s*CPU:\s*(\d+)\s*$")
 _FIELD = re.compile(r"^\s+([A-Za-z0-9 ()]+?):\s*(.*?)\s*$")
@@ -56,22 +61,49 @@ def parse_esxcli_text(text: str, source: str) -> tuple[list[dict[str, str]], dic
     return cpus, memory
 
 
+#: A number field: hex (``0x...``) or decimal, ASCII digits only, at most 20 digits (a 64-bit
+#: byte count); leading zeros are decimal (``07``), and Unicode digits or longer runs are refused.
+_NUMBER = re.compile(r"\s*(?:0x([0-9a-fA-F]{1,16})(?![0-9a-fA-F])|([0-9]{1,20})(?![0-9]))")
+
+
 def _int(value: str | None, what: str, source: str) -> int | None:
     if value is None:
         return None
-    m = re.match(r"\s*(0x[0-9a-fA-F]+|\d+)", value)
+    m = _NUMBER.match(value)
     if not m:
-        raise TopologyError(f"{what} is not a number: '{value}'", source=source)
-    return int(m.group(1), 0)
+        shown = value if len(value) <= 60 else value[:57] + "..."
+        raise TopologyError(f"{what} is not a number: '{shown}'", source=source)
+    return int(m.group(1), 16) if m.group(1) is not None else int(m.group(2), 10)
+
+
+def _threads_without_core_id(first: dict[str, str], source: str) -> int | None:
+    """Threads per core from ``L2 Cache CPU Count`` when ``Core Id`` is missing; None if absent too."""
+    return _int(first.get("L2 Cache CPU Count"), "L2 Cache CPU Count", source) or None
+
+
+def _warn_ht_assumed_off(source: str) -> None:
+    """Neither Core Id nor L2 Cache CPU Count: HT had to be assumed off; say so (issue 10)."""
+    warnings.warn(
+        f"{source}: no 'Core Id' or 'L2 Cache CPU Count' fields: assumed 1 thread per core "
+        "(hyper-threading off); add the full `esxcli hardware cpu list` output if the host has HT",
+        InputWarning,
+        stacklevel=4,
+    )
 
 
 def from_esxcli_text(path: str | Path) -> HostTopology:
     path = Path(path)
     source = str(path)
     try:
-        text = path.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as exc:
-        raise TopologyError(f"cannot read esxcli text: {exc}", source=source) from None
+        with open(path, "rb") as fh:
+            data = fh.read(MAX_TEXT_BYTES + 1)
+        text = data.decode("utf-8")
+    except OSError as exc:
+        raise TopologyError(f"cannot read esxcli text: {exc.strerror}", source=source) from None
+    except UnicodeDecodeError as exc:
+        raise TopologyError(f"not UTF-8 text (byte offset {exc.start})", source=source) from None
+    if len(data) > MAX_TEXT_BYTES:
+        raise TopologyError(f"larger than {MAX_TEXT_BYTES // 2**20} MiB: not esxcli output", source=source)
     cpus, memory = parse_esxcli_text(text, source)
     if not cpus:
         raise TopologyError("no 'CPU:N' blocks (expected `esxcli hardware cpu list` output)", source=source)
@@ -82,7 +114,7 @@ def from_esxcli_text(path: str | Path) -> HostTopology:
         tpc = None
     else:
         core_ids = None
-        tpc = _int(first.get("L2 Cache CPU Count"), "L2 Cache CPU Count", source) or 1
+        tpc = _threads_without_core_id(first, source)
     node_count = _int(memory.get("NUMA Node Count"), "NUMA Node Count", source)
     has_node = all("Node" in c for c in cpus)
     if not has_node and node_count and n % node_count:
@@ -104,7 +136,7 @@ def from_esxcli_text(path: str | Path) -> HostTopology:
         records.append(LogicalCpu(cpu_id, pkg, core, node, i // l3 if l3 else None))
     speed = _int(first.get("Core Speed"), "Core Speed", source)
     mem_bytes = _int(memory.get("Physical Memory"), "Physical Memory", source)
-    return topology_from_cpus(
+    host = topology_from_cpus(
         records,
         name=path.stem,
         source=source,
@@ -112,3 +144,6 @@ def from_esxcli_text(path: str | Path) -> HostTopology:
         mhz=round(speed / 1e6) if speed and speed > 100_000 else speed,
         cpu_model=first.get("Brand", ""),
     )
+    if core_ids is None and tpc is None:  # warned only for a host that reads (no warning + error)
+        _warn_ht_assumed_off(source)
+    return host

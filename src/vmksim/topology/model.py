@@ -15,12 +15,23 @@ NUMA nodes per socket are 1, 2 or 4, which covers Intel SNC/CoD and AMD NPS
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
 from typing import NamedTuple
 
 from vmksim.errors import TopologyError
 
-__all__ = ["DEFAULT_MHZ", "NODES_PER_SOCKET_ALLOWED", "HostTopology", "PCpu"]
+__all__ = [
+    "DEFAULT_MHZ",
+    "MAX_LOGICAL_CPUS",
+    "MAX_MEMORY_GB",
+    "MAX_MHZ",
+    "MAX_NUMA_NODES",
+    "NODES_PER_SOCKET_ALLOWED",
+    "HostTopology",
+    "PCpu",
+    "memory_label",
+]
 
 #: Nominal clock used when a source does not give one (MHz). Only %USED vs
 #: MHz conversions (reservations, limits) depend on it.
@@ -29,6 +40,31 @@ DEFAULT_MHZ = 2400
 #: NUMA nodes per socket ESXi hosts present: 1 (default), 2 (Intel SNC-2/CoD,
 #: AMD NPS2), 4 (SNC-4, AMD NPS4, EPYC Naples dies) — esxi-scheduler.md §2.7.
 NODES_PER_SOCKET_ALLOWED = (1, 2, 4)
+
+# ESXi 8.0 host configuration maxima (VMware Configuration Maximums tool, vSphere 8.0,
+# "ESXi Host Maximums" > Compute / Memory: https://configmax.esp.vmware.com/guest?vmwareproduct=vSphere&release=vSphere%208.0&categories=2-0).
+# The tool itself is not in our search index; the same figures for ESXi 8.0 are quoted in
+# 4sysops' "Proxmox VE vs VMware ESXi vs Hyper-V" host table (896 logical CPUs, 24 TB, 1,024 VMs
+# per host) and in public vSphere 8 study notes (896 logical CPUs, 1,024 VMs, 24 TB per host).
+# A host beyond them is not one ESXi supports, and bounding sizes keeps hostile inputs
+# (``sockets = 2147483647``) from allocating PCPU tables without end (issue 11 item 13).
+#: Logical CPUs (PCPUs, hardware threads) per host.
+MAX_LOGICAL_CPUS = 896
+#: NUMA nodes per host (configuration maximums, "NUMA Nodes per host").
+MAX_NUMA_NODES = 16
+#: Memory per host: 24 TB.
+MAX_MEMORY_GB = 24 * 1024
+#: Nominal clock bound (MHz). Not an ESXi maximum: no x86 server part ESXi supports has a
+#: nominal clock near 10 GHz, so a larger value is a typo (or hostile), never a host.
+MAX_MHZ = 10_000
+
+
+def memory_label(mb: int) -> str:
+    """``384 GB`` / ``512 MB``, or ``memory not given`` for 0: a host read without memory
+    (no ``memory_gb``, no meminfo) must not look like a host with 0 GB (issue 10)."""
+    if mb <= 0:
+        return "memory not given"
+    return f"{mb // 1024} GB" if mb >= 1024 else f"{mb} MB"
 
 
 class PCpu(NamedTuple):
@@ -74,7 +110,7 @@ class HostTopology:
                 self.memory_per_node_mb >= 0,
                 f"memory per node must not be negative, got {self.memory_per_node_mb}",
             ),
-            (self.mhz > 0, f"mhz must be positive, got {self.mhz}"),
+            (0 < self.mhz <= MAX_MHZ, f"mhz must be between 1 and {MAX_MHZ}, got {self.mhz}"),
             (
                 self.llc_per_node >= 1 and self.cores_per_node % self.llc_per_node == 0,
                 f"LLC domains per node ({self.llc_per_node}) must divide the cores per node ({self.cores_per_node})",
@@ -83,7 +119,27 @@ class HostTopology:
         for ok, problem in checks:
             if not ok:
                 raise TopologyError(problem, source=self.name or None)
+        self._check_maxima()
         object.__setattr__(self, "_pcpus", tuple(self._number_pcpus()))
+
+    def _check_maxima(self) -> None:
+        """Refuse hosts beyond ESXi 8.0's configuration maxima (sizes above, with the source)."""
+        limits = (
+            (self.numa_nodes, MAX_NUMA_NODES, "NUMA nodes"),
+            (self.pcpus, MAX_LOGICAL_CPUS, "logical CPUs (PCPUs)"),
+        )
+        for value, limit, what in limits:
+            if value > limit:
+                raise TopologyError(
+                    f"{value} {what} is more than ESXi 8.0 supports per host ({limit})",
+                    source=self.name or None,
+                )
+        if self.memory_mb > MAX_MEMORY_GB * 1024:
+            raise TopologyError(
+                f"{self.memory_mb // 1024} GB of memory is more than ESXi 8.0 supports per host "
+                f"({MAX_MEMORY_GB} GB = 24 TB)",
+                source=self.name or None,
+            )
 
     # --- sizes -------------------------------------------------------------
     @property
@@ -160,10 +216,13 @@ class HostTopology:
     @property
     def summary(self) -> str:
         ht = f", {self.threads_per_core} threads/core" if self.ht else ", no HT"
+        # A host given without memory (no memory_gb, no meminfo) says so instead of "0 GB" (issue 10).
+        per_node = self.memory_per_node_mb
+        memory = f" / {memory_label(per_node)}" if per_node else f" ({memory_label(per_node)})"
         return (
             f"{self.sockets} socket(s) x {self.cores_per_socket} cores{ht}, "
-            f"{self.numa_nodes} NUMA node(s) of {self.cores_per_node} cores / "
-            f"{self.memory_per_node_mb // 1024} GB, {self.pcpus} PCPUs @ {self.mhz} MHz"
+            f"{self.numa_nodes} NUMA node(s) of {self.cores_per_node} cores{memory}, "
+            f"{self.pcpus} PCPUs @ {self.mhz} MHz"
         )
 
     def to_dict(self) -> dict[str, object]:
@@ -216,17 +275,29 @@ class HostTopology:
                 f"cores_per_socket ({cores_per_socket}) must divide evenly into {per_socket} NUMA node(s) per socket",
                 source=src,
             )
-        if memory_gb < 0:
-            raise TopologyError(f"memory_gb must not be negative, got {memory_gb}", source=src)
-        return cls(
-            name=name,
-            sockets=sockets,
-            nodes_per_socket=per_socket,
-            cores_per_node=cores_per_socket // per_socket,
-            threads_per_core=threads_per_core,
-            memory_per_node_mb=round(memory_gb * 1024 / nodes),
-            mhz=mhz,
-            llc_per_node=llc_per_node,
-            cpu_model=cpu_model,
-            description=description,
-        )
+        if not math.isfinite(memory_gb) or not 0 <= memory_gb <= MAX_MEMORY_GB:
+            raise TopologyError(
+                f"memory_gb must be a number from 0 to {MAX_MEMORY_GB} (24 TB, the ESXi 8.0 maximum), "
+                f"got {memory_gb!r}",
+                source=src,
+                where="memory_gb",
+            )
+        if nodes > MAX_NUMA_NODES:
+            raise TopologyError(
+                f"{nodes} NUMA nodes is more than ESXi 8.0 supports per host ({MAX_NUMA_NODES})", source=src
+            )
+        try:
+            return cls(
+                name=name,
+                sockets=sockets,
+                nodes_per_socket=per_socket,
+                cores_per_node=cores_per_socket // per_socket,
+                threads_per_core=threads_per_core,
+                memory_per_node_mb=round(memory_gb * 1024 / nodes),
+                mhz=mhz,
+                llc_per_node=llc_per_node,
+                cpu_model=cpu_model,
+                description=description,
+            )
+        except TopologyError as exc:  # name the spec the user wrote, not the host's name
+            raise TopologyError(exc.problem, source=src) from None

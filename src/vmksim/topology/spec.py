@@ -14,6 +14,10 @@ Accepted, tried in this order:
 
 from __future__ import annotations
 
+import math
+import os
+import re
+import stat
 import tomllib
 from pathlib import Path
 from typing import Any
@@ -23,6 +27,15 @@ from vmksim.topology.model import DEFAULT_MHZ, HostTopology
 from vmksim.topology.presets import PRESETS, preset_names
 
 __all__ = ["SPEC_KEYS", "host_from_mapping", "resolve_host"]
+
+#: Integer text of a spec: at most 18 digits (far above any host size, below Python's
+#: int-from-text limit), so a hostile value is a clear error, not a ValueError from int().
+_INT_TEXT = re.compile(r"[+-]?[0-9]{1,18}")
+
+#: Bytes read to tell hwloc XML, esxcli text and TOML apart.
+_SNIFF_BYTES = 4096
+#: Largest host TOML read: a [host] table is a few hundred bytes.
+MAX_TOML_BYTES = 1024 * 1024
 
 #: Keys of an inline or TOML host spec, with their types.
 SPEC_KEYS: dict[str, type] = {
@@ -49,28 +62,12 @@ def host_from_mapping(values: dict[str, Any], *, source: str, default_name: str 
     unknown = sorted(set(values) - set(SPEC_KEYS))
     if unknown:
         raise TopologyError(
-            f"unknown host key '{unknown[0]}' (expected one of: {', '.join(SPEC_KEYS)})", source=source
+            f"unknown host key {unknown[0]!r} (expected one of: {', '.join(SPEC_KEYS)})", source=source
         )
     for required in ("sockets", "cores_per_socket"):
         if required not in values:
             raise TopologyError(f"missing host key '{required}'", source=source)
-    typed: dict[str, Any] = {}
-    for key, raw in values.items():
-        kind = SPEC_KEYS[key]
-        try:
-            if kind is int and isinstance(raw, float) and not raw.is_integer():
-                raise ValueError
-            if kind is int and isinstance(raw, bool):
-                raise ValueError
-            typed[key] = (
-                kind(raw) if kind is not int else int(str(raw), 10) if isinstance(raw, str) else int(raw)
-            )
-        except (TypeError, ValueError):
-            raise TopologyError(
-                f"host key '{key}' must be {'an integer' if kind is int else 'a number'}, got {raw!r}",
-                source=source,
-                where=key,
-            ) from None
+    typed = {key: _typed(key, raw, source) for key, raw in values.items()}
     name = typed.pop("name", default_name)
     return HostTopology.from_counts(
         name=name,
@@ -84,6 +81,38 @@ def host_from_mapping(values: dict[str, Any], *, source: str, default_name: str 
         cpu_model=typed.get("cpu_model", ""),
         source=source,
     )
+
+
+def _typed(key: str, raw: Any, source: str) -> Any:
+    """One spec value in its key's type; a bad one is a TopologyError naming the key.
+
+    Integer keys take whole numbers only: an integral float such as ``1e12`` from TOML is
+    refused like ``2.5`` (issue 11 item 13), so a float never sizes a host. Numbers must be
+    finite (``inf``/``nan`` are valid TOML and float() text).
+    """
+    kind = SPEC_KEYS[key]
+    ok = True
+    value: Any = None
+    if kind is int:
+        if isinstance(raw, int) and not isinstance(raw, bool):
+            value = raw
+        elif isinstance(raw, str) and _INT_TEXT.fullmatch(raw.strip()):
+            value = int(raw.strip(), 10)
+        else:
+            ok = False
+    elif kind is float:
+        try:
+            value = float(raw) if not isinstance(raw, bool) else None
+        except (TypeError, ValueError):
+            value = None
+        ok = value is not None and math.isfinite(value)
+    else:
+        ok = isinstance(raw, str)
+        value = raw
+    if not ok:
+        expected = {int: "an integer", float: "a finite number"}.get(kind, "a string")
+        raise TopologyError(f"host key '{key}' must be {expected}, got {raw!r}", source=source, where=key)
+    return value
 
 
 def _preset(name: str, source: str) -> HostTopology:
@@ -101,26 +130,42 @@ def _parse_inline(text: str) -> dict[str, str]:
         key, sep, value = part.partition("=")
         key = key.strip()
         if not sep or not key or not value.strip():
-            raise TopologyError(f"expected key=value, got '{part.strip()}'", source="--host")
+            raise TopologyError(f"expected key=value, got {part.strip()!r}", source="--host")
         values[key] = value.strip()
     return values
+
+
+def _path_mode(text: str) -> int | None:
+    """``st_mode`` of the path *text*, or None when it is not an existing path.
+
+    A spec such as ``sockets=2,name=<300 characters>`` is not a path: ``stat`` fails with
+    ENAMETOOLONG (or ValueError for an embedded NUL), which means "not a path" here rather
+    than an error (issue 11 item 5).
+    """
+    try:
+        return os.stat(text).st_mode
+    except (OSError, ValueError):
+        return None
 
 
 def resolve_host(text: str) -> HostTopology:
     """Resolve ``--host`` text (preset, inline spec, sysfs dir or topology file)."""
     if text in PRESETS:
         return PRESETS[text]
-    if "=" in text and not Path(text).exists():
+    mode = _path_mode(text)
+    if "=" in text and mode is None:
         return host_from_mapping(_parse_inline(text), source="--host", default_name="host")
-    path = Path(text)
-    if path.is_dir():
+    if mode is not None and stat.S_ISDIR(mode):
         from vmksim.topology.sysfs import from_sysfs
 
-        return from_sysfs(path)
-    if path.is_file():
-        return _from_file(path)
+        return from_sysfs(Path(text))
+    if mode is not None and stat.S_ISREG(mode):
+        return _from_file(Path(text))
+    if mode is not None:
+        raise TopologyError("not a regular file or a directory", source=text)
+    shown = text if len(text) <= 80 else text[:77] + "..."
     raise TopologyError(
-        f"'{text}' is not a preset, a key=value spec, a directory or a file "
+        f"{shown!r} is not a preset, a key=value spec, a directory or a file "
         f"(presets: {', '.join(preset_names())})",
         source="--host",
     )
@@ -128,7 +173,8 @@ def resolve_host(text: str) -> HostTopology:
 
 def _from_file(path: Path) -> HostTopology:
     try:
-        head = path.read_bytes()[:4096]
+        with open(path, "rb") as fh:
+            head = fh.read(_SNIFF_BYTES)  # only the start decides the format; not the whole file
     except OSError as exc:
         raise TopologyError(f"cannot read: {exc.strerror}", source=str(path)) from None
     stripped = head.lstrip()
@@ -140,8 +186,22 @@ def _from_file(path: Path) -> HostTopology:
         from vmksim.topology.esxcli import from_esxcli_text
 
         return from_esxcli_text(path)
+    return _from_toml(path)
+
+
+def _from_toml(path: Path) -> HostTopology:
     try:
-        data = tomllib.loads(path.read_text(encoding="utf-8"))
+        with open(path, "rb") as fh:
+            raw = fh.read(MAX_TOML_BYTES + 1)
+    except OSError as exc:
+        raise TopologyError(f"cannot read: {exc.strerror}", source=str(path)) from None
+    if len(raw) > MAX_TOML_BYTES:
+        raise TopologyError(
+            f"larger than {MAX_TOML_BYTES // 1024} KiB: not hwloc XML, esxcli text or a host TOML",
+            source=str(path),
+        )
+    try:
+        data = tomllib.loads(raw.decode("utf-8"))
     except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
         raise TopologyError(f"not hwloc XML, esxcli text or TOML ({exc})", source=str(path)) from None
     table = data.get("host", data)

@@ -14,22 +14,40 @@ from pathlib import Path
 
 from vmksim.errors import TopologyError
 from vmksim.topology.infer import LogicalCpu, topology_from_cpus
-from vmksim.topology.model import HostTopology
+from vmksim.topology.model import MAX_LOGICAL_CPUS, HostTopology
 
-__all__ = ["from_sysfs", "parse_cpulist"]
+__all__ = ["MAX_ATTR_BYTES", "MAX_PROC_BYTES", "from_sysfs", "parse_cpulist"]
 
 
-def parse_cpulist(text: str, *, source: str = "cpulist") -> list[int]:
-    """Parse a kernel CPU list such as ``0-3,8,10-11``."""
+#: Largest sysfs attribute read: the kernel fills at most one page per attribute; /proc/cpuinfo
+#: of a host at ESXi's 896-CPU maximum is ~1.5 MB (MAX_PROC_BYTES).
+MAX_ATTR_BYTES = 64 * 1024
+MAX_PROC_BYTES = 16 * 1024 * 1024
+_RANGE = re.compile(r"([0-9]{1,12})(?:-([0-9]{1,12}))?")
+
+
+def parse_cpulist(text: str, *, source: str = "cpulist", limit: int = MAX_LOGICAL_CPUS) -> list[int]:
+    """Parse a kernel CPU list such as ``0-3,8,10-11`` (Documentation/ABI "cpu list" format).
+
+    At most *limit* CPUs (ESXi's per-host maximum by default): the count of a range is
+    checked before it is expanded, so ``0-1000000000`` is a clear error, not a list that
+    grows until memory runs out (issue 11 item 8).
+    """
     out: list[int] = []
+    shown = text.strip() if len(text.strip()) <= 60 else text.strip()[:57] + "..."
     for part in text.strip().split(","):
         if not part:
             continue
-        lo, _, hi = part.partition("-")
-        try:
-            a, b = int(lo), int(hi or lo)
-        except ValueError:
-            raise TopologyError(f"bad CPU list '{text.strip()}'", source=source) from None
+        m = _RANGE.fullmatch(part.strip())
+        if m is None or (m.group(2) is not None and int(m.group(2)) < int(m.group(1))):
+            raise TopologyError(f"bad CPU list '{shown}'", source=source)
+        a = int(m.group(1))
+        b = int(m.group(2) or a)
+        if len(out) + (b - a + 1) > limit:
+            raise TopologyError(
+                f"CPU list '{shown}' names more than {limit} CPUs (the ESXi 8.0 maximum per host)",
+                source=source,
+            )
         out.extend(range(a, b + 1))
     return out
 
@@ -41,11 +59,22 @@ def _system_dir(root: Path) -> Path:
     raise TopologyError("no devices/system/cpu directory below it (not a sysfs tree)", source=str(root))
 
 
-def _read(path: Path) -> str | None:
+def _read(path: Path, limit: int = MAX_ATTR_BYTES) -> str | None:
+    """An attribute's text, or None if it is missing, not a regular file, unreadable or too large.
+
+    Only regular files are opened (sysfs attributes are regular files): a FIFO or device
+    planted in a copied tree must not block or stream without end.
+    """
     try:
-        return path.read_text().strip()
+        if not path.is_file():
+            return None
+        with open(path, "rb") as fh:
+            data = fh.read(limit + 1)
     except OSError:
         return None
+    if len(data) > limit:
+        return None
+    return data.decode("utf-8", errors="replace").strip()
 
 
 def from_sysfs(root: str | Path) -> HostTopology:
@@ -56,18 +85,26 @@ def from_sysfs(root: str | Path) -> HostTopology:
     if online is not None:
         ids = parse_cpulist(online, source=str(cpu_dir / "online"))
     else:
-        ids = sorted(int(m.group(1)) for p in cpu_dir.iterdir() if (m := re.fullmatch(r"cpu(\d+)", p.name)))
+        ids = sorted(
+            int(m.group(1)) for p in cpu_dir.iterdir() if (m := re.fullmatch(r"cpu([0-9]{1,9})", p.name))
+        )
+        if len(ids) > MAX_LOGICAL_CPUS:
+            raise TopologyError(
+                f"{len(ids)} cpuN directories: more logical CPUs than ESXi 8.0 supports per host "
+                f"({MAX_LOGICAL_CPUS})",
+                source=str(cpu_dir),
+            )
     cpu_node: dict[int, int] = {}
     memory: dict[int, int] = {}
     if node_dir.is_dir():
         for p in sorted(node_dir.iterdir()):
-            m = re.fullmatch(r"node(\d+)", p.name)
+            m = re.fullmatch(r"node([0-9]{1,9})", p.name)
             if not m:
                 continue
             node = int(m.group(1))
             for cpu in parse_cpulist(_read(p / "cpulist") or "", source=str(p / "cpulist")):
                 cpu_node[cpu] = node
-            mem = re.search(r"MemTotal:\s+(\d+)\s*kB", _read(p / "meminfo") or "")
+            mem = re.search(r"MemTotal:\s+([0-9]{1,20})\s*kB", _read(p / "meminfo") or "")
             if mem:
                 memory[node] = int(mem.group(1)) // 1024
     records = []
@@ -87,11 +124,13 @@ def from_sysfs(root: str | Path) -> HostTopology:
     khz = None
     for name in ("base_frequency", "cpuinfo_max_freq"):
         raw = _read(cpu_dir / f"cpu{ids[0]}" / "cpufreq" / name) if ids else None
-        if raw and raw.isdigit():
+        if raw and raw.isascii() and raw.isdigit() and len(raw) <= 12:
             khz = int(raw)
             break
     model = ""
-    cpuinfo = _read(system.parents[1] / "proc" / "cpuinfo") if len(system.parents) > 1 else None
+    cpuinfo = (
+        _read(system.parents[1] / "proc" / "cpuinfo", MAX_PROC_BYTES) if len(system.parents) > 1 else None
+    )
     if cpuinfo and (m := re.search(r"^model name\s*:\s*(.+)$", cpuinfo, re.M)):
         model = m.group(1).strip()
     return topology_from_cpus(

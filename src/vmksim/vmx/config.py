@@ -11,12 +11,16 @@ defaults live in one place.
 
 from __future__ import annotations
 
+import difflib
+import re
+import warnings
 from collections.abc import Mapping
 from dataclasses import dataclass
 from enum import Enum
 from pathlib import Path
 
-from vmksim.errors import VmxError
+from vmksim.errors import InputWarning, VmxError
+from vmksim.topology.model import MAX_LOGICAL_CPUS
 from vmksim.vmx.file import VmxFile, parse_vmx, read_vmx
 
 __all__ = [
@@ -36,7 +40,22 @@ SHARE_LEVELS: dict[str, int] = {"low": 500, "normal": 1000, "high": 2000}
 MEM_SHARE_LEVELS: dict[str, int] = {"low": 5, "normal": 10, "high": 20}
 #: numa.vcpu.min default: fewer vCPUs never see vNUMA (RM 6.0/6.5, esxi-scheduler.md §2.3).
 DEFAULT_NUMA_VCPU_MIN = 9
+#: ESXi 8.0 virtual machine maxima: 768 vCPUs and 24 TB of memory per VM (VMware Configuration
+#: Maximums tool, https://configmax.esp.vmware.com/ , vSphere 8.0 "Virtual Machine Maximums"; the
+#: same figures appear in public vSphere 8 comparisons). ESXi refuses a VM beyond them.
+MAX_VM_VCPUS = 768
+MAX_VM_MEMORY_MB = 24 * 1024 * 1024
+#: Largest value of any other integer key vmksim reads (MHz, MB, shares, counts). Not an ESXi
+#: figure: no meaningful value reaches it on a host within ESXi's maxima (24 TB = 25,165,824 MB;
+#: 896 PCPUs x 10 GHz = 8,960,000 MHz), and refusing larger ones keeps hostile values from
+#: overflowing the kernel's 64-bit counters.
+MAX_VMX_INT = 2**31 - 1
+#: Most CPUs or nodes an affinity list may name: ESXi's per-host maximum of logical CPUs;
+#: a list is checked before it is expanded.
+MAX_AFFINITY_ITEMS = MAX_LOGICAL_CPUS
 
+_RANGE = re.compile(r"([0-9]{1,12})(?:-([0-9]{1,12}))?")
+_INT_TEXT = re.compile(r"[+-]?[0-9]{1,19}")
 _TRUE = {"true", "yes", "on", "1"}
 _FALSE = {"false", "no", "off", "0"}
 
@@ -102,19 +121,26 @@ class VmConfig:
         return self.vcpus // (self.cores_per_socket or 1)
 
 
-def _int(vmx: VmxFile, key: str, default: int | None, *, minimum: int = 0) -> int | None:
+def _int(
+    vmx: VmxFile, key: str, default: int | None, *, minimum: int = 0, maximum: int = MAX_VMX_INT
+) -> int | None:
     raw = vmx.get(key)
     if raw is None or raw.strip() == "":
         return default
-    try:
-        value = int(raw.strip(), 10)
-    except ValueError:
+    text = raw.strip()
+    if not _INT_TEXT.fullmatch(text):
+        shown = raw if len(raw) <= 40 else raw[:37] + "..."
         raise VmxError(
-            f"{key} must be a whole number, got {raw!r}", source=vmx.source, where=vmx.where(key)
-        ) from None
+            f"{key} must be a whole number, got {shown!r}", source=vmx.source, where=vmx.where(key)
+        )
+    value = int(text, 10)
     if value < minimum:
         raise VmxError(
             f"{key} must be at least {minimum}, got {value}", source=vmx.source, where=vmx.where(key)
+        )
+    if value > maximum:
+        raise VmxError(
+            f"{key} must be at most {maximum}, got {value}", source=vmx.source, where=vmx.where(key)
         )
     return value
 
@@ -125,21 +151,30 @@ def _bool(vmx: VmxFile, key: str, default: bool) -> bool:
 
 
 def _cpu_list(vmx: VmxFile, key: str) -> tuple[int, ...] | None:
+    """An affinity list (``0,2,4-7`` or ``all``), bounded before it is expanded (issue 11 item 8)."""
     raw = vmx.get(key)
     if raw is None or raw.strip().lower() in ("", "all"):
         return None
-    out: list[int] = []
-    try:
-        for part in raw.replace(" ", "").split(","):
-            lo, _, hi = part.partition("-")
-            out.extend(range(int(lo), int(hi or lo) + 1))
-    except ValueError:
-        raise VmxError(
-            f"{key} must be a list like '0,2,4-7' or 'all', got {raw!r}",
-            source=vmx.source,
-            where=vmx.where(key),
-        ) from None
-    return tuple(sorted(set(out)))
+    out: set[int] = set()
+    shown = raw if len(raw) <= 40 else raw[:37] + "..."
+    for part in raw.replace(" ", "").split(","):
+        m = _RANGE.fullmatch(part)
+        lo = int(m.group(1)) if m else 0
+        hi = int(m.group(2) or lo) if m else -1
+        if hi < lo:
+            raise VmxError(
+                f"{key} must be a list like '0,2,4-7' or 'all', got {shown!r}",
+                source=vmx.source,
+                where=vmx.where(key),
+            )
+        if hi >= MAX_AFFINITY_ITEMS:
+            raise VmxError(
+                f"{key} names {hi}, beyond the {MAX_AFFINITY_ITEMS} logical CPUs ESXi 8.0 supports per host",
+                source=vmx.source,
+                where=vmx.where(key),
+            )
+        out.update(range(lo, hi + 1))
+    return tuple(sorted(out))
 
 
 def _shares(vmx: VmxFile, key: str, levels: dict[str, int], per: int) -> int:
@@ -155,10 +190,88 @@ def _shares(vmx: VmxFile, key: str, levels: dict[str, int], per: int) -> int:
     return value
 
 
+def _limit(vmx: VmxFile, key: str, reservation_key: str) -> int | None:
+    """A limit (-1 = unlimited, as ESXi writes it) that is not below the reservation.
+
+    vSphere refuses a limit below the reservation: "If the limit is configured, it must be
+    greater than or equal to the reservation" (vSphere API, ResourceAllocationInfo,
+    https://developer.broadcom.com/xapis/virtual-infrastructure-json-api/latest/data-structures/ResourceAllocationInfo).
+    """
+    limit = _int(vmx, key, None, minimum=-1)
+    reservation = _int(vmx, reservation_key, 0) or 0
+    if limit is not None and limit >= 0 and limit < reservation:
+        raise VmxError(
+            f"{key} = {limit} is below {reservation_key} = {reservation}; ESXi requires a limit "
+            "at least as large as the reservation",
+            source=vmx.source,
+            where=vmx.where(key),
+        )
+    return limit
+
+
+#: Every .vmx key vmksim reads (vm_from_vmx); a key set by an option or a scenario that is not
+#: one of them is probably misspelt and gets a warning naming the nearest (issue 10).
+KNOWN_KEYS: tuple[str, ...] = (
+    "displayName",
+    "numvcpus",
+    "cpuid.coresPerSocket",
+    "memSize",
+    "virtualHW.version",
+    "sched.cpu.shares",
+    "sched.cpu.min",
+    "sched.cpu.max",
+    "sched.cpu.affinity",
+    "sched.cpu.latencySensitivity",
+    "sched.mem.min",
+    "sched.mem.max",
+    "sched.mem.shares",
+    "numa.vcpu.preferHT",
+    "numa.vcpu.min",
+    "numa.vcpu.maxPerVirtualNode",
+    "numa.vcpu.maxPerMachineNode",
+    "numa.vcpu.maxPerClient",
+    "numa.vcpu.followcorespersocket",
+    "numa.vcpu.coresPerNode",
+    "numa.autosize",
+    "numa.autosize.once",
+    "numa.autosize.vcpu.maxPerVirtualNode",
+    "numa.autosize.cookie",
+    "numa.consolidate",
+    "numa.nodeAffinity",
+    "vcpu.hotadd",
+    "numa.allowHotadd",
+)
+_KNOWN_LOWER = {k.lower(): k for k in KNOWN_KEYS}
+
+
+def _warn_unknown_keys(vmx: VmxFile) -> None:
+    """Warn about keys given as options (not read from the file) that vmksim does not know.
+
+    Keys from the file itself are not checked: real .vmx files carry many keys vmksim has
+    no use for (devices, paths), and they are kept as they are.
+    """
+    for key in vmx:
+        if vmx.line_of(key) is not None or key.lower() in _KNOWN_LOWER:
+            continue
+        near = difflib.get_close_matches(key.lower(), list(_KNOWN_LOWER), n=1, cutoff=0.75)
+        hint = f"did you mean '{_KNOWN_LOWER[near[0]]}'?" if near else "not a key vmksim reads"
+        warnings.warn(
+            f"{vmx.source}: unknown .vmx key '{key}' ({hint}); it is kept but has no effect",
+            InputWarning,
+            stacklevel=3,
+        )
+
+
 def vm_from_vmx(vmx: VmxFile, *, name: str | None = None) -> VmConfig:
     """Validate a parsed .vmx into a :class:`VmConfig`."""
+    config = _config(vmx, name)
+    _warn_unknown_keys(vmx)  # after validation: bad input gets its one error line, no warning before it
+    return config
+
+
+def _config(vmx: VmxFile, name: str | None) -> VmConfig:
     src = vmx.source
-    vcpus = _int(vmx, "numvcpus", 1, minimum=1) or 1
+    vcpus = _int(vmx, "numvcpus", 1, minimum=1, maximum=MAX_VM_VCPUS) or 1
     cps = _int(vmx, "cpuid.coresPerSocket", None, minimum=1)
     if cps is not None and vcpus % cps:
         raise VmxError(
@@ -166,7 +279,7 @@ def vm_from_vmx(vmx: VmxFile, *, name: str | None = None) -> VmConfig:
             source=src,
             where=vmx.where("cpuid.coresPerSocket"),
         )
-    memory_mb = _int(vmx, "memSize", 0) or 0
+    memory_mb = _int(vmx, "memSize", 0, maximum=MAX_VM_MEMORY_MB) or 0
     ls_raw = (vmx.get("sched.cpu.latencySensitivity") or "normal").strip().lower()
     try:
         ls = LatencySensitivity(ls_raw)
@@ -176,8 +289,8 @@ def vm_from_vmx(vmx: VmxFile, *, name: str | None = None) -> VmConfig:
             source=src,
             where=vmx.where("sched.cpu.latencySensitivity"),
         ) from None
-    cpu_max = _int(vmx, "sched.cpu.max", None)
-    mem_max = _int(vmx, "sched.mem.max", None)
+    cpu_max = _limit(vmx, "sched.cpu.max", "sched.cpu.min")
+    mem_max = _limit(vmx, "sched.mem.max", "sched.mem.min")
     hw = vmx.get("virtualHW.version")
     display = vmx.get("displayName")
     return VmConfig(
@@ -209,7 +322,7 @@ def vm_from_vmx(vmx: VmxFile, *, name: str | None = None) -> VmConfig:
         node_affinity=_cpu_list(vmx, "numa.nodeAffinity"),
         cpu_hotadd=_bool(vmx, "vcpu.hotadd", False),
         allow_hotadd=_bool(vmx, "numa.allowHotadd", False),
-        hw_version=int(hw) if hw and hw.strip().isdigit() else None,
+        hw_version=int(hw) if hw and hw.strip().isascii() and hw.strip().isdigit() and len(hw) < 6 else None,
         source=src,
         vcpus_where=vmx.where("numvcpus"),
     )

@@ -17,11 +17,12 @@ formatting.
 from __future__ import annotations
 
 import re
+import warnings
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from vmksim.errors import VmxError
+from vmksim.errors import InputWarning, VmxError
 
 __all__ = ["VmxFile", "decode_value", "encode_value", "parse_vmx"]
 
@@ -155,4 +156,12 @@ def read_vmx(path: str | Path) -> VmxFile:
         raise VmxError(f"cannot read: {exc.strerror}", source=str(p)) from None
     if b"\x00" in data[:4096]:
         raise VmxError("binary data, not a .vmx text file", source=str(p))
-    return parse_vmx(data.decode("utf-8", errors="replace"), source=str(p))
+    vmx = parse_vmx(data.decode("utf-8", errors="replace"), source=str(p))
+    if not len(vmx):
+        # ESXi defaults fill every key (vmx.config): say so rather than plan a VM nobody described.
+        warnings.warn(
+            f"{p}: no settings in the file; using ESXi's defaults (numvcpus = 1, no memSize, normal shares)",
+            InputWarning,
+            stacklevel=2,
+        )
+    return vmx
