@@ -134,6 +134,7 @@ class Kernel:
             p.wake_credit_us,
         )
         g[C.G_REFILL] = -1
+        g[C.G_WAKEGRAN] = p.wake_preempt_us
         gf = np.zeros(C.NGF)
         gf[[C.GF_HTCHARGE, C.GF_HTPCPU, C.GF_HTPROGRESS, C.GF_FREQ]] = (
             p.ht_charge,

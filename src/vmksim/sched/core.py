@@ -11,6 +11,10 @@ What it does, with the rule each part implements:
   free PCPU takes the READY world with the lowest ``vt`` that may run there.
   A waking world's ``vt`` is clamped to at most ``wake_credit_us`` behind the
   queue's clock (the ``vt`` last dispatched), so halted time is not banked.
+* **Wake-up preemption** (§1.3 priority rule): a waking world that finds no
+  idle PCPU preempts the running world with the highest ``vt`` among the PCPUs
+  it may use, if that ``vt`` exceeds its own by more than
+  ``wake_preempt_us`` of its charged time; the preempted world goes READY.
 * **Quantum** (§1.4): at quantum expiry the running world yields to a READY
   world with a lower ``vt``; otherwise it starts a new quantum.
 * **Placement / HT** (§1.6): a waking world takes, in order, its last PCPU if its
@@ -113,7 +117,8 @@ G_OTB = 34
 G_OTI = 35
 G_NEXCL = 36  # PCPUs with P_EXCL != -1 (latency sensitivity high); 0 enables the fast idle search
 G_ONI = 37
-NG = 38
+G_WAKEGRAN = 38  # wake-up preemption granularity (µs of the waking world's charged time)
+NG = 39
 
 # --- gf: global floats -------------------------------------------------------------------------
 GF_HTCHARGE = 0
@@ -460,6 +465,14 @@ def pick_ready(I, F, H, p):
     return best
 
 
+def queue_range(I, q):
+    """PCPUs [lo, hi) served by run queue q: its NUMA node's, or every PCPU for the "any node" queue."""
+    if q < I[G_NODES]:
+        lo = q * I[G_TPN]
+        return lo, lo + I[G_TPN]
+    return 0, I[G_NP]
+
+
 def find_idle_pcpu(I, F, H, w):
     """An idle PCPU for w: last PCPU on an idle core, an idle core, last PCPU, any idle thread; or -1."""
     o_wi = I[G_OWI]
@@ -468,12 +481,7 @@ def find_idle_pcpu(I, F, H, w):
     if excl >= 0:
         return excl if I[o_pi + excl * NPI + P_WORLD] < 0 else -1
     q = I[o_wi + w * NWI + W_Q]
-    if q < I[G_NODES]:
-        lo = q * I[G_TPN]
-        hi = lo + I[G_TPN]
-    else:
-        lo = 0
-        hi = I[G_NP]
+    lo, hi = queue_range(I, q)
     last = I[o_wi + w * NWI + W_LAST]
     last_ok = lo <= last < hi and I[o_pi + last * NPI + P_WORLD] < 0 and allowed(I, F, H, w, last)
     if last_ok:
@@ -773,6 +781,60 @@ def wake(I, F, H, w, now):
     if F[o_wf + w * NWF + F_VT] < floor:
         F[o_wf + w * NWF + F_VT] = floor
     make_runnable(I, F, H, w, now)
+    if I[o_wi + w * NWI + W_QPOS] >= 0:
+        preempt_for(I, F, H, w, now)
+
+
+def running_vt(I, F, H, p, now):
+    """Priority (virtual time) of the world running on p, counting its run time not yet settled."""
+    o_pi = I[G_OPI]
+    o_ci = I[G_OCI]
+    o_wf = I[G_OWF]
+    w = I[o_pi + p * NPI + P_WORLD]
+    core = I[o_pi + p * NPI + P_CORE]
+    rate = F[GF_FREQ]
+    if I[G_TPC] - I[o_ci + core * NCI + K_NIDLE] > 1:
+        rate = F[GF_HTCHARGE] * F[GF_FREQ]
+    d = now - I[o_ci + core * NCI + K_LAST]
+    return F[o_wf + w * NWF + F_VT] + d * rate * F[o_wf + w * NWF + F_WSCALE]
+
+
+def preempt_for(I, F, H, w, now):
+    """Wake-up preemption: READY w takes the PCPU of the lowest-priority running world, if far enough behind.
+
+    The priority rule (CPU51 quoted in RACK, esxi-scheduler.md §1.3): the ratio consumed /
+    entitlement is a world's priority, and a world that has consumed less than its entitlement
+    "is considered high priority and will likely be chosen to run next"; the scheduler
+    "handles priorities and preempts" (packtpub vSphere High Performance Cookbook, §1.3).
+    So a world that wakes with a lower ``vt`` than a running world does not wait for that
+    world's quantum to end. Among the PCPUs w may use (its home node's, or all; its affinity),
+    the running world with the highest ``vt`` (then the lowest PCPU) is preempted if its ``vt``
+    exceeds w's by more than ``G_WAKEGRAN`` µs of w's charged time (SchedParams.wake_preempt_us,
+    [UNDOC]; the same guard as CFS's wake-up granularity, so near-equal worlds do not thrash).
+    The preempted world is READY again and keeps its ``vt``.
+    """
+    o_wi = I[G_OWI]
+    o_pi = I[G_OPI]
+    o_wf = I[G_OWF]
+    if I[o_wi + w * NWI + W_EXCL] >= 0:
+        return  # latency sensitivity high: its own PCPU, which nobody else runs on
+    lo, hi = queue_range(I, I[o_wi + w * NWI + W_Q])
+    best_vt = F[o_wf + w * NWF + F_VT] + I[G_WAKEGRAN] * F[o_wf + w * NWF + F_WSCALE]
+    victim_p = -1
+    for p in range(lo, hi):
+        if I[o_pi + p * NPI + P_WORLD] < 0 or not allowed(I, F, H, w, p):
+            continue
+        vt = running_vt(I, F, H, p, now)
+        if vt > best_vt:
+            best_vt = vt
+            victim_p = p
+    if victim_p < 0:
+        return
+    victim = undispatch(I, F, H, victim_p, now)
+    set_state(I, F, H, victim, READY, 0, now)
+    dequeue(I, F, H, w)
+    dispatch(I, F, H, w, victim_p, now)
+    make_runnable(I, F, H, victim, now)
 
 
 def _next_burst(I, F, H, w, now):
@@ -1044,6 +1106,7 @@ def move_world(I, F, H, w, q, mask, now):
 #: of the commonest event paths (a compiled call copies three array headers and reference-counts
 #: them). Inlining the big handlers too makes compilation take many minutes.
 INLINE = (
+    "queue_range",
     "heap_push",
     "heap_pop",
     "lag_now",
@@ -1077,6 +1140,7 @@ FUNCTIONS = (
     "dequeue",
     "allowed",
     "pick_ready",
+    "queue_range",
     "find_idle_pcpu",
     "_count_idle",
     "_first_idle",
@@ -1099,6 +1163,8 @@ FUNCTIONS = (
     "on_costart",
     "on_tick",
     "on_wake",
+    "running_vt",
+    "preempt_for",
     "run_until",
     "move_world",
 )

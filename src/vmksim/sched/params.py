@@ -57,6 +57,12 @@ class SchedParams:
     (charged µs at its weight) ahead of the runnable vCPUs, so halted time cannot be
     banked without bound. [UNDOC]; the same rule as CFS's sleeper credit."""
 
+    wake_preempt_us: int = 1_000
+    """A waking vCPU preempts a running one only if the runner's consumed/entitled priority is
+    behind by more than this much of the waker's charged µs (wake-up preemption, vmksim.sched.core
+    ``preempt_for``; esxi-scheduler.md §1.3 priority rule). [UNDOC]; the role of CFS's wake-up
+    granularity (1 ms base in Linux), which keeps near-equal worlds from preempting each other."""
+
     rebalance_period_us: int = 2_000_000
     """``Numa.RebalancePeriod``: how often the NUMA rebalancer runs. [DOC] RM 5.5 (2000 ms)."""
 
