@@ -17,34 +17,18 @@ from typing import Any
 
 import numpy as np
 
-from vmksim.sched import core
+from vmksim.sched import core, schema
+from vmksim.sched.schema import GLOBAL
 
 __all__ = ["FLOAT_SECTIONS", "INT_SECTIONS", "CoreState", "core_module", "default_jit", "numba_available"]
 
 #: Sections of the int array I and the float array F, in layout order (globals first, at offset 0),
-#: with the slot of I holding each section's offset.
-INT_SECTIONS: tuple[tuple[str, int], ...] = (
-    ("g", -1),
-    ("wi", core.G_OWI),
-    ("wc", core.G_OWC),
-    ("pi", core.G_OPI),
-    ("ci", core.G_OCI),
-    ("vi", core.G_OVI),
-    ("rq", core.G_ORQ),
-    ("rqn", core.G_ORQN),
-    ("aff", core.G_OAFF),
-    ("ni", core.G_ONI),
+#: with the slot of I holding each section's offset (declared in vmksim.sched.schema).
+INT_SECTIONS: tuple[tuple[str, int], ...] = tuple(
+    (name, GLOBAL.i(f"o{name}") if k else -1) for k, name in enumerate(schema.INT_SECTIONS)
 )
-FLOAT_SECTIONS: tuple[tuple[str, int], ...] = (
-    ("gf", -1),
-    ("wf", core.G_OWF),
-    ("pf", core.G_OPF),
-    ("vf", core.G_OVF),
-    ("qf", core.G_OQF),
-    ("bb", core.G_OBB),
-    ("ib", core.G_OIB),
-    ("tb", core.G_OTB),
-    ("ti", core.G_OTI),
+FLOAT_SECTIONS: tuple[tuple[str, int], ...] = tuple(
+    (name, GLOBAL.i(f"o{name}") if k else -1) for k, name in enumerate(schema.FLOAT_SECTIONS)
 )
 _JIT_MODULE: ModuleType | None = None
 

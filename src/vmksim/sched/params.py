@@ -87,6 +87,14 @@ class SchedParams:
     """How often memory locality (page migration) is brought up to date. Simulator step,
     not an ESXi constant."""
 
+    def core_capacity(self, threads_per_core: int) -> float:
+        """CPU a core delivers with every thread busy, in units of one thread running alone.
+
+        1 without HT; ``threads × ht_charge`` with it (2 × 62.5 % = 1.25: [VMW] OPS-VM, an HT core
+        is booked as 1.25 × one thread, esxi-scheduler.md §1.6). The one place this factor is derived.
+        """
+        return 1.0 if threads_per_core <= 1 else threads_per_core * self.ht_charge
+
     def with_host_settings(self, settings: Mapping[str, str], *, source: str = "<scenario>") -> SchedParams:
         """Apply the host advanced settings this model understands (others are ignored)."""
         changes: dict[str, object] = {}
