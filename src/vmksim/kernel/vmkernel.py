@@ -27,16 +27,17 @@ from vmksim.numa.plan import VmPlan, plan_vms
 from vmksim.numa.runtime import NumaRuntime
 from vmksim.scenario import PoolSpec, Scenario, VmSpec
 from vmksim.sched import core as C
-from vmksim.sched.engine import CoreState, default_jit
+from vmksim.sched.engine import CoreState, SchedCore, default_jit
 from vmksim.sched.entitlement import EntitlementNode, entitle
 from vmksim.sched.params import SchedParams
+from vmksim.sched.reference import ReferenceCore
 from vmksim.sched.schema import CORE, COUNTERS, GLOBAL, NODE, PCPU, VM, WORLD
 from vmksim.stats.source import CounterSnapshot, GroupInfo, WorldInfo, WorldKind
 from vmksim.topology import HostTopology
 from vmksim.vmx import LatencySensitivity, VmConfig
 from vmksim.workload import BLOCK, Mode, VcpuProgram, demand_table, table_step_us, vcpu_programs
 
-__all__ = ["HT_CAPACITY_FACTOR", "Kernel", "VmLayout", "group_id"]
+__all__ = ["HT_CAPACITY_FACTOR", "Kernel", "ReferenceKernel", "VmLayout", "group_id"]
 
 #: Capacity of a hyper-threaded core relative to one thread with the default SchedParams (2 × 62.5 %),
 #: esxi-scheduler.md §1.6; derived in one place, SchedParams.core_capacity.
@@ -107,8 +108,8 @@ class Kernel:
         self._next_rebalance = self.params.rebalance_period_us
         self._next_mem = self.params.housekeeping_us
 
-    def _make_core(self, arrays: dict[str, np.ndarray], jit: bool) -> CoreState:
-        """The scheduler core over the initial records (vmksim.kernel.ReferenceKernel overrides it)."""
+    def _make_core(self, arrays: dict[str, np.ndarray], jit: bool) -> SchedCore:
+        """The scheduler core over the initial records (ReferenceKernel overrides it)."""
         return CoreState(arrays, jit=jit)
 
     def _start(self, first_wake: dict[int, int], limited: bool) -> None:
@@ -143,7 +144,7 @@ class Kernel:
 
     @property
     def now_us(self) -> int:
-        return int(self.state.I[C.G_NOW])
+        return int(self.state.get("g", C.G_NOW))
 
     # --- running ---------------------------------------------------------------------------------
     def advance(self, delta_us: int) -> None:
@@ -168,6 +169,7 @@ class Kernel:
 
     def _refill(self, w: int) -> None:
         s = self.state
+        assert isinstance(s, CoreState)  # the reference draws for itself
         cur = int(s.get("wi", w * C.NWI + C.W_CUR))
         fill = int(s.get("wi", w * C.NWI + C.W_FILL))
         prog = self._programs[w]
@@ -269,6 +271,19 @@ class Kernel:
     def pcpu_worlds(self) -> np.ndarray:
         """World running on each PCPU (-1 idle)."""
         return self.state.view("pi").reshape(-1, C.NPI)[:, C.P_WORLD].copy()
+
+
+class ReferenceKernel(Kernel):
+    """The kernel with the reference scheduler (vmksim.sched.reference) in place of the compiled core.
+
+    The specification run end to end: same build, NUMA runtime and counters; slow.
+    """
+
+    __slots__ = ()
+
+    def _make_core(self, arrays: dict[str, np.ndarray], jit: bool) -> SchedCore:
+        programs = self._programs
+        return ReferenceCore(arrays, refill=lambda w: programs[w].draw(_CHUNK))
 
 
 # --- build helpers -------------------------------------------------------------------------------

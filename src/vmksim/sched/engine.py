@@ -13,14 +13,22 @@ import os
 import sys
 from collections.abc import Callable
 from types import ModuleType
-from typing import Any
+from typing import Any, Protocol
 
 import numpy as np
 
 from vmksim.sched import core, schema
 from vmksim.sched.schema import GLOBAL
 
-__all__ = ["FLOAT_SECTIONS", "INT_SECTIONS", "CoreState", "core_module", "default_jit", "numba_available"]
+__all__ = [
+    "FLOAT_SECTIONS",
+    "INT_SECTIONS",
+    "CoreState",
+    "SchedCore",
+    "core_module",
+    "default_jit",
+    "numba_available",
+]
 
 #: Sections of the int array I and the float array F, in layout order (globals first, at offset 0),
 #: with the slot of I holding each section's offset (declared in vmksim.sched.schema).
@@ -31,6 +39,24 @@ FLOAT_SECTIONS: tuple[tuple[str, int], ...] = tuple(
     (name, GLOBAL.i(f"o{name}") if k else -1) for k, name in enumerate(schema.FLOAT_SECTIONS)
 )
 _JIT_MODULE: ModuleType | None = None
+
+
+class SchedCore(Protocol):
+    """What the kernel needs of a scheduler engine: CoreState (this module) or vmksim.sched.reference."""
+
+    jit: bool
+
+    def call(self, fn: str, *extra: Any) -> Any:
+        """``heap_push(t, kind, x, gen)`` or ``move_world(w, queue, mask, now)``."""
+
+    def get(self, name: str, i: int) -> Any:
+        """Entry *i* of section *name*."""
+
+    def view(self, name: str) -> np.ndarray:
+        """Section *name* (vmksim.sched.schema) as a numpy array."""
+
+    def run_until(self, t_stop: int, refill: Callable[[int], None]) -> None:
+        """Process every event before *t_stop*."""
 
 
 def numba_available() -> bool:
