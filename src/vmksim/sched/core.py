@@ -38,17 +38,22 @@ What it does, with the rule each part implements:
 Time is integer µs; events are ordered by (time, sequence), so equal-time
 events run in the order they were scheduled.
 
+The specification is vmksim.sched.reference: the same rules over objects, read
+top to bottom; tests/test_sched_reference.py proves this core gives identical
+counters on generated scenarios. Change a rule there first, then here.
+
 Implementation: the state is three flat arrays -- ``I`` (int64: globals, worlds,
 counters, PCPUs, cores, VMs, run queues, affinity masks), ``F`` (float64: globals,
 worlds, PCPUs, VMs, queue clocks, draw buffers, demand tables) and ``H`` (the
-event heap) -- with records at fixed strides (constants below) in sections whose
-offsets are stored in the first entries of ``I`` (``G_O*``). Every function takes
-just (I, F, H): a compiled call reference-counts each array argument, so passing
-three arrays instead of nineteen is most of the compiled engine's speed. The
-functions use only what numba's ``njit`` compiles, so the same source runs
-interpreted on Python lists (vmksim.sched.engine, no numba needed) or compiled on
-numpy arrays (the ``fast`` extra); a test checks that both give identical
-counters.
+event heap) -- with records at fixed strides in sections whose offsets are stored
+in ``I`` (``G_O*``). The records and sections are declared once in
+vmksim.sched.schema; the offset constants below are derived from it by field
+name. Every function takes just (I, F, H): a compiled call reference-counts each
+array argument, so passing three arrays instead of nineteen is most of the
+compiled engine's speed. The functions use only what numba's ``njit`` compiles,
+so the same source runs interpreted on Python lists (vmksim.sched.engine) or
+compiled on numpy arrays (numba, a core dependency); a test checks that both give
+identical counters.
 """
 
 from __future__ import annotations

@@ -1,8 +1,10 @@
 """Run the scheduler core interpreted (Python lists) or compiled (numba, numpy arrays), same source.
 
 ESXi counterpart: none; this is how vmksim executes vmksim.sched.core. The
-compiled path is the ``fast`` extra (numba); without it the interpreted path
+compiled path needs numba (a core dependency); without it the interpreted path
 gives the same results, only slower (tests/test_kernel.py checks equality).
+vmksim.sched.reference is a third engine with the same interface
+(:class:`SchedCore`): the readable specification.
 ``VMKSIM_ENGINE=python`` forces the interpreted path (environment read here only).
 """
 

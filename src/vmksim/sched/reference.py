@@ -47,7 +47,7 @@ from typing import Any
 
 import numpy as np
 
-from vmksim.sched.schema import CORE, COUNTERS, GLOBAL, NODE, PCPU, VM, WORLD
+from vmksim.sched.schema import CORE, COUNTERS, GLOBAL, PCPU, VM, WORLD, Field
 
 __all__ = ["ReferenceCore"]
 
@@ -63,31 +63,9 @@ class World:
     """A vCPU world: its state, placement, priority and cumulative counters."""
 
     __slots__ = (
-        "allowed",
-        "counts",
-        "draws",
-        "excl",
-        "htloss",
-        "index",
-        "lag",
-        "last",
-        "max_limited",
-        "mode",
-        "pcpu",
-        "pend",
-        "period",
-        "q",
-        "queued",
-        "since",
-        "state",
-        "time_in",
-        "used",
-        "vm",
-        "vt",
-        "wgen",
-        "work",
-        "workper",
-        "wscale",
+        "allowed", "counts", "draws", "excl", "htloss", "index", "lag", "last", "max_limited", "mode",
+        "pcpu", "pend", "period", "q", "queued", "since", "state", "time_in", "used", "vm", "vt", "wgen",
+        "work", "workper", "wscale",
     )  # fmt: skip
 
     def __init__(self, index: int, rec: dict[str, Any]) -> None:
@@ -99,12 +77,8 @@ class World:
         self.allowed: frozenset[int] | None = None
         self.mode, self.period, self.excl, self.wgen = rec["mode"], rec["period"], rec["excl"], rec["wgen"]
         self.vt, self.work, self.wscale, self.used = rec["vt"], rec["work"], rec["wscale"], rec["used"]
-        self.htloss, self.lag, self.pend, self.workper = (
-            rec["htloss"],
-            rec["lag"],
-            rec["pend"],
-            rec["workper"],
-        )
+        self.htloss, self.lag = rec["htloss"], rec["lag"]
+        self.pend, self.workper = rec["pend"], rec["workper"]
         self.time_in = [0, 0, 0, 0]  # µs per state
         self.counts = {"mlmtd_us": 0, "switches": 0, "migrations": 0, "quantum_expires": 0, "wakeups": 0}
         self.draws: deque[tuple[float, float]] = deque()
@@ -128,18 +102,8 @@ class PCpu:
     """A logical CPU (a hyper-thread when HT is on)."""
 
     __slots__ = (
-        "busy",
-        "core",
-        "excl",
-        "gen",
-        "index",
-        "node",
-        "pendt",
-        "qstart",
-        "sibling",
-        "used",
-        "world",
-    )
+        "busy", "core", "excl", "gen", "index", "node", "pendt", "qstart", "sibling", "used", "world",
+    )  # fmt: skip
 
     def __init__(self, index: int, rec: dict[str, Any], core: Core) -> None:
         self.index, self.node, self.core, self.excl = index, rec["node"], core, rec["excl"]
@@ -155,18 +119,9 @@ class VmGroup:
     """A VM: its vCPU worlds, co-scheduling bookkeeping and limit budget."""
 
     __slots__ = (
-        "budget",
-        "csgen",
-        "index",
-        "limited",
-        "ncostop",
-        "nrun",
-        "nstall",
-        "skgen",
-        "spent",
-        "throt",
+        "budget", "csgen", "index", "limited", "ncostop", "nrun", "nstall", "skgen", "spent", "throt",
         "vcpus",
-    )
+    )  # fmt: skip
 
     def __init__(self, index: int, rec: dict[str, Any], vcpus: list[World]) -> None:
         self.index, self.vcpus = index, vcpus
@@ -711,29 +666,33 @@ def _ceil(x: float) -> int:
 
 
 def _export(ref: ReferenceCore, name: str) -> np.ndarray:
-    """One section of the compiled core's layout, from the reference's objects."""
-    if name in ("wi", "wf", "wc"):
-        rows = [_world_fields(w) for w in ref.worlds]
-        record = COUNTERS if name == "wc" else WORLD
-        fields = record.ints if name in ("wi", "wc") else record.floats
-        return np.array([[row[f.name] for f in fields] for row in rows]).ravel()
-    if name == "pi":
-        return np.array(
-            [[_pcpu_field(p, f.name) for f in PCPU.ints] for p in ref.pcpus], dtype=np.int64
-        ).ravel()
-    if name == "pf":
-        return np.array([p.used for p in ref.pcpus])
-    if name == "ci":
-        return np.array(
-            [[c.last, c.busy, len(c.threads) - c.busy_threads()] for c in ref.cores], dtype=np.int64
-        ).ravel()
-    if name == "g":
-        return np.array([ref.now if f.name == "now" else ref.g[f.name] for f in GLOBAL.ints], dtype=np.int64)
-    if name == "ni":
-        return np.array(
-            [[sum(p.world is None for p in n.pcpus), 0] for n in ref.nodes[:-1]], dtype=np.int64
-        ).ravel()
-    raise KeyError(f"the reference does not export section {name!r}")
+    """One section of the compiled core's layout (vmksim.sched.schema), from the reference's objects.
+
+    Fields that exist only for the flat layout (a world's queue position, draw-buffer cursor and
+    affinity row) are written as placeholders; the kernel reads none of them.
+    """
+    sections: dict[str, tuple[list[dict[str, float]], tuple[Field, ...]]] = {
+        "wi": ([_world_fields(w) for w in ref.worlds], WORLD.ints),
+        "wf": ([_world_fields(w) for w in ref.worlds], WORLD.floats),
+        "wc": ([_world_fields(w) for w in ref.worlds], COUNTERS.ints),
+        "pi": ([_pcpu_fields(p) for p in ref.pcpus], PCPU.ints),
+        "pf": ([{"used": p.used} for p in ref.pcpus], PCPU.floats),
+        "ci": ([{"last": c.last, "busy": c.busy, "nidle": len(c.threads) - c.busy_threads()} for c in ref.cores], CORE.ints),
+        "g": ([{**ref.g, "now": ref.now, "seq": ref.seq, "hsize": len(ref.heap)}], GLOBAL.ints),
+    }  # fmt: skip
+    if name not in sections:
+        raise KeyError(f"the reference does not export section {name!r}")
+    rows, fields = sections[name]
+    dtype = np.float64 if name in ("wf", "pf") else np.int64
+    return np.array([[row[f.name] for f in fields] for row in rows], dtype=dtype).ravel()
+
+
+def _pcpu_fields(p: PCpu) -> dict[str, float]:
+    return {
+        "world": -1 if p.world is None else p.world.index, "sib": -1 if p.sibling is None else p.sibling.index,
+        "node": p.node, "gen": p.gen, "qstart": p.qstart, "excl": p.excl, "busy": p.busy,
+        "core": p.core.index, "pendt": p.pendt,
+    }  # fmt: skip
 
 
 def _world_fields(w: World) -> dict[str, float]:
@@ -746,17 +705,3 @@ def _world_fields(w: World) -> dict[str, float]:
         "run_us": w.time_in[RUN], "ready_us": w.time_in[READY], "costop_us": w.time_in[COSTOP],
         "wait_us": w.time_in[WAIT], **w.counts,
     }  # fmt: skip
-
-
-def _pcpu_field(p: PCpu, name: str) -> int:
-    if name == "world":
-        return -1 if p.world is None else p.world.index
-    if name == "sib":
-        return -1 if p.sibling is None else p.sibling.index
-    if name == "core":
-        return p.core.index
-    return int(getattr(p, name))
-
-
-assert (CORE.i("last"), CORE.i("busy"), CORE.i("nidle")) == (0, 1, 2)  # the order _export writes
-assert NODE.n_int == 2
