@@ -21,6 +21,8 @@ from dataclasses import replace
 from typing import Any
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from vmksim.kernel import simulate
 from vmksim.scenario import Scenario, scenario_from_mapping
@@ -147,3 +149,20 @@ def test_light_vm_among_hogs_on_two_numa_nodes(threads: int) -> None:
     assert sum(got[h["name"]].run for h in hogs) == pytest.approx(total - got["light"].run, abs=0.5)
     for h in hogs:
         assert got[h["name"]].run > 0.4 * total / 4  # no hog is starved
+
+
+@settings(max_examples=12, deadline=None)
+@given(shares=st.lists(st.sampled_from([500, 1000, 2000, 4000]), min_size=1, max_size=3))
+def test_weighted_max_min_with_a_light_vm_for_any_shares(shares: list[int]) -> None:
+    """Hogs with any shares and a light VM (1000 shares) on one PCPU.
+
+    The light VM's fair share is 1000 / (1000 + Σ hog shares) ≥ 1000 / 13000 ≈ 7.7 % > its 5 %
+    demand, so it gets its demand; the hogs split the rest in proportion to their shares.
+    """
+    hogs = [hog(f"h{i}", s) for i, s in enumerate(shares)]
+    got = summaries(scenario(ONE_PCPU, [*hogs, light("light")], duration=6))
+    assert got["light"].run == pytest.approx(LIGHT_DEMAND_PCT, abs=0.3)
+    assert got["light"].ready < SMALL_READY
+    rest = 100 - got["light"].run
+    for i, s in enumerate(shares):
+        assert got[f"h{i}"].run == pytest.approx(rest * s / sum(shares), abs=1.5)
