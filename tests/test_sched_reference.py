@@ -26,7 +26,7 @@ from typing import Any
 
 import numpy as np
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
 from vmksim.errors import PlacementError
@@ -116,10 +116,7 @@ def _vm(draw: st.DrawFn, i: int, pcpus: int, pools: list[str]) -> dict[str, Any]
 
 
 def assert_same_counters(sc: Scenario, samples: int = 4) -> None:
-    try:
-        compiled = Kernel(sc, jit=JIT)
-    except PlacementError:
-        return  # admission control refused it (LS=high without free cores, reservations too big): both alike
+    compiled = Kernel(sc, jit=JIT)
     reference = ReferenceKernel(sc)
     for k in range(1, samples + 1):
         t = sc.run.duration_us * k // samples
@@ -132,10 +129,19 @@ def assert_same_counters(sc: Scenario, samples: int = 4) -> None:
             assert same, f"{name} differs at t={t} µs:\ncompiled  {x}\nreference {y}"
 
 
-@settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(
+    max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much]
+)
 @given(scenarios())
 def test_reference_and_compiled_core_give_identical_counters(mapping: dict[str, Any]) -> None:
-    assert_same_counters(scenario_from_mapping(mapping))
+    sc = scenario_from_mapping(mapping)
+    try:
+        Kernel(sc, jit=JIT)
+    except PlacementError:
+        # admission control (shared by both engines) refused it: LS=high without free cores or
+        # reservations above capacity; Hypothesis draws another, so 200 scenarios are compared
+        assume(False)
+    assert_same_counters(sc)
 
 
 def test_a_placement_the_reference_refuses_is_refused_by_both() -> None:
