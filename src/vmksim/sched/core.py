@@ -62,26 +62,29 @@ from __future__ import annotations
 # mypy: ignore-errors
 # (The functions take the state arrays positionally so numba can compile them;
 # typing them with numpy annotations would not change the compiled code.)
-from vmksim.sched.schema import CORE, COUNTERS, GLOBAL, NODE, PCPU, VM, WORLD
+from vmksim.sched.schema import (
+    CORE,
+    COSTOP,
+    COUNTERS,
+    EV_COSTART,
+    EV_LIMIT,
+    EV_SKEW,
+    EV_SLICE,
+    EV_TICK,
+    EV_WAKE,
+    GLOBAL,
+    MODE_LOOP,
+    MODE_PERIODIC,
+    NODE,
+    PCPU,
+    READY,
+    RUN,
+    VM,
+    WAIT,
+    WORLD,
+)
 
-# --- world states ------------------------------------------------------------------------------
-RUN = 0
-READY = 1
-COSTOP = 2
-WAIT = 3
-
-# --- event kinds -------------------------------------------------------------------------------
-EV_WAKE = 0  # x = world; gen = world's wake generation
-EV_SLICE = 1  # x = pcpu; gen = pcpu generation
-EV_TICK = 2  # x = world (periodic workloads)
-EV_COSTART = 3  # x = vm; gen = vm co-start generation
-EV_LIMIT = 4  # limit period boundary
-EV_SKEW = 5  # x = vm; gen = vm skew-check generation
-
-# --- workload modes (vmksim.workload.Mode) -----------------------------------------------------
-MODE_NEVER = 0
-MODE_LOOP = 1
-MODE_PERIODIC = 2
+# world states, event kinds and workload modes: declared in vmksim.sched.schema
 
 # --- g: global ints (schema.GLOBAL) ----------------------------------------------------------
 G_NOW = GLOBAL.i("now")

@@ -47,15 +47,34 @@ from typing import Any
 
 import numpy as np
 
-from vmksim.sched.schema import CORE, COUNTERS, GLOBAL, PCPU, VM, WORLD, Field
+from vmksim.sched.schema import (
+    CORE,
+    COSTOP,
+    COUNTERS,
+    EV_COSTART,
+    EV_LIMIT,
+    EV_SKEW,
+    EV_SLICE,
+    EV_TICK,
+    EV_WAKE,
+    GLOBAL,
+    MODE_LOOP,
+    MODE_PERIODIC,
+    PCPU,
+    READY,
+    RUN,
+    VM,
+    WAIT,
+    WORLD,
+    Field,
+)
 
 __all__ = ["ReferenceCore"]
 
-RUN, READY, COSTOP, WAIT = 0, 1, 2, 3
-WAKE, SLICE, TICK, COSTART, LIMIT, SKEW = 0, 1, 2, 3, 4, 5
-NEVER, LOOP, PERIODIC = 0, 1, 2
-SHARED, KEPT_IDLE = -1, -2  # PCpu.excl besides an owner's index
-#: Draws fetched per refill, as the kernel's buffers (vmksim.kernel.vmkernel._CHUNK).
+WAKE, SLICE, TICK, COSTART, LIMIT, SKEW = EV_WAKE, EV_SLICE, EV_TICK, EV_COSTART, EV_LIMIT, EV_SKEW
+LOOP, PERIODIC = MODE_LOOP, MODE_PERIODIC
+SHARED = -1  # PCpu.excl: anyone may run there (else the owner's index, or -2 kept idle)
+#: Where a world's next (burst, idle) draws come from when its buffer is empty: world -> arrays.
 Refill = Callable[[int], tuple[np.ndarray, np.ndarray]]
 
 

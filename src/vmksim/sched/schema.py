@@ -22,13 +22,26 @@ import numpy.typing as npt
 
 __all__ = [
     "CORE",
+    "COSTOP",
     "COUNTERS",
+    "EV_COSTART",
+    "EV_LIMIT",
+    "EV_SKEW",
+    "EV_SLICE",
+    "EV_TICK",
+    "EV_WAKE",
     "FLOAT_SECTIONS",
     "GLOBAL",
     "INT_SECTIONS",
+    "MODE_LOOP",
+    "MODE_NEVER",
+    "MODE_PERIODIC",
     "NODE",
     "PCPU",
+    "READY",
+    "RUN",
     "VM",
+    "WAIT",
     "WORLD",
     "Field",
     "Record",
@@ -113,6 +126,15 @@ class Record:
         if floats is not None:
             out.update({f.name: float(floats[row, k]) for k, f in enumerate(self.floats)})
         return out
+
+
+# --- codes shared by the engines and the kernel -----------------------------------------------------
+#: World states (esxi-scheduler.md §1.2); also the indexes of the first four COUNTERS.
+RUN, READY, COSTOP, WAIT = 0, 1, 2, 3
+#: Event kinds: x is a world (WAKE, TICK), a PCPU (SLICE) or a VM (COSTART, SKEW); LIMIT has none.
+EV_WAKE, EV_SLICE, EV_TICK, EV_COSTART, EV_LIMIT, EV_SKEW = 0, 1, 2, 3, 4, 5
+#: Workload modes (vmksim.workload.Mode).
+MODE_NEVER, MODE_LOOP, MODE_PERIODIC = 0, 1, 2
 
 
 def _fields(*specs: tuple[str, float, str]) -> tuple[Field, ...]:
