@@ -123,13 +123,14 @@ def test_removing_a_limit_moves_the_prediction_the_right_way(no_limit: Any) -> N
     before, after = rows["capped"].a, rows["capped"].b
     assert before.max_limited > 25 and after.max_limited == pytest.approx(0, abs=0.1)
     assert after.ready < before.ready - 20 and after.run > before.run + 15
-    # The others barely change. The capped VM now competes for the PCPUs it was denied, but it
-    # also consumes more, so by the priority rule (esxi-scheduler.md §1.3, wake-up preemption in
-    # vmksim.sched.core) it preempts them less often on waking; the two effects nearly cancel
-    # (60 s runs, seeds 7 and 8: the webs' summed %RDY moves by -0.3 of ~39).
+    # The others move far less than the capped VM itself. It now competes for the PCPUs it was
+    # denied, but it also consumes more, so by the priority rule (esxi-scheduler.md §1.3,
+    # wake-up preemption in vmksim.sched.core) it preempts them less often on waking: the sign
+    # of their change depends on which effect wins (60 s runs, seeds 7 and 8: -0.3 of ~39 for
+    # the webs' summed %RDY), its size stays small next to the capped VM's own drop in %RDY.
     others_before = sum(rows[f"web-{i}"].a.ready for i in range(1, 6))
     others_after = sum(rows[f"web-{i}"].b.ready for i in range(1, 6))
-    assert others_after == pytest.approx(others_before, rel=0.1)
+    assert abs(others_after - others_before) < 0.25 * (before.ready - after.ready)
     assert [(f.vm, f.metric) for f in no_limit.comparison.fixed] == [("capped", "%MLMTD")]
     assert no_limit.changes == ("capped: sched.cpu.max = unlimited",)
 
