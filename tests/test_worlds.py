@@ -128,11 +128,6 @@ def test_non_vm_load_takes_real_cpu_from_a_hog() -> None:
     assert non_vm == 0.0 and hog == pytest.approx(100.0, abs=0.1)
 
 
-@pytest.mark.xfail(
-    reason="light worlds wait out the hog's quantum on wake-up: the scheduler fairness bug of issue 10 "
-    "item 2, fixed on the sched branch; this is the fair outcome it must reach",
-    strict=False,
-)
 def test_non_vm_worlds_get_their_demand_beside_a_hog() -> None:
     # Max-min fair share on one PCPU: the light non-VM worlds demand cpu_pct in total, below their
     # fair share, so they get it and the hog gets the rest (esxi-scheduler.md §1.3).

@@ -99,6 +99,7 @@ from vmksim.analyze.summary import Analysis, analyze
 from vmksim.analyze.thresholds import Thresholds
 from vmksim.errors import InputError
 from vmksim.metrics import Metric
+from vmksim.stats.sampler import share_level_of
 from vmksim.topology.model import DEFAULT_MHZ
 
 __all__ = [
@@ -342,6 +343,12 @@ def _settings(data: CaptureData, vm: VmFacts, mhz: int) -> dict[str, Any]:
         settings["sched.cpu.min"] = round(amin)
     if shares is not None and shares > 0 and round(shares) != 1000 * vm.vcpus:
         settings["sched.cpu.shares"] = round(shares)
+    elif shares is not None and shares < 0:
+        # A VM at a share level: esxtop writes the level's code, not the count (stats.sampler
+        # SHARE_LEVEL_CODES, esxtop.md §1.4b); normal is the default, so only low/high are written.
+        level = share_level_of(shares)
+        if level is not None and level != "normal":
+            settings["sched.cpu.shares"] = level
     return settings
 
 

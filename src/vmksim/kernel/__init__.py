@@ -11,13 +11,14 @@ from vmksim.kernel.simulate import (
     simulate,
     step_lengths,
 )
-from vmksim.kernel.vmkernel import Kernel, VmLayout, group_id
+from vmksim.kernel.vmkernel import Kernel, ReferenceKernel, VmLayout, group_id
 from vmksim.kernel.worlds import EsxHost, boot
 
 __all__ = [
     "BaseObserver",
     "EsxHost",
     "Kernel",
+    "ReferenceKernel",
     "SimObserver",
     "SimulationResult",
     "SnapshotObserver",

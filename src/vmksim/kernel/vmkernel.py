@@ -28,17 +28,20 @@ from vmksim.numa.plan import VmPlan, plan_vms
 from vmksim.numa.runtime import NumaRuntime
 from vmksim.scenario import PoolSpec, Scenario, VmSpec
 from vmksim.sched import core as C
-from vmksim.sched.engine import CoreState, default_jit
+from vmksim.sched.engine import CoreState, SchedCore, default_jit
 from vmksim.sched.entitlement import EntitlementNode, entitle
 from vmksim.sched.params import SchedParams
+from vmksim.sched.reference import ReferenceCore
+from vmksim.sched.schema import CORE, COUNTERS, GLOBAL, NODE, PCPU, VM, WORLD
 from vmksim.topology import HostTopology
 from vmksim.vmx import LatencySensitivity, VmConfig
 from vmksim.workload import BLOCK, Mode, VcpuProgram, demand_table, table_step_us, vcpu_programs
 
-__all__ = ["HT_CAPACITY_FACTOR", "Kernel", "VmLayout", "group_id"]
+__all__ = ["HT_CAPACITY_FACTOR", "Kernel", "ReferenceKernel", "VmLayout", "group_id"]
 
-#: Capacity of a hyper-threaded core relative to one thread (2 × 62.5 %), esxi-scheduler.md §1.6.
-HT_CAPACITY_FACTOR = 1.25
+#: Capacity of a hyper-threaded core relative to one thread with the default SchedParams (2 × 62.5 %),
+#: esxi-scheduler.md §1.6; derived in one place, SchedParams.core_capacity.
+HT_CAPACITY_FACTOR = SchedParams().core_capacity(2)
 #: Slack for an initial heap (grown on demand).
 _HEAP_PER_ENTITY = 8
 #: A LOOP world's stream is drawn as a first block of BLOCK (burst, idle) pairs, then blocks of
@@ -88,213 +91,36 @@ class Kernel:
         self, scenario: Scenario, *, params: SchedParams | None = None, jit: bool | None = None
     ) -> None:
         self.scenario = scenario
-        base = params or SchedParams()
-        try:
-            self.params = base.with_host_settings(scenario.host_settings, source=scenario.source)
-        except InputError as exc:
-            raise ScenarioError(exc.problem, source=scenario.source, where=exc.where) from None
-        host = scenario.host
-        vms = scenario.vms
+        self.params = _host_params(scenario, params or SchedParams())
         plans = _plans(scenario)
-        groups, worlds = _infos(vms)
-        self._groups = groups
-        self._worlds = worlds
-        nw, np_, nv, nodes = len(worlds), host.pcpus, len(vms), host.numa_nodes
-        first = np.cumsum([0] + [vm.config.vcpus for vm in vms])
-        ents = _entitlements(scenario)
+        self._groups, self._worlds = _infos(scenario.vms)
+        ents = _entitlements(scenario, self.params)
         _admit(scenario, ents)
-
-        g = np.zeros(C.NG, dtype=np.int64)
-        g[[C.G_NW, C.G_NP, C.G_NV, C.G_NODES, C.G_TPC, C.G_TPN, C.G_BLOCK]] = (
-            nw,
-            np_,
-            nv,
-            nodes,
-            host.threads_per_core,
-            host.threads_per_node,
-            _DRAW_CAP,
+        self.numa = NumaRuntime(scenario.host, len(scenario.vms), self.params)
+        build = _Records(scenario, self.params)
+        self.layouts = tuple(
+            build.add_vm(v, vm, plan, ents, self.numa)
+            for v, (vm, plan) in enumerate(zip(scenario.vms, plans, strict=True))
         )
-        duration = scenario.run.duration_us
-        if duration >= C.MAX_TIME_US:
-            raise ScenarioError(
-                f"must be below {C.MAX_TIME_US // 1_000_000} s (25 days) of simulated time, got {duration / 1e6:g}",
-                source=scenario.source,
-                where="run.duration_s",
-            )
-        step = table_step_us(duration)
-        steps = duration // step + 1
-        p = self.params
-        g[[C.G_TSTEPS, C.G_TSTEP, C.G_QUANTUM, C.G_SKEW, C.G_COSTART, C.G_LIMPERIOD, C.G_CREDIT]] = (
-            steps,
-            step,
-            p.quantum_us,
-            p.costop_skew_us,
-            p.costart_skew_us,
-            p.limit_period_us,
-            p.wake_credit_us,
-        )
-        g[C.G_REFILL] = -1
-        gf = np.zeros(C.NGF)
-        gf[[C.GF_HTCHARGE, C.GF_HTPCPU, C.GF_HTPROGRESS, C.GF_FREQ]] = (
-            p.ht_charge,
-            p.ht_pcpu_charge,
-            p.ht_progress,
-            p.frequency_factor,
-        )
-        wi = np.full((nw, C.NWI), 0, dtype=np.int64)
-        wf = np.zeros((nw, C.NWF))
-        pi = np.zeros((np_, C.NPI), dtype=np.int64)
-        for pc in host.pcpu_list:
-            sib = host.sibling(pc.id)
-            pi[pc.id] = (-1, -1 if sib is None else sib, pc.node, 0, 0, -1, 0, pc.core, -1)
-        vi = np.zeros((nv, C.NVI), dtype=np.int64)
-        vf = np.zeros((nv, C.NVF))
-        masks: dict[tuple[int, ...], int] = {(): 0}
-        mask_rows: list[np.ndarray] = [np.ones(np_, dtype=np.int64)]
-        tb = np.ones((nv, steps))
-        ti = np.ones((nv, steps))
-        self._programs: list[VcpuProgram] = []
-        self.numa = NumaRuntime(host, nv, self.params)
-        layouts: list[VmLayout] = []
-        exclusive_used: set[int] = set()
-        for v, (vm, plan) in enumerate(zip(vms, plans, strict=True)):
-            cfg = vm.config
-            w0 = int(first[v])
-            limit = _vm_limit(scenario, vm, ents)
-            vi[v, C.V_FIRST], vi[v, C.V_N] = w0, cfg.vcpus
-            if limit is not None:
-                vi[v, C.V_LIMITED] = 1
-                vf[v, C.VF_BUDGET] = limit / host.mhz * p.limit_period_us
-            table = demand_table(vm.workload, vm.name, cfg.vcpus, duration)
-            tb[v], ti[v] = table.busy_scale[:steps], table.idle_scale[:steps]
-            weight = max(ents[vm.name] / cfg.vcpus, 1e-3)
-            managed = plan.numa_managed and len(plan.clients) > 0 and cfg.cpu_affinity is None
-            client_of = plan.client_of_vcpu if managed else tuple([-1] * cfg.vcpus)
-            homes = tuple(c.nodes for c in plan.clients) if managed else ()
-            excl = (
-                _exclusive(host, vm, client_of, homes, exclusive_used) if _is_lsh(cfg) else [-1] * cfg.vcpus
-            )
-            active = vm.workload.active_memory_pct / 100.0 * cfg.memory_mb
-            if managed:
-                for c in plan.clients:
-                    ws = [w0 + i for i in c.vcpus]
-                    share = active * len(c.vcpus) / cfg.vcpus
-                    self.numa.add_client(v, c.index, ws, c.nodes, share, movable=not _is_lsh(cfg))
-            else:
-                self.numa.add_unmanaged(v, active)
-            programs = vcpu_programs(vm.workload, vm.name, cfg.vcpus, scenario.run.seed)
-            self._programs.extend(programs)
-            for i in range(cfg.vcpus):
-                w = w0 + i
-                q, mask_key = _queue_and_mask(host, cfg, client_of[i], homes)
-                if mask_key not in masks:
-                    masks[mask_key] = len(mask_rows)
-                    row = np.zeros(np_, dtype=np.int64)
-                    row[list(mask_key)] = 1
-                    mask_rows.append(row)
-                prog = programs[i]
-                wi[w] = (
-                    C.WAIT,
-                    -1,
-                    -1,
-                    v,
-                    q,
-                    -1,
-                    masks[mask_key],
-                    0,
-                    0,
-                    int(prog.mode),
-                    0,
-                    prog.period_us,
-                    excl[i],
-                    0,
-                    0,
-                )
-                wf[w, C.F_WSCALE] = 1000.0 / weight
-                wf[w, C.F_WORKPER] = prog.work_us
-                if excl[i] >= 0:
-                    pi[excl[i], C.P_EXCL] = w
-                    sib = host.sibling(excl[i])
-                    if sib is not None:
-                        pi[sib, C.P_EXCL] = -2
-            layouts.append(
-                VmLayout(
-                    name=vm.name,
-                    numa_managed=managed,
-                    client_of_vcpu=client_of,
-                    home_nodes=tuple(h[0] for h in homes),
-                    exclusive_pcpus=tuple(x for x in excl if x >= 0),
-                    entitlement_mhz=ents[vm.name],
-                    warnings=tuple(plan.warnings),
-                )
-            )
-        self.layouts = tuple(layouts)
-        cap = max(1024, _HEAP_PER_ENTITY * (nw + np_ + nv))
-        g[C.G_HCAP] = cap
-        bb = np.zeros((nw, _DRAW_CAP))
-        ib = np.zeros((nw, _DRAW_CAP))
-        for w, prog in enumerate(self._programs):
-            if prog.mode is Mode.LOOP:
-                draws = [prog.draw(BLOCK)] + [prog.draw(_CHUNK) for _ in range(_AHEAD - 1)]
-                bb[w] = np.concatenate([b for b, _ in draws])
-                ib[w] = np.concatenate([i for _, i in draws])
-                wi[w, C.W_FILL] = _DRAW_CAP
-        g[C.G_NLIMITED] = int(vi[:, C.V_LIMITED].sum())
-        g[C.G_NEXCL] = int((pi[:, C.P_EXCL] != -1).sum())
-        ci = np.zeros((host.cores, C.NCI), dtype=np.int64)
-        ci[:, C.K_NIDLE] = host.threads_per_core
-        ni = np.zeros((nodes, C.NNI), dtype=np.int64)
-        ni[:, C.N_IDLE] = host.threads_per_node
-        ni[:, C.N_FREE] = host.cores_per_node
-        arrays = {
-            "g": g,
-            "gf": gf,
-            "wi": wi.ravel(),
-            "wf": wf.ravel(),
-            "wc": np.zeros(nw * C.NWC, dtype=np.int64),
-            "pi": pi.ravel(),
-            "pf": np.zeros(np_),
-            "ci": ci.ravel(),
-            "vi": vi.ravel(),
-            "vf": vf.ravel(),
-            "rq": np.zeros((nodes + 1) * max(nw, 1), dtype=np.int64),
-            "rqn": np.zeros(nodes + 1, dtype=np.int64),
-            "qf": np.zeros(nodes + 1),
-            "aff": np.concatenate(mask_rows),
-            "ni": ni.ravel(),
-            "bb": bb.ravel(),
-            "ib": ib.ravel(),
-            "tb": tb.ravel(),
-            "ti": ti.ravel(),
-        }
-        self.state = CoreState(arrays, jit=default_jit() if jit is None else jit)
-        self._start()
+        self._programs = build.programs
+        self.state = self._make_core(build.arrays(), default_jit() if jit is None else jit)
+        self._start(build.first_wake, build.limited > 0)
         self._next_rebalance = self.params.rebalance_period_us
         self._next_mem = self.params.housekeeping_us
 
-    # --- start-up ------------------------------------------------------------------------------
-    def _start(self) -> None:
-        s = self.state
+    def _make_core(self, arrays: dict[str, np.ndarray], jit: bool) -> SchedCore:
+        """The scheduler core over the initial records (ReferenceKernel overrides it)."""
+        return CoreState(arrays, jit=jit)
+
+    def _start(self, first_wake: dict[int, int], limited: bool) -> None:
+        """First events: each LOOP vCPU wakes after its first idle time, each PERIODIC one ticks."""
         for w, prog in enumerate(self._programs):
             if prog.mode is Mode.LOOP:
-                # every vCPU starts halted; draw 0 is its first idle time and first burst
-                idle, busy = self._first_cycle(w)
-                s.set("wi", w * C.NWI + C.W_CUR, 1)
-                s.set("wf", w * C.NWF + C.F_WORK, busy)
-                self._push(round(idle), C.EV_WAKE, w, 0)
+                self._push(first_wake[w], C.EV_WAKE, w, 0)
             elif prog.mode is Mode.PERIODIC:
                 self._push(prog.phase_us, C.EV_TICK, w, 0)
-        if int(s.I[C.G_NLIMITED]) > 0:
+        if limited:
             self._push(self.params.limit_period_us, C.EV_LIMIT, 0, 0)
-
-    def _first_cycle(self, w: int) -> tuple[float, float]:
-        s = self.state
-        v = int(s.get("wi", w * C.NWI + C.W_VM))
-        steps = int(s.I[C.G_TSTEPS])
-        return (
-            float(s.get("ib", w * _DRAW_CAP)) * float(s.get("ti", v * steps)),
-            float(s.get("bb", w * _DRAW_CAP)) * float(s.get("tb", v * steps)),
-        )
 
     def _push(self, t: int, kind: int, x: int, gen: int) -> None:
         self.state.call("heap_push", t, kind, x, gen)
@@ -318,7 +144,7 @@ class Kernel:
 
     @property
     def now_us(self) -> int:
-        return int(self.state.I[C.G_NOW])
+        return int(self.state.get("g", C.G_NOW))
 
     # --- running ---------------------------------------------------------------------------------
     def advance(self, delta_us: int) -> None:
@@ -343,6 +169,7 @@ class Kernel:
 
     def _refill(self, w: int) -> None:
         s = self.state
+        assert isinstance(s, CoreState)  # the reference draws for itself
         cur = int(s.get("wi", w * C.NWI + C.W_CUR))
         fill = int(s.get("wi", w * C.NWI + C.W_FILL))
         prog = self._programs[w]
@@ -359,15 +186,9 @@ class Kernel:
         demand = self._world_demand(now)
         per_client = {i: float(sum(demand[w] for w in c.worlds)) for i, c in enumerate(self.numa.clients)}
         for move in self.numa.rebalance(now, per_client):
-            node = move.target
             for w in move.client.worlds:
-                key = tuple(self.host.node_pcpus(node))
-                mask = self._mask_for(key)
-                self.state.call("move_world", w, node, mask, now)
-
-    def _mask_for(self, key: tuple[int, ...]) -> int:
-        # A NUMA-managed world is confined by its run queue (home node), not by a mask.
-        return 0
+                # a NUMA-managed world is confined by its run queue (home node), not by a mask
+                self.state.call("move_world", w, move.target, 0, now)
 
     def _world_demand(self, now: int) -> np.ndarray:
         wc = self.state.view("wc").reshape(-1, C.NWC)
@@ -452,9 +273,29 @@ class Kernel:
         return self.state.view("pi").reshape(-1, C.NPI)[:, C.P_WORLD].copy()
 
 
-# --- build helpers -------------------------------------------------------------------------------
-def _plans(scenario: Scenario) -> list[VmPlan]:
+class ReferenceKernel(Kernel):
+    """The kernel with the reference scheduler (vmksim.sched.reference) in place of the compiled core.
 
+    The specification run end to end: same build, NUMA runtime and counters; slow.
+    """
+
+    __slots__ = ()
+
+    def _make_core(self, arrays: dict[str, np.ndarray], jit: bool) -> SchedCore:
+        programs = self._programs
+        return ReferenceCore(arrays, refill=lambda w: programs[w].draw(_CHUNK))
+
+
+# --- build helpers -------------------------------------------------------------------------------
+def _host_params(scenario: Scenario, base: SchedParams) -> SchedParams:
+    """*base* with the scenario's host advanced settings applied."""
+    try:
+        return base.with_host_settings(scenario.host_settings, source=scenario.source)
+    except InputError as exc:
+        raise ScenarioError(exc.problem, source=scenario.source, where=exc.where) from None
+
+
+def _plans(scenario: Scenario) -> list[VmPlan]:
     try:
         return plan_vms(
             scenario.host, [vm.config for vm in scenario.vms], scenario.esxi, scenario.host_settings
@@ -493,12 +334,12 @@ def _infos(vms: tuple[VmSpec, ...]) -> tuple[tuple[GroupInfo, ...], tuple[WorldI
     return tuple(groups), tuple(worlds)
 
 
-def host_capacity_mhz(host: HostTopology) -> float:
-    """Used-MHz the host delivers with every thread busy (HT cores count 1.25, §1.6)."""
-    return host.cores * host.mhz * (HT_CAPACITY_FACTOR if host.ht else 1.0)
+def host_capacity_mhz(host: HostTopology, params: SchedParams | None = None) -> float:
+    """Used-MHz the host delivers with every thread busy (SchedParams.core_capacity, §1.6)."""
+    return host.cores * host.mhz * (params or SchedParams()).core_capacity(host.threads_per_core)
 
 
-def _entitlements(scenario: Scenario) -> dict[str, float]:
+def _entitlements(scenario: Scenario, params: SchedParams) -> dict[str, float]:
     host = scenario.host
     children: dict[str | None, list[EntitlementNode]] = {}
     for vm in scenario.vms:
@@ -525,7 +366,7 @@ def _entitlements(scenario: Scenario) -> dict[str, float]:
 
     top = [build(p) for p in scenario.pools if p.parent is None] + children.get(None, [])
     top = [n for n in top if n.children or n.cap_mhz is not None]
-    return entitle(host_capacity_mhz(host), top)
+    return entitle(host_capacity_mhz(host, params), top)
 
 
 def _vm_limit(scenario: Scenario, vm: VmSpec, ents: dict[str, float]) -> float | None:
@@ -621,3 +462,150 @@ def _queue_and_mask(
     if len(nodes) == 1:
         return nodes[0], ()
     return host.numa_nodes, tuple(p for n in nodes for p in host.node_pcpus(n))
+
+
+class _Records:
+    """The initial records of the scheduler core for one scenario, filled by field name (vmksim.sched.schema)."""
+
+    def __init__(self, scenario: Scenario, params: SchedParams) -> None:
+        host = scenario.host
+        self.scenario = scenario
+        self.params = params
+        self.host = host
+        nw = sum(vm.config.vcpus for vm in scenario.vms)
+        nv = len(scenario.vms)
+        duration = scenario.run.duration_us
+        if duration >= C.MAX_TIME_US:
+            raise ScenarioError(
+                f"must be below {C.MAX_TIME_US // 1_000_000} s (25 days) of simulated time, got {duration / 1e6:g}",
+                source=scenario.source,
+                where="run.duration_s",
+            )
+        self.step = table_step_us(duration)
+        self.steps = duration // self.step + 1
+        self.wi, self.wf = WORLD.int_rows(nw), WORLD.float_rows(nw)
+        self.vi, self.vf = VM.int_rows(nv), VM.float_rows(nv)
+        self.pi = PCPU.int_rows(host.pcpus)
+        for pc in host.pcpu_list:
+            sib = host.sibling(pc.id)
+            PCPU.put(self.pi, None, pc.id, sib=-1 if sib is None else sib, node=pc.node, core=pc.core)
+        self.masks: dict[tuple[int, ...], int] = {(): 0}
+        self.tb, self.ti = np.ones((nv, self.steps)), np.ones((nv, self.steps))
+        self.bb, self.ib = np.zeros((nw, _DRAW_CAP)), np.zeros((nw, _DRAW_CAP))
+        self.programs: list[VcpuProgram] = []
+        self.first_wake: dict[int, int] = {}
+        self.limited = 0
+        self._exclusive_used: set[int] = set()
+
+    def add_vm(self, v: int, vm: VmSpec, plan: VmPlan, ents: dict[str, float], numa: NumaRuntime) -> VmLayout:
+        """Records of VM *v* and its vCPU worlds; its NUMA clients go to *numa*."""
+        cfg, host, scenario = vm.config, self.host, self.scenario
+        w0 = len(self.programs)
+        limit = _vm_limit(scenario, vm, ents)
+        VM.put(self.vi, self.vf, v, first=w0, n=cfg.vcpus, limited=limit is not None)
+        if limit is not None:
+            self.limited += 1
+            VM.put(self.vi, self.vf, v, budget=limit / host.mhz * self.params.limit_period_us)
+        table = demand_table(vm.workload, vm.name, cfg.vcpus, scenario.run.duration_us)
+        self.tb[v], self.ti[v] = table.busy_scale[: self.steps], table.idle_scale[: self.steps]
+        managed = plan.numa_managed and len(plan.clients) > 0 and cfg.cpu_affinity is None
+        client_of = plan.client_of_vcpu if managed else tuple([-1] * cfg.vcpus)
+        homes = tuple(c.nodes for c in plan.clients) if managed else ()
+        excl = (
+            _exclusive(host, vm, client_of, homes, self._exclusive_used) if _is_lsh(cfg) else [-1] * cfg.vcpus
+        )
+        _add_numa_clients(numa, v, vm, plan if managed else None, w0)
+        weight = max(ents[vm.name] / cfg.vcpus, 1e-3)
+        programs = vcpu_programs(vm.workload, vm.name, cfg.vcpus, scenario.run.seed)
+        for i, prog in enumerate(programs):
+            q, mask_key = _queue_and_mask(host, cfg, client_of[i], homes)
+            self._add_world(w0 + i, v, prog, q, self._mask(mask_key), excl[i], weight)
+        return VmLayout(
+            name=vm.name,
+            numa_managed=managed,
+            client_of_vcpu=client_of,
+            home_nodes=tuple(h[0] for h in homes),
+            exclusive_pcpus=tuple(x for x in excl if x >= 0),
+            entitlement_mhz=ents[vm.name],
+            warnings=tuple(plan.warnings),
+        )
+
+    def _mask(self, key: tuple[int, ...]) -> int:
+        """Row of the affinity table for the allowed PCPUs *key* (() = all, row 0)."""
+        return self.masks.setdefault(key, len(self.masks))
+
+    def _add_world(
+        self, w: int, v: int, prog: VcpuProgram, q: int, mask: int, excl: int, weight: float
+    ) -> None:
+        self.programs.append(prog)
+        WORLD.put(
+            self.wi, self.wf, w, vm=v, q=q, mask=mask, mode=int(prog.mode), period=prog.period_us, excl=excl
+        )
+        WORLD.put(self.wi, self.wf, w, wscale=1000.0 / weight, workper=prog.work_us)
+        if excl >= 0:
+            PCPU.put(self.pi, None, excl, excl=w)
+            sib = self.host.sibling(excl)
+            if sib is not None:
+                PCPU.put(self.pi, None, sib, excl=-2)
+        if prog.mode is Mode.LOOP:
+            draws = [prog.draw(BLOCK)] + [prog.draw(_CHUNK) for _ in range(_AHEAD - 1)]
+            self.bb[w] = np.concatenate([b for b, _ in draws])
+            self.ib[w] = np.concatenate([i for _, i in draws])
+            # every vCPU starts halted: draw 0 is its first idle time and its first burst
+            busy = float(self.bb[w, 0]) * float(self.tb[v, 0])
+            self.first_wake[w] = round(float(self.ib[w, 0]) * float(self.ti[v, 0]))
+            WORLD.put(self.wi, self.wf, w, fill=_DRAW_CAP, cur=1, work=busy)
+
+    def arrays(self) -> dict[str, np.ndarray]:
+        """Every section of the core's state, by name (vmksim.sched.schema.INT_SECTIONS, FLOAT_SECTIONS)."""
+        host, p = self.host, self.params
+        nw, nodes = len(self.wi), host.numa_nodes
+        g, gf = GLOBAL.int_rows(1), GLOBAL.float_rows(1)
+        GLOBAL.put(g, gf, 0, nw=nw, np=host.pcpus, nv=len(self.vi), nodes=nodes, tpc=host.threads_per_core)
+        GLOBAL.put(g, gf, 0, tpn=host.threads_per_node, block=_DRAW_CAP, tsteps=self.steps, tstep=self.step)
+        GLOBAL.put(g, gf, 0, quantum=p.quantum_us, skew=p.costop_skew_us, costart=p.costart_skew_us)
+        GLOBAL.put(g, gf, 0, limperiod=p.limit_period_us, credit=p.wake_credit_us, wakegran=p.wake_preempt_us)
+        GLOBAL.put(g, gf, 0, nlimited=self.limited, nexcl=int((self.pi[:, C.P_EXCL] != -1).sum()))
+        GLOBAL.put(g, gf, 0, hcap=max(1024, _HEAP_PER_ENTITY * (nw + host.pcpus + len(self.vi))))
+        GLOBAL.put(g, gf, 0, htcharge=p.ht_charge, htpcpu=p.ht_pcpu_charge, htprogress=p.ht_progress)
+        GLOBAL.put(g, gf, 0, freq=p.frequency_factor)
+        ci = CORE.int_rows(host.cores)
+        CORE.put(ci, None, slice(None), nidle=host.threads_per_core)
+        ni = NODE.int_rows(nodes)
+        NODE.put(ni, None, slice(None), idle=host.threads_per_node, free=host.cores_per_node)
+        aff = np.zeros((len(self.masks), host.pcpus), dtype=np.int64)
+        for key, row in self.masks.items():
+            aff[row, list(key) if key else slice(None)] = 1
+        return {
+            "g": g.ravel(),
+            "gf": gf.ravel(),
+            "wi": self.wi.ravel(),
+            "wf": self.wf.ravel(),
+            "wc": COUNTERS.int_rows(nw).ravel(),
+            "pi": self.pi.ravel(),
+            "pf": PCPU.float_rows(host.pcpus).ravel(),
+            "ci": ci.ravel(),
+            "vi": self.vi.ravel(),
+            "vf": self.vf.ravel(),
+            "rq": np.zeros((nodes + 1) * max(nw, 1), dtype=np.int64),
+            "rqn": np.zeros(nodes + 1, dtype=np.int64),
+            "qf": np.zeros(nodes + 1),
+            "aff": aff.ravel(),
+            "ni": ni.ravel(),
+            "bb": self.bb.ravel(),
+            "ib": self.ib.ravel(),
+            "tb": self.tb.ravel(),
+            "ti": self.ti.ravel(),
+        }
+
+
+def _add_numa_clients(numa: NumaRuntime, v: int, vm: VmSpec, plan: VmPlan | None, w0: int) -> None:
+    """Give the NUMA runtime VM *v*'s clients (plan None: not NUMA-managed) and their touched memory."""
+    cfg = vm.config
+    active = vm.workload.active_memory_pct / 100.0 * cfg.memory_mb
+    if plan is None:
+        numa.add_unmanaged(v, active)
+        return
+    for c in plan.clients:
+        share = active * len(c.vcpus) / cfg.vcpus
+        numa.add_client(v, c.index, [w0 + i for i in c.vcpus], c.nodes, share, movable=not _is_lsh(cfg))

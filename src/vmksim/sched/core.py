@@ -11,6 +11,10 @@ What it does, with the rule each part implements:
   free PCPU takes the READY world with the lowest ``vt`` that may run there.
   A waking world's ``vt`` is clamped to at most ``wake_credit_us`` behind the
   queue's clock (the ``vt`` last dispatched), so halted time is not banked.
+* **Wake-up preemption** (§1.3 priority rule): a waking world that finds no
+  idle PCPU preempts the running world with the highest ``vt`` among the PCPUs
+  it may use, if that ``vt`` exceeds its own by more than
+  ``wake_preempt_us`` of its charged time; the preempted world goes READY.
 * **Quantum** (§1.4): at quantum expiry the running world yields to a READY
   world with a lower ``vt``; otherwise it starts a new quantum.
 * **Placement / HT** (§1.6): a waking world takes, in order, its last PCPU if its
@@ -34,17 +38,22 @@ What it does, with the rule each part implements:
 Time is integer µs; events are ordered by (time, sequence), so equal-time
 events run in the order they were scheduled.
 
+The specification is vmksim.sched.reference: the same rules over objects, read
+top to bottom; tests/test_sched_reference.py proves this core gives identical
+counters on generated scenarios. Change a rule there first, then here.
+
 Implementation: the state is three flat arrays -- ``I`` (int64: globals, worlds,
 counters, PCPUs, cores, VMs, run queues, affinity masks), ``F`` (float64: globals,
 worlds, PCPUs, VMs, queue clocks, draw buffers, demand tables) and ``H`` (the
-event heap) -- with records at fixed strides (constants below) in sections whose
-offsets are stored in the first entries of ``I`` (``G_O*``). Every function takes
-just (I, F, H): a compiled call reference-counts each array argument, so passing
-three arrays instead of nineteen is most of the compiled engine's speed. The
-functions use only what numba's ``njit`` compiles, so the same source runs
-interpreted on Python lists (vmksim.sched.engine, no numba needed) or compiled on
-numpy arrays (the ``fast`` extra); a test checks that both give identical
-counters.
+event heap) -- with records at fixed strides in sections whose offsets are stored
+in ``I`` (``G_O*``). The records and sections are declared once in
+vmksim.sched.schema; the offset constants below are derived from it by field
+name. Every function takes just (I, F, H): a compiled call reference-counts each
+array argument, so passing three arrays instead of nineteen is most of the
+compiled engine's speed. The functions use only what numba's ``njit`` compiles,
+so the same source runs interpreted on Python lists (vmksim.sched.engine) or
+compiled on numpy arrays (numba, a core dependency); a test checks that both give
+identical counters.
 """
 
 from __future__ import annotations
@@ -53,155 +62,162 @@ from __future__ import annotations
 # mypy: ignore-errors
 # (The functions take the state arrays positionally so numba can compile them;
 # typing them with numpy annotations would not change the compiled code.)
+from vmksim.sched.schema import (
+    CORE,
+    COSTOP,
+    COUNTERS,
+    EV_COSTART,
+    EV_LIMIT,
+    EV_SKEW,
+    EV_SLICE,
+    EV_TICK,
+    EV_WAKE,
+    GLOBAL,
+    MODE_LOOP,
+    MODE_PERIODIC,
+    NODE,
+    PCPU,
+    READY,
+    RUN,
+    VM,
+    WAIT,
+    WORLD,
+)
 
-# --- world states ------------------------------------------------------------------------------
-RUN = 0
-READY = 1
-COSTOP = 2
-WAIT = 3
+# world states, event kinds and workload modes: declared in vmksim.sched.schema
 
-# --- event kinds -------------------------------------------------------------------------------
-EV_WAKE = 0  # x = world; gen = world's wake generation
-EV_SLICE = 1  # x = pcpu; gen = pcpu generation
-EV_TICK = 2  # x = world (periodic workloads)
-EV_COSTART = 3  # x = vm; gen = vm co-start generation
-EV_LIMIT = 4  # limit period boundary
-EV_SKEW = 5  # x = vm; gen = vm skew-check generation
+# --- g: global ints (schema.GLOBAL) ----------------------------------------------------------
+G_NOW = GLOBAL.i("now")
+G_HSIZE = GLOBAL.i("hsize")
+G_SEQ = GLOBAL.i("seq")
+G_NW = GLOBAL.i("nw")
+G_NP = GLOBAL.i("np")
+G_NV = GLOBAL.i("nv")
+G_NODES = GLOBAL.i("nodes")
+G_TPC = GLOBAL.i("tpc")
+G_TPN = GLOBAL.i("tpn")
+G_BLOCK = GLOBAL.i("block")
+G_TSTEPS = GLOBAL.i("tsteps")
+G_TSTEP = GLOBAL.i("tstep")
+G_QUANTUM = GLOBAL.i("quantum")
+G_SKEW = GLOBAL.i("skew")
+G_COSTART = GLOBAL.i("costart")
+G_LIMPERIOD = GLOBAL.i("limperiod")
+G_CREDIT = GLOBAL.i("credit")
+G_REFILL = GLOBAL.i("refill")
+G_HCAP = GLOBAL.i("hcap")
+G_NLIMITED = GLOBAL.i("nlimited")
+G_OWI = GLOBAL.i("owi")
+G_OWC = GLOBAL.i("owc")
+G_OPI = GLOBAL.i("opi")
+G_OCI = GLOBAL.i("oci")
+G_OVI = GLOBAL.i("ovi")
+G_ORQ = GLOBAL.i("orq")
+G_ORQN = GLOBAL.i("orqn")
+G_OAFF = GLOBAL.i("oaff")
+G_OWF = GLOBAL.i("owf")
+G_OPF = GLOBAL.i("opf")
+G_OVF = GLOBAL.i("ovf")
+G_OQF = GLOBAL.i("oqf")
+G_OBB = GLOBAL.i("obb")
+G_OIB = GLOBAL.i("oib")
+G_OTB = GLOBAL.i("otb")
+G_OTI = GLOBAL.i("oti")
+G_NEXCL = GLOBAL.i("nexcl")
+G_ONI = GLOBAL.i("oni")
+G_WAKEGRAN = GLOBAL.i("wakegran")
+NG = GLOBAL.n_int
 
-# --- workload modes (vmksim.workload.Mode) -----------------------------------------------------
-MODE_NEVER = 0
-MODE_LOOP = 1
-MODE_PERIODIC = 2
+# --- gf: global floats -----------------------------------------------------------------------
+GF_HTCHARGE = GLOBAL.f("htcharge")
+GF_HTPCPU = GLOBAL.f("htpcpu")
+GF_HTPROGRESS = GLOBAL.f("htprogress")
+GF_FREQ = GLOBAL.f("freq")
+NGF = GLOBAL.n_float
 
-# --- g: global ints ----------------------------------------------------------------------------
-G_NOW = 0
-G_HSIZE = 1
-G_SEQ = 2
-G_NW = 3
-G_NP = 4
-G_NV = 5
-G_NODES = 6
-G_TPC = 7  # threads per core
-G_TPN = 8  # threads (PCPUs) per node
-G_BLOCK = 9  # capacity of each world's draw buffer
-G_TSTEPS = 10
-G_TSTEP = 11
-G_QUANTUM = 12
-G_SKEW = 13
-G_COSTART = 14
-G_LIMPERIOD = 15
-G_CREDIT = 16
-G_REFILL = 17  # world whose draw buffer must be refilled (return code 1)
-G_HCAP = 18
-G_NLIMITED = 19
-# offsets of the sections of I (ints) and F (floats), set by vmksim.sched.engine.CoreState
-G_OWI = 20
-G_OWC = 21
-G_OPI = 22
-G_OCI = 23
-G_OVI = 24
-G_ORQ = 25
-G_ORQN = 26
-G_OAFF = 27
-G_OWF = 28
-G_OPF = 29
-G_OVF = 30
-G_OQF = 31
-G_OBB = 32
-G_OIB = 33
-G_OTB = 34
-G_OTI = 35
-G_NEXCL = 36  # PCPUs with P_EXCL != -1 (latency sensitivity high); 0 enables the fast idle search
-G_ONI = 37
-NG = 38
+# --- wi: world ints (schema.WORLD; stride NWI) -----------------------------------------------
+W_STATE = WORLD.i("state")
+W_PCPU = WORLD.i("pcpu")
+W_LAST = WORLD.i("last")
+W_VM = WORLD.i("vm")
+W_Q = WORLD.i("q")
+W_QPOS = WORLD.i("qpos")
+W_MASK = WORLD.i("mask")
+W_MLMTD = WORLD.i("mlmtd")
+W_SINCE = WORLD.i("since")
+W_MODE = WORLD.i("mode")
+W_CUR = WORLD.i("cur")
+W_PERIOD = WORLD.i("period")
+W_EXCL = WORLD.i("excl")
+W_WGEN = WORLD.i("wgen")
+W_FILL = WORLD.i("fill")
+NWI = WORLD.n_int
 
-# --- gf: global floats -------------------------------------------------------------------------
-GF_HTCHARGE = 0
-GF_HTPCPU = 1
-GF_HTPROGRESS = 2
-GF_FREQ = 3
-NGF = 4
+# --- wf: world floats (stride NWF) -----------------------------------------------------------
+F_VT = WORLD.f("vt")
+F_WORK = WORLD.f("work")
+F_WSCALE = WORLD.f("wscale")
+F_USED = WORLD.f("used")
+F_HTLOSS = WORLD.f("htloss")
+F_LAG = WORLD.f("lag")
+F_PEND = WORLD.f("pend")
+F_WORKPER = WORLD.f("workper")
+NWF = WORLD.n_float
 
-# --- wi: world ints (stride NWI) ---------------------------------------------------------------
-W_STATE = 0
-W_PCPU = 1
-W_LAST = 2
-W_VM = 3
-W_Q = 4  # run queue: home node, or NODES for "any node"
-W_QPOS = 5
-W_MASK = 6  # row of aff (0 = no restriction)
-W_MLMTD = 7
-W_SINCE = 8
-W_MODE = 9
-W_CUR = 10
-W_PERIOD = 11
-W_EXCL = 12  # exclusive PCPU (latency sensitivity high) or -1
-W_WGEN = 13
-W_FILL = 14  # draws in the world's buffer (W_CUR of them used)
-NWI = 15
+# --- wc: world counters (schema.COUNTERS; stride NWC), cumulative ----------------------------
+C_RUN = COUNTERS.i("run_us")
+C_READY = COUNTERS.i("ready_us")
+C_COSTOP = COUNTERS.i("costop_us")
+C_WAIT = COUNTERS.i("wait_us")
+C_MLMTD = COUNTERS.i("mlmtd_us")
+C_SWTCH = COUNTERS.i("switches")
+C_MIG = COUNTERS.i("migrations")
+C_QEXP = COUNTERS.i("quantum_expires")
+C_WAKE = COUNTERS.i("wakeups")
+NWC = COUNTERS.n_int
 
-# --- wf: world floats --------------------------------------------------------------------------
-F_VT = 0
-F_WORK = 1
-F_WSCALE = 2  # 1000 / weight_MHz
-F_USED = 3
-F_HTLOSS = 4
-F_LAG = 5
-F_PEND = 6
-F_WORKPER = 7
-NWF = 8
+# --- pi: PCPU ints (schema.PCPU; stride NPI) -------------------------------------------------
+P_WORLD = PCPU.i("world")
+P_SIB = PCPU.i("sib")
+P_NODE = PCPU.i("node")
+P_GEN = PCPU.i("gen")
+P_QSTART = PCPU.i("qstart")
+P_EXCL = PCPU.i("excl")
+P_BUSY = PCPU.i("busy")
+P_CORE = PCPU.i("core")
+P_PENDT = PCPU.i("pendt")
+NPI = PCPU.n_int
 
-# --- wc: world counters (stride NWC), cumulative -----------------------------------------------
-C_RUN = 0
-C_READY = 1
-C_COSTOP = 2
-C_WAIT = 3
-C_MLMTD = 4
-C_SWTCH = 5
-C_MIG = 6
-C_QEXP = 7
-C_WAKE = 8
-NWC = 9
+# --- ci: core ints (schema.CORE; stride NCI) -------------------------------------------------
+K_LAST = CORE.i("last")
+K_BUSY = CORE.i("busy")
+K_NIDLE = CORE.i("nidle")
+NCI = CORE.n_int
 
-# --- pi: PCPU ints (stride NPI) ----------------------------------------------------------------
-P_WORLD = 0
-P_SIB = 1
-P_NODE = 2
-P_GEN = 3
-P_QSTART = 4
-P_EXCL = 5  # -1 shared; >= 0 owned by that world; -2 kept idle (sibling of an owned PCPU)
-P_BUSY = 6
-P_CORE = 7
-P_PENDT = 8  # time of the pending (valid) slice event, -1 if none
-NPI = 9
+# --- ni: NUMA node ints (schema.NODE; stride NNI) --------------------------------------------
+N_IDLE = NODE.i("idle")
+N_FREE = NODE.i("free")
+NNI = NODE.n_int
 
-# --- ci: core ints (stride NCI) ----------------------------------------------------------------
-K_LAST = 0
-K_BUSY = 1
-K_NIDLE = 2  # idle threads of the core
-NCI = 3
+# --- vi: VM ints (schema.VM; stride NVI) -----------------------------------------------------
+V_FIRST = VM.i("first")
+V_N = VM.i("n")
+V_NSTALL = VM.i("nstall")
+V_THROT = VM.i("throt")
+V_CSGEN = VM.i("csgen")
+V_LIMITED = VM.i("limited")
+V_NRUN = VM.i("nrun")
+V_NCOSTOP = VM.i("ncostop")
+V_SKGEN = VM.i("skgen")
+NVI = VM.n_int
 
-# --- ni: NUMA node ints (stride NNI) ----------------------------------------------------------
-N_IDLE = 0  # idle PCPUs of the node
-N_FREE = 1  # cores of the node with every thread idle
-NNI = 2
+# --- vf: VM floats (stride NVF) --------------------------------------------------------------
+VF_BUDGET = VM.f("budget")
+VF_SPENT = VM.f("spent")
+NVF = VM.n_float
 
-# --- vi: VM ints (stride NVI) ------------------------------------------------------------------
-V_FIRST = 0
-V_N = 1
-V_NSTALL = 2
-V_THROT = 3
-V_CSGEN = 4
-V_LIMITED = 5
-V_NRUN = 6
-V_NCOSTOP = 7
-V_SKGEN = 8
-NVI = 9
-
-# --- vf: VM floats -----------------------------------------------------------------------------
-VF_BUDGET = 0
-VF_SPENT = 1
-NVF = 2
+# the first four counters are indexed by state code (set_state: ``I[o_wc + w * NWC + old] += d``)
+assert (C_RUN, C_READY, C_COSTOP, C_WAIT) == (RUN, READY, COSTOP, WAIT)
 
 # --- heap entries (stride NH): a sort key and a packed payload ----------------------------------
 # key = time << SEQ_BITS | sequence (mod 2^SEQ_BITS): one int64 comparison orders by (time, sequence),
@@ -319,10 +335,6 @@ def settle_core(I, F, H, p, now):
         v = I[o_wi + w * NWI + W_VM]
         if I[o_vi + v * NVI + V_LIMITED] != 0:
             F[o_vf + v * NVF + VF_SPENT] += used
-
-
-def is_stalled(state):
-    return state == READY or state == COSTOP
 
 
 def lag_now(I, F, H, w, now):
@@ -460,6 +472,14 @@ def pick_ready(I, F, H, p):
     return best
 
 
+def queue_range(I, q):
+    """PCPUs [lo, hi) served by run queue q: its NUMA node's, or every PCPU for the "any node" queue."""
+    if q < I[G_NODES]:
+        lo = q * I[G_TPN]
+        return lo, lo + I[G_TPN]
+    return 0, I[G_NP]
+
+
 def find_idle_pcpu(I, F, H, w):
     """An idle PCPU for w: last PCPU on an idle core, an idle core, last PCPU, any idle thread; or -1."""
     o_wi = I[G_OWI]
@@ -468,12 +488,7 @@ def find_idle_pcpu(I, F, H, w):
     if excl >= 0:
         return excl if I[o_pi + excl * NPI + P_WORLD] < 0 else -1
     q = I[o_wi + w * NWI + W_Q]
-    if q < I[G_NODES]:
-        lo = q * I[G_TPN]
-        hi = lo + I[G_TPN]
-    else:
-        lo = 0
-        hi = I[G_NP]
+    lo, hi = queue_range(I, q)
     last = I[o_wi + w * NWI + W_LAST]
     last_ok = lo <= last < hi and I[o_pi + last * NPI + P_WORLD] < 0 and allowed(I, F, H, w, last)
     if last_ok:
@@ -773,6 +788,60 @@ def wake(I, F, H, w, now):
     if F[o_wf + w * NWF + F_VT] < floor:
         F[o_wf + w * NWF + F_VT] = floor
     make_runnable(I, F, H, w, now)
+    if I[o_wi + w * NWI + W_QPOS] >= 0:
+        preempt_for(I, F, H, w, now)
+
+
+def running_vt(I, F, H, p, now):
+    """Priority (virtual time) of the world running on p, counting its run time not yet settled."""
+    o_pi = I[G_OPI]
+    o_ci = I[G_OCI]
+    o_wf = I[G_OWF]
+    w = I[o_pi + p * NPI + P_WORLD]
+    core = I[o_pi + p * NPI + P_CORE]
+    rate = F[GF_FREQ]
+    if I[G_TPC] - I[o_ci + core * NCI + K_NIDLE] > 1:
+        rate = F[GF_HTCHARGE] * F[GF_FREQ]
+    d = now - I[o_ci + core * NCI + K_LAST]
+    return F[o_wf + w * NWF + F_VT] + d * rate * F[o_wf + w * NWF + F_WSCALE]
+
+
+def preempt_for(I, F, H, w, now):
+    """Wake-up preemption: READY w takes the PCPU of the lowest-priority running world, if far enough behind.
+
+    The priority rule (CPU51 quoted in RACK, esxi-scheduler.md §1.3): the ratio consumed /
+    entitlement is a world's priority, and a world that has consumed less than its entitlement
+    "is considered high priority and will likely be chosen to run next"; the scheduler
+    "handles priorities and preempts" (packtpub vSphere High Performance Cookbook, §1.3).
+    So a world that wakes with a lower ``vt`` than a running world does not wait for that
+    world's quantum to end. Among the PCPUs w may use (its home node's, or all; its affinity),
+    the running world with the highest ``vt`` (then the lowest PCPU) is preempted if its ``vt``
+    exceeds w's by more than ``G_WAKEGRAN`` µs of w's charged time (SchedParams.wake_preempt_us,
+    [UNDOC]; the same guard as CFS's wake-up granularity, so near-equal worlds do not thrash).
+    The preempted world is READY again and keeps its ``vt``.
+    """
+    o_wi = I[G_OWI]
+    o_pi = I[G_OPI]
+    o_wf = I[G_OWF]
+    if I[o_wi + w * NWI + W_EXCL] >= 0:
+        return  # latency sensitivity high: its own PCPU, which nobody else runs on
+    lo, hi = queue_range(I, I[o_wi + w * NWI + W_Q])
+    best_vt = F[o_wf + w * NWF + F_VT] + I[G_WAKEGRAN] * F[o_wf + w * NWF + F_WSCALE]
+    victim_p = -1
+    for p in range(lo, hi):
+        if I[o_pi + p * NPI + P_WORLD] < 0 or not allowed(I, F, H, w, p):
+            continue
+        vt = running_vt(I, F, H, p, now)
+        if vt > best_vt:
+            best_vt = vt
+            victim_p = p
+    if victim_p < 0:
+        return
+    victim = undispatch(I, F, H, victim_p, now)
+    set_state(I, F, H, victim, READY, 0, now)
+    dequeue(I, F, H, w)
+    dispatch(I, F, H, w, victim_p, now)
+    make_runnable(I, F, H, victim, now)
 
 
 def _next_burst(I, F, H, w, now):
@@ -1044,6 +1113,7 @@ def move_world(I, F, H, w, q, mask, now):
 #: of the commonest event paths (a compiled call copies three array headers and reference-counts
 #: them). Inlining the big handlers too makes compilation take many minutes.
 INLINE = (
+    "queue_range",
     "heap_push",
     "heap_pop",
     "lag_now",
@@ -1051,7 +1121,6 @@ INLINE = (
     "allowed",
     "enqueue",
     "dequeue",
-    "is_stalled",
     "settle_core",
     "_count_idle",
     "_next_burst",
@@ -1064,41 +1133,9 @@ INLINE = (
     "_first_idle",
 )
 
-FUNCTIONS = (
-    "_arm_vm",
-    "heap_push",
-    "heap_pop",
-    "settle_core",
-    "is_stalled",
-    "lag_now",
-    "skew_of",
-    "set_state",
-    "enqueue",
-    "dequeue",
-    "allowed",
-    "pick_ready",
-    "find_idle_pcpu",
-    "_count_idle",
-    "_first_idle",
-    "reslice",
-    "dispatch",
-    "_reslice_vm",
-    "undispatch",
-    "pull_next",
-    "make_runnable",
-    "_costart_check_later",
-    "_skew_check_later",
-    "on_skew",
-    "wake",
-    "_next_burst",
-    "_halt_until_wake",
-    "burst_done",
-    "throttle",
-    "on_limit_period",
-    "on_slice",
-    "on_costart",
-    "on_tick",
-    "on_wake",
-    "run_until",
-    "move_world",
+#: Every function of this module, in definition order: what vmksim.sched.engine compiles.
+FUNCTIONS = tuple(
+    name
+    for name, obj in list(globals().items())
+    if isinstance(obj, type(run_until)) and getattr(obj, "__module__", None) == __name__
 )

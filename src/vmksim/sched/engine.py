@@ -3,6 +3,8 @@
 ESXi counterpart: none; this is how vmksim executes vmksim.sched.core. The
 compiled path needs numba (a core dependency); without it the interpreted path
 gives the same results, only slower (tests/test_kernel.py checks equality).
+vmksim.sched.reference is a third engine with the same interface
+(:class:`SchedCore`): the readable specification.
 ``VMKSIM_ENGINE=python`` forces the interpreted path (environment read here only).
 """
 
@@ -13,40 +15,50 @@ import os
 import sys
 from collections.abc import Callable
 from types import ModuleType
-from typing import Any
+from typing import Any, Protocol
 
 import numpy as np
 
-from vmksim.sched import core
+from vmksim.sched import core, schema
+from vmksim.sched.schema import GLOBAL
 
-__all__ = ["FLOAT_SECTIONS", "INT_SECTIONS", "CoreState", "core_module", "default_jit", "numba_available"]
+__all__ = [
+    "FLOAT_SECTIONS",
+    "INT_SECTIONS",
+    "CoreState",
+    "SchedCore",
+    "core_module",
+    "default_jit",
+    "numba_available",
+]
 
 #: Sections of the int array I and the float array F, in layout order (globals first, at offset 0),
-#: with the slot of I holding each section's offset.
-INT_SECTIONS: tuple[tuple[str, int], ...] = (
-    ("g", -1),
-    ("wi", core.G_OWI),
-    ("wc", core.G_OWC),
-    ("pi", core.G_OPI),
-    ("ci", core.G_OCI),
-    ("vi", core.G_OVI),
-    ("rq", core.G_ORQ),
-    ("rqn", core.G_ORQN),
-    ("aff", core.G_OAFF),
-    ("ni", core.G_ONI),
+#: with the slot of I holding each section's offset (declared in vmksim.sched.schema).
+INT_SECTIONS: tuple[tuple[str, int], ...] = tuple(
+    (name, GLOBAL.i(f"o{name}") if k else -1) for k, name in enumerate(schema.INT_SECTIONS)
 )
-FLOAT_SECTIONS: tuple[tuple[str, int], ...] = (
-    ("gf", -1),
-    ("wf", core.G_OWF),
-    ("pf", core.G_OPF),
-    ("vf", core.G_OVF),
-    ("qf", core.G_OQF),
-    ("bb", core.G_OBB),
-    ("ib", core.G_OIB),
-    ("tb", core.G_OTB),
-    ("ti", core.G_OTI),
+FLOAT_SECTIONS: tuple[tuple[str, int], ...] = tuple(
+    (name, GLOBAL.i(f"o{name}") if k else -1) for k, name in enumerate(schema.FLOAT_SECTIONS)
 )
 _JIT_MODULE: ModuleType | None = None
+
+
+class SchedCore(Protocol):
+    """What the kernel needs of a scheduler engine: CoreState (this module) or vmksim.sched.reference."""
+
+    jit: bool
+
+    def call(self, fn: str, *extra: Any) -> Any:
+        """``heap_push(t, kind, x, gen)`` or ``move_world(w, queue, mask, now)``."""
+
+    def get(self, name: str, i: int) -> Any:
+        """Entry *i* of section *name*."""
+
+    def view(self, name: str) -> np.ndarray:
+        """Section *name* (vmksim.sched.schema) as a numpy array."""
+
+    def run_until(self, t_stop: int, refill: Callable[[int], None]) -> None:
+        """Process every event before *t_stop*."""
 
 
 def numba_available() -> bool:

@@ -57,6 +57,12 @@ class SchedParams:
     (charged µs at its weight) ahead of the runnable vCPUs, so halted time cannot be
     banked without bound. [UNDOC]; the same rule as CFS's sleeper credit."""
 
+    wake_preempt_us: int = 1_000
+    """A waking vCPU preempts a running one only if the runner's consumed/entitled priority is
+    behind by more than this much of the waker's charged µs (wake-up preemption, vmksim.sched.core
+    ``preempt_for``; esxi-scheduler.md §1.3 priority rule). [UNDOC]; the role of CFS's wake-up
+    granularity (1 ms base in Linux), which keeps near-equal worlds from preempting each other."""
+
     rebalance_period_us: int = 2_000_000
     """``Numa.RebalancePeriod``: how often the NUMA rebalancer runs. [DOC] RM 5.5 (2000 ms)."""
 
@@ -80,6 +86,14 @@ class SchedParams:
     housekeeping_us: int = 500_000
     """How often memory locality (page migration) is brought up to date. Simulator step,
     not an ESXi constant."""
+
+    def core_capacity(self, threads_per_core: int) -> float:
+        """CPU a core delivers with every thread busy, in units of one thread running alone.
+
+        1 without HT; ``threads × ht_charge`` with it (2 × 62.5 % = 1.25: [VMW] OPS-VM, an HT core
+        is booked as 1.25 × one thread, esxi-scheduler.md §1.6). The one place this factor is derived.
+        """
+        return 1.0 if threads_per_core <= 1 else threads_per_core * self.ht_charge
 
     def with_host_settings(self, settings: Mapping[str, str], *, source: str = "<scenario>") -> SchedParams:
         """Apply the host advanced settings this model understands (others are ignored)."""

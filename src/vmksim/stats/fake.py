@@ -12,12 +12,13 @@ from __future__ import annotations
 import numpy as np
 
 from vmksim.counters import CounterSnapshot, GroupInfo, WorldInfo, WorldKind
+from vmksim.sched.params import SchedParams
 from vmksim.topology import HostTopology
 
 __all__ = ["FakeSource", "FixedSource", "SteadySource"]
 
-#: %USED per %RUN when the sibling thread is busy (esxi-scheduler.md §3.3 item 6).
-HT_CHARGE = 0.625
+#: %USED per %RUN when the sibling thread is busy (esxi-scheduler.md §3.3 item 6): the scheduler's own.
+HT_CHARGE = SchedParams().ht_charge
 
 
 class FixedSource:

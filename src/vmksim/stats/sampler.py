@@ -62,6 +62,7 @@ __all__ = [
     "percent",
     "run_batch",
     "share_code",
+    "share_level_of",
 ]
 
 #: Damping windows of the 1-, 5- and 15-minute load and overcommit averages (seconds).
@@ -110,6 +111,14 @@ def share_code(shares: int, units: int, levels: dict[str, int]) -> int:
         if units > 0 and shares == per_unit * units:
             return SHARE_LEVEL_CODES[name]
     return shares
+
+
+def share_level_of(code: float) -> str | None:
+    """The share level an ``Alloc Shares`` code stands for (the inverse of :func:`share_code`), else None."""
+    for name, value in SHARE_LEVEL_CODES.items():
+        if round(code) == value:
+            return name
+    return None
 
 
 def percent(current: npt.ArrayLike, previous: npt.ArrayLike, interval_us: int) -> FloatArray:
