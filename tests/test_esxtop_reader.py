@@ -14,7 +14,7 @@ from hypothesis import strategies as st
 from vmksim.errors import CaptureError
 from vmksim.esxtop import CaptureReader, CaptureWarning, read_capture, write_batch
 from vmksim.esxtop import reader as reader_module
-from vmksim.esxtop.rows import engine_values, reference_values
+from vmksim.esxtop.rows import engine_columns, engine_values, reference_values
 from vmksim.metrics import format_value, lookup
 from vmksim.stats.fake import FakeSource
 from vmksim.stats.sample import Column, Recording
@@ -22,6 +22,14 @@ from vmksim.stats.sampler import Sampler, run_batch
 from vmksim.topology import HostTopology
 
 FIXTURES = Path(__file__).parent / "fixtures" / "esxtop"
+
+
+@pytest.fixture(autouse=True, params=["by rows", "by batches"])
+def engine_path(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> str:
+    """Every test runs on both engine paths: a few columns row by row, or every cell as one column."""
+    if request.param == "by batches":
+        monkeypatch.setattr(reader_module, "ROW_MODE_MAX_COLUMNS", 0)
+    return str(request.param)
 
 
 def read(name: str, **kw: object) -> tuple[CaptureReader, Recording]:
@@ -227,6 +235,22 @@ def test_engine_and_reference_number_parsers_agree(rows: list[list[str]], quoted
     assert np.array_equal(engine, reference, equal_nan=True)
     expected = [[float(c) if c.strip() else np.nan for c in r] for r in rows]
     assert np.array_equal(reference, np.array(expected), equal_nan=True)
+
+
+@given(
+    st.lists(st.lists(_CELLS, min_size=4, max_size=4), min_size=1, max_size=6),
+    st.lists(st.integers(0, 3), min_size=1, max_size=4, unique=True).map(sorted),
+    st.integers(1, 64),
+)
+def test_engine_by_columns_and_reference_agree(rows: list[list[str]], columns: list[int], block: int) -> None:
+    import io
+
+    lines = [('"11/28/2026 10:00:05","' + '","'.join(r) + '"').encode() for r in rows]
+    stream = io.BytesIO(b"".join(line + b"\n" for line in lines))
+    longest = max(len(line) for line in lines) + 1
+    engine = np.vstack(list(engine_columns(stream, 4, columns, longest * block)))  # type: ignore[arg-type]
+    bodies = [line[line.index(b'","') + 2 :] for line in lines]
+    assert np.array_equal(engine, reference_values(bodies, 4, columns=columns), equal_nan=True)
 
 
 @given(st.text(st.characters(codec="ascii", exclude_characters=',"\r\n'), min_size=1, max_size=8))

@@ -25,7 +25,8 @@ engine refuses, to name the line and column of the bad cell.
 from __future__ import annotations
 
 import csv
-from collections.abc import Sequence
+import io
+from collections.abc import Iterator, Sequence
 
 import numpy as np
 import pyarrow as pa
@@ -34,10 +35,13 @@ import pyarrow.csv as pa_csv
 from vmksim.errors import CaptureError
 from vmksim.stats.sample import FloatArray
 
-__all__ = ["engine_values", "reference_values"]
+__all__ = ["engine_columns", "engine_values", "reference_values"]
 
 _COMMA_TO_LINE_END = bytes.maketrans(b",", b"\n")
-_READ = pa_csv.ReadOptions(column_names=["v"], use_threads=True)
+# One thread: the 2-core machines this runs on gain little, and with threads pyarrow 26
+# aborted at interpreter exit in 2 of 3 benchmark runs ("terminate called without an
+# active exception").
+_READ = pa_csv.ReadOptions(column_names=["v"], use_threads=False)
 # Every line is one cell: keep empty lines (empty cells), refuse line breaks in quotes.
 _PARSE = pa_csv.ParseOptions(ignore_empty_lines=False, newlines_in_values=False)
 # Only an empty cell is missing (esxtop writes nothing else for it, esxtop.md §1.3);
@@ -68,6 +72,37 @@ def engine_values(bodies: Sequence[bytes], width: int) -> FloatArray | None:
     return values.reshape(len(bodies), width)
 
 
+def engine_columns(
+    stream: io.RawIOBase, width: int, columns: Sequence[int], block_size: int
+) -> Iterator[FloatArray]:
+    """Rows × len(*columns*) arrays from a stream of whole rows, pyarrow reading only those columns.
+
+    For a few columns of a wide capture: pyarrow's streaming reader splits every row
+    but converts only *columns* (``include_columns``), block by block, so memory stays
+    at a few blocks. Each *stream* line is a timestamp and *width* numbers; *columns*
+    (not empty) count from the first number. A block must hold the longest row, so
+    *block_size* comes from the caller. Raises ``pyarrow.ArrowInvalid`` on anything the
+    engine refuses (the caller then reads the rest with :func:`reference_values`).
+    """
+    names = [f"c{i}" for i in range(width + 1)]
+    wanted = [names[i + 1] for i in columns]
+    reader = pa_csv.open_csv(
+        stream,
+        read_options=pa_csv.ReadOptions(column_names=names, block_size=block_size, use_threads=False),
+        convert_options=pa_csv.ConvertOptions(
+            include_columns=wanted,
+            column_types=dict.fromkeys(wanted, pa.float64()),
+            null_values=[""],
+            quoted_strings_can_be_null=True,
+        ),
+    )
+    for batch in reader:
+        out = np.empty((batch.num_rows, len(columns)))
+        for j, column in enumerate(batch.columns):
+            out[:, j] = _floats([column])
+        yield out
+
+
 def _floats(chunks: Sequence[pa.DoubleArray]) -> FloatArray:
     """float64 Arrow arrays as one NumPy array, nulls as NaN.
 
@@ -76,6 +111,9 @@ def _floats(chunks: Sequence[pa.DoubleArray]) -> FloatArray:
     because ``to_numpy()`` loads Arrow's compute-function registry, about 50 MB of
     resident memory for a copy this simple (measured in BENCHMARKS.md).
     """
+    if len(chunks) == 1 and not chunks[0].null_count:  # the common case, kept cheap
+        chunk = chunks[0]
+        return np.frombuffer(chunk.buffers()[1], np.float64, len(chunk), chunk.offset * 8).copy()
     out = np.empty(sum(len(c) for c in chunks))
     at = 0
     for chunk in chunks:
@@ -93,17 +131,20 @@ def reference_values(
     bodies: Sequence[bytes],
     width: int,
     *,
+    columns: Sequence[int] | None = None,
     lines: Sequence[int] = (),
     source: str = "",
     labels: Sequence[str] = (),
 ) -> FloatArray:
-    """The readable twin of :func:`engine_values`: csv module and ``float()``, cell by cell.
+    """The readable twin of :func:`engine_values` and :func:`engine_columns`: csv module and ``float()``.
 
-    An empty cell is NaN; anything ``float()`` refuses raises a :class:`CaptureError`
-    naming *source*, the line (from *lines*) and the column (1-based, counting the
-    timestamp, with its label from *labels*).
+    Reads the cells at *columns* (0-based within the body; all when None). An empty
+    cell is NaN; anything ``float()`` refuses raises a :class:`CaptureError` naming
+    *source*, the line (from *lines*) and the column (1-based, counting the timestamp,
+    with its label from *labels*).
     """
-    out = np.empty((len(bodies), width))
+    wanted = range(width) if columns is None else columns
+    out = np.empty((len(bodies), len(wanted)))
     for row, body in enumerate(bodies):
         cells = next(csv.reader([body.decode("utf-8", "replace")]), [])
         if len(cells) != width:
@@ -112,10 +153,10 @@ def reference_values(
                 source=source,
                 where=f"line {lines[row]}" if lines else None,
             )
-        for i, cell in enumerate(cells):
-            text = cell.strip()
+        for j, i in enumerate(wanted):
+            text = cells[i].strip()
             try:
-                out[row, i] = float(text) if text else np.nan
+                out[row, j] = float(text) if text else np.nan
             except ValueError:
                 label = f" ({labels[i][:60]})" if labels else ""
                 raise CaptureError(
