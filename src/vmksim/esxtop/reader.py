@@ -7,11 +7,15 @@ a capture (DESIGN.md "data flows one way").
 
 It never holds the file: the header is parsed once into
 :class:`~vmksim.stats.sample.Column` objects (esxtop.md §1.3 "safe split"),
-the columns wanted are chosen by glob patterns, and the data lines are read in
-batches of about :data:`BATCH_BYTES`. This module is the quirk layer: it frames
-each line (line ends, junk fields, trailing commas, cell count, timestamp) and
-hands the numbers to pyarrow's CSV engine (:mod:`vmksim.esxtop.rows`), so
-memory stays flat whatever the file size.
+the columns wanted are chosen by glob patterns, and the data lines are read a
+batch or a block at a time. This module is the quirk layer: it frames each line
+(line ends, junk fields, trailing commas, cell count, timestamp) and hands the
+numbers to pyarrow's CSV engine (:mod:`vmksim.esxtop.rows`), so memory stays
+flat whatever the file size. A few selected columns (at most
+:data:`ROW_MODE_MAX_COLUMNS`) are read row by row with the engine converting
+only them; more are read by batches of :data:`BATCH_BYTES`, every cell parsed.
+Damage the engine refuses sends the rest of the file through a careful path
+(csv module, ``float()``) that names the line and column.
 
 Quirks handled (esxtop.md §1.3, §7 checklist), each with a synthetic fixture
 under tests/fixtures/esxtop/:
@@ -56,7 +60,14 @@ from vmksim.errors import CaptureError
 from vmksim.esxtop.rows import engine_columns, engine_values, reference_values
 from vmksim.stats.sample import Column, ColumnPattern, Recording, Sample, select_columns
 
-__all__ = ["BATCH_BYTES", "MAX_PREAMBLE_LINES", "CaptureReader", "CaptureWarning", "read_capture"]
+__all__ = [
+    "BATCH_BYTES",
+    "MAX_PREAMBLE_LINES",
+    "ROW_MODE_MAX_COLUMNS",
+    "CaptureReader",
+    "CaptureWarning",
+    "read_capture",
+]
 
 #: Lines of junk tolerated before the PDH-CSV header (Zenoss tolerates one, esxtop.md §1.3).
 MAX_PREAMBLE_LINES = 5
@@ -68,9 +79,10 @@ MAX_LINE_BYTES = 1 << 28
 BATCH_BYTES = 1 << 21
 #: Selections of at most this many columns are read row by row, the engine converting only
 #: them (rows.engine_columns); wider ones parse every cell as one column (rows.engine_values).
-#: The crossover measured on the bench capture (BENCHMARKS.md): row by row costs about 0.3 ms
-#: per selected column per 846 rows of 50,080 columns over a fixed 0.8 s, every cell ~1.5 s.
-ROW_MODE_MAX_COLUMNS = 2048
+#: Measured on the bench capture (846 rows × 50,080 columns, CPU seconds, BENCHMARKS.md):
+#: 1,277 columns 1.39 by rows vs 1.71 by batches, 6,655 columns 4.9 vs 1.7; the linear
+#: crossover is near 1,750.
+ROW_MODE_MAX_COLUMNS = 1750
 #: Engine block for the row-by-row path: at least this, and BLOCK_ROWS times the first data
 #: line (a block must hold a whole row; a longer one later sends the rest to the careful path).
 MIN_BLOCK_BYTES = 1 << 20
