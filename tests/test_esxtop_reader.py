@@ -393,3 +393,20 @@ def test_a_quoted_cell_holding_a_comma_is_not_a_number(tmp_path: Path) -> None:
         CaptureError, match=r"comma\.csv:line 2: column 2 \(Memory\\Free MBytes\): '1,5' is not a number"
     ):
         list(CaptureReader(path))
+
+
+def test_a_row_longer_than_an_engine_block_is_read_whole(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(reader_module, "MIN_BLOCK_BYTES", 1)
+    monkeypatch.setattr(reader_module, "BLOCK_ROWS", 1)  # a block holds exactly the first row
+    path = tmp_path / "long.csv"
+    path.write_bytes(
+        b'"(PDH-CSV 4.0) (UTC)(0)","\\\\h\\Memory\\Free MBytes","\\\\h\\Memory\\Kernel MBytes"\n'
+        b'"11/28/2026 10:00:05","1","2"\n'
+        b'"11/28/2026 10:00:10","123456789.25","987654321.75"\n'
+        b'"11/28/2026 10:00:15","3","4"\n'
+    )
+    rec = read_capture(path)
+    assert [s.values.tolist() for s in rec] == [[1, 2], [123456789.25, 987654321.75], [3, 4]]
+    assert [s.time for s in rec] == [t(10, 0, 5), t(10, 0, 10), t(10, 0, 15)]

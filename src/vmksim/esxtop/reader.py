@@ -84,7 +84,8 @@ BATCH_BYTES = 1 << 21
 #: crossover is near 1,750.
 ROW_MODE_MAX_COLUMNS = 1750
 #: Engine block for the row-by-row path: at least this, and BLOCK_ROWS times the first data
-#: line (a block must hold a whole row; a longer one later sends the rest to the careful path).
+#: line. Bigger blocks mean fewer per-block conversions of every selected column, and more
+#: memory (BENCHMARKS.md); a row longer than a block is still read whole (tested).
 MIN_BLOCK_BYTES = 1 << 20
 BLOCK_ROWS = 8
 _PDH = b"(PDH-CSV"

@@ -80,8 +80,7 @@ def engine_columns(
     For a few columns of a wide capture: pyarrow's streaming reader splits every row
     but converts only *columns* (``include_columns``), block by block, so memory stays
     at a few blocks. Each *stream* line is a timestamp and *width* numbers; *columns*
-    (not empty) count from the first number. A block must hold the longest row, so
-    *block_size* comes from the caller. Raises ``pyarrow.ArrowInvalid`` on anything the
+    (not empty) count from the first number. Raises ``pyarrow.ArrowInvalid`` on anything the
     engine refuses (the caller then reads the rest with :func:`reference_values`).
     """
     names = [f"c{i}" for i in range(width + 1)]
