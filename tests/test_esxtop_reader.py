@@ -410,3 +410,11 @@ def test_a_row_longer_than_an_engine_block_is_read_whole(
     rec = read_capture(path)
     assert [s.values.tolist() for s in rec] == [[1, 2], [123456789.25, 987654321.75], [3, 4]]
     assert [s.time for s in rec] == [t(10, 0, 5), t(10, 0, 10), t(10, 0, 15)]
+
+
+@pytest.mark.parametrize("rows", [b"", b'"11/28/2026 10:00:05","8083"', b'"11/28/2026 10:00:05","8083"\n'])
+def test_a_header_with_no_row_or_one_row_without_its_line_end(tmp_path: Path, rows: bytes) -> None:
+    path = tmp_path / "one.csv"
+    path.write_bytes(b'"(PDH-CSV 4.0) (UTC)(0)","\\\\h\\Memory\\Free MBytes"\n' + rows)
+    rec = read_capture(path)
+    assert [(s.time, s.values.tolist()) for s in rec] == ([(t(10, 0, 5), [8083.0])] if rows else [])

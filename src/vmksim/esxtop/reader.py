@@ -295,7 +295,7 @@ class CaptureReader:
                     number, line, _ = stream.given.popleft()
                     yield Sample(self._time(self._stamp(line), number), row)
         except pa.ArrowInvalid:
-            # A short row, a bad number, a row longer than a block: read the rest carefully.
+            # A short row, a bad number, an empty stream: the careful path reads the rest.
             yield from self._by_batches(itertools.chain(list(stream.given), lines))
         else:
             yield from self._by_batches(stream.given)  # the last line if it had no line end
