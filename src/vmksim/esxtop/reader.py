@@ -190,7 +190,7 @@ def _lines(fh: IO[bytes], sep: bytes, source: str) -> Iterator[tuple[bytes, bool
                     f"a line longer than {MAX_LINE_BYTES} bytes: not an esxtop capture", source=source
                 )
             continue
-        parts = (b"".join(pending) + chunk if pending else chunk).split(sep)
+        parts = (b"".join((*pending, chunk)) if pending else chunk).split(sep)
         pending = [parts.pop()]
         size = len(pending[0])
         yield from ((p, True) for p in parts)
@@ -316,7 +316,7 @@ class CaptureReader:
             line = _strip_line(raw, sep)
             if other in line:
                 raise CaptureError(_MIXED_LINE_ENDS, source=self.source, where=f"line {number}")
-            if line.strip():
+            if line and not line.isspace():  # isspace stops at the first other byte: no copy
                 yield number, line, complete
 
     def _samples(self, batch: _Batch) -> Iterator[Sample]:
