@@ -7,8 +7,15 @@ a capture (DESIGN.md "data flows one way").
 
 It never holds the file: the header is parsed once into
 :class:`~vmksim.stats.sample.Column` objects (esxtop.md §1.3 "safe split"),
-the columns wanted are chosen by glob patterns, and each data line is split on
-``","`` and converted with numpy (the csv module only when a line needs it).
+the columns wanted are chosen by glob patterns, and the data lines are read a
+batch or a block at a time. This module is the quirk layer: it frames each line
+(line ends, junk fields, trailing commas, cell count, timestamp) and hands the
+numbers to pyarrow's CSV engine (:mod:`vmksim.esxtop.rows`), so memory stays
+flat whatever the file size. A few selected columns (at most
+:data:`ROW_MODE_MAX_COLUMNS`) are read row by row with the engine converting
+only them; more are read by batches of :data:`BATCH_BYTES`, every cell parsed.
+Damage the engine refuses sends the rest of the file through a careful path
+(csv module, ``float()``) that names the line and column.
 
 Quirks handled (esxtop.md §1.3, §7 checklist), each with a synthetic fixture
 under tests/fixtures/esxtop/:
@@ -27,81 +34,130 @@ under tests/fixtures/esxtop/:
   warning, or a CaptureError with ``strict=True``.
 
 Anything else malformed (not PDH-CSV, binary, a short row in the middle,
-a non-numeric cell) raises one :class:`~vmksim.errors.CaptureError` naming the
-file and line.
+a non-numeric cell, line ends that change inside the file) raises one
+:class:`~vmksim.errors.CaptureError` naming the file and line.
 """
 
 from __future__ import annotations
 
 import csv
+import io
+import itertools
 import os
 import re
 import warnings
-from collections.abc import Iterable, Iterator
+from collections import deque
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import IO, Any
 
 import numpy as np
+import pyarrow as pa
 
 from vmksim.errors import CaptureError
-from vmksim.stats.sample import Column, ColumnPattern, FloatArray, Recording, Sample, select_columns
+from vmksim.esxtop.rows import engine_columns, engine_values, reference_values
+from vmksim.stats.sample import Column, ColumnPattern, Recording, Sample, select_columns
 
-__all__ = ["MAX_PREAMBLE_LINES", "CaptureReader", "CaptureWarning", "parse_numbers", "read_capture"]
+__all__ = [
+    "BATCH_BYTES",
+    "MAX_PREAMBLE_LINES",
+    "ROW_MODE_MAX_COLUMNS",
+    "CaptureReader",
+    "CaptureWarning",
+    "read_capture",
+]
 
 #: Lines of junk tolerated before the PDH-CSV header (Zenoss tolerates one, esxtop.md §1.3).
 MAX_PREAMBLE_LINES = 5
 #: Bytes read at a time; lines longer than :data:`MAX_LINE_BYTES` mean the file is not a capture.
 CHUNK_BYTES = 1 << 22
 MAX_LINE_BYTES = 1 << 28
+#: Bytes of data lines parsed at once: small enough that memory stays flat (a few times
+#: this), large enough that the engine's per-call cost is amortised (BENCHMARKS.md).
+BATCH_BYTES = 1 << 21
+#: Selections of at most this many columns are read row by row, the engine converting only
+#: them (rows.engine_columns); wider ones parse every cell as one column (rows.engine_values).
+#: Measured on the bench capture (846 rows × 50,080 columns, CPU seconds, BENCHMARKS.md):
+#: 1,277 columns 1.39 by rows vs 1.71 by batches, 6,655 columns 4.9 vs 1.7; the linear
+#: crossover is near 1,750.
+ROW_MODE_MAX_COLUMNS = 1750
+#: Engine block for the row-by-row path: at least this, and BLOCK_ROWS times the first data
+#: line. Bigger blocks mean fewer per-block conversions of every selected column, and more
+#: memory (BENCHMARKS.md); a row longer than a block is still read whole (tested).
+MIN_BLOCK_BYTES = 1 << 20
+BLOCK_ROWS = 8
 _PDH = b"(PDH-CSV"
 # A junk field glued before a quoted cell: ',   -"' or ',    73.1"' (esxtop.md §1.3 quirk).
 _GLUED_JUNK = re.compile(rb'(?<="),[^",]+"')
 # esxtop's own timestamp, then what spreadsheets leave of it (esxtop.md §7 item 4).
 _SPREADSHEET_TIME_FORMATS = ("%m/%d/%Y %H:%M:%S", "%m/%d/%Y %H:%M", "%H:%M:%S", "%H:%M")
+# A cell holding one of these cannot be a number, and would break the engine's framing.
+_NOT_IN_A_NUMBER = re.compile(rb'[,"\r\n]')
+_MIXED_LINE_ENDS = "a line break of another kind inside a line (mixed CR/LF line ends): the file is damaged"
 
 
-_NUMBER_BYTES = b'0123456789.-",'
-_POW10 = 10.0 ** np.arange(23)
+class _Batch:
+    """Framed data lines waiting for the engine: line numbers, timestamps and number bodies."""
+
+    __slots__ = ("bodies", "numbers", "size", "stamps")
+
+    def __init__(self) -> None:
+        self.numbers: list[int] = []
+        self.stamps: list[bytes] = []
+        self.bodies: list[bytes] = []
+        self.size = 0
+
+    def add(self, number: int, stamp: bytes, body: bytes) -> None:
+        self.numbers.append(number)
+        self.stamps.append(stamp)
+        self.bodies.append(body)
+        self.size += len(body)
 
 
-def parse_numbers(body: bytes, count: int) -> FloatArray | None:
-    """Parse *count* comma-separated (optionally quoted) plain decimals, vectorised; None if unusual.
+class _RowStream(io.RawIOBase):
+    """Data lines, repaired, as the byte stream the engine reads; keeps the lines not yet parsed.
 
-    esxtop writes only ``-?digits[.digits]`` (esxtop.md §1.3 "Numbers"), so a row can be
-    parsed in a few numpy passes instead of one Python float() per cell: each field's
-    digits form an integer mantissa, divided by 10**decimals (exact, so the result equals
-    float(text)). Anything else (exponents, spaces, text) returns None: the caller falls back.
+    A line without its line end (the last, maybe cut short) is held back in ``given``
+    for the careful path; a CaptureError from the lines (mixed line ends) ends the
+    stream and waits in ``error`` until the lines before it are parsed.
     """
-    if body.translate(None, _NUMBER_BYTES):
-        return None
-    buf = np.frombuffer(body, dtype=np.uint8)
-    field_of = np.cumsum(buf == 44, dtype=np.int32)  # field index of every byte
-    if (int(field_of[-1]) + 1 if len(buf) else 1) != count:
-        return None
-    digit_pos = np.flatnonzero((buf >= 48) & (buf <= 57))
-    f = field_of[digit_pos]
-    n_digits = np.bincount(f, minlength=count)
-    if n_digits.max(initial=0) > 15:  # beyond float64's exact integers
-        return None
-    start = np.cumsum(n_digits) - n_digits
-    last = start + n_digits - 1
-    k = last[f] - np.arange(len(digit_pos))  # power of ten of each digit within its field
-    mantissa = np.bincount(f, weights=(buf[digit_pos] - 48) * _POW10[k], minlength=count)
-    dots = np.flatnonzero(buf == 46)
-    decimals = np.zeros(count, dtype=np.int64)
-    if len(dots):
-        fd = field_of[dots]
-        if len(fd) > 1 and not (np.diff(fd) > 0).all():  # two dots in one field
-            return None
-        decimals[fd] = last[fd] + 1 - np.searchsorted(digit_pos, dots)
-    values = mantissa / _POW10[decimals]
-    minus = np.flatnonzero(buf == 45)
-    if len(minus):
-        values[field_of[minus]] *= -1.0
-    values[n_digits == 0] = np.nan
-    return values
+
+    def __init__(self, lines: Iterator[tuple[int, bytes, bool]], repair: Callable[[bytes], bytes]) -> None:
+        super().__init__()
+        self._lines = lines
+        self._repair = repair
+        self.given: deque[tuple[int, bytes, bool]] = deque()
+        self.error: CaptureError | None = None
+        self._buf = memoryview(b"")
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, b: Any) -> int:
+        """Fill *b* whole (the engine takes each read as one block) unless the lines end."""
+        done = 0
+        while done < len(b) and (self._buf or self._next_line()):
+            n = min(len(b) - done, len(self._buf))
+            b[done : done + n] = self._buf[:n]
+            self._buf = self._buf[n:]
+            done += n
+        return done
+
+    def _next_line(self) -> bool:
+        if self.error is not None or (self.given and not self.given[-1][2]):
+            return False
+        try:
+            item = next(self._lines, None)
+        except CaptureError as exc:
+            self.error, item = exc, None
+        if item is None:
+            return False
+        self.given.append(item)
+        if item[2]:
+            self._buf = memoryview(self._repair(item[1]) + b"\n")
+        return True
 
 
 class CaptureWarning(UserWarning):
@@ -134,7 +190,7 @@ def _lines(fh: IO[bytes], sep: bytes, source: str) -> Iterator[tuple[bytes, bool
                     f"a line longer than {MAX_LINE_BYTES} bytes: not an esxtop capture", source=source
                 )
             continue
-        parts = (b"".join(pending) + chunk if pending else chunk).split(sep)
+        parts = (b"".join((*pending, chunk)) if pending else chunk).split(sep)
         pending = [parts.pop()]
         size = len(pending[0])
         yield from ((p, True) for p in parts)
@@ -196,44 +252,87 @@ class CaptureReader:
         return self._all
 
     def __iter__(self) -> Iterator[Sample]:
-        layout = self._layout
         with open(self.path, "rb") as fh:
-            fh.seek(layout.data_offset)
-            pending: tuple[int, bytes] | None = None
-            for number, (raw, complete) in enumerate(
-                _lines(fh, layout.sep, self.source), layout.first_data_line
-            ):
-                line = _strip_line(raw, layout.sep)
-                if not line.strip():
-                    continue
-                if pending is not None:
-                    # A short row followed by more rows: corruption in the middle, not a cut end.
-                    raise CaptureError(
-                        self._short_message(*pending), source=self.source, where=f"line {pending[0]}"
-                    )
-                if not complete and not self._whole(line):
-                    # The last line, without its newline and short: esxtop was still writing.
-                    sep = b'","' if layout.quoted else b","
-                    self._truncated(number, line.count(sep) + 1)
-                    return
-                fast = self._fast_row(line, number)
-                if fast is not None:
-                    yield fast
-                    continue
-                cells = self._split(line, number)
-                if len(cells) != layout.cells:
-                    if len(cells) < layout.cells:
-                        pending = (number, b"%d" % len(cells))
-                        continue
-                    raise CaptureError(
-                        f"{len(cells)} cells but the header has {layout.cells}",
-                        source=self.source,
-                        where=f"line {number}",
-                    )
-                yield Sample(self._time(cells[0], number), self._values(cells, number))
-            if pending is not None:
-                # The last line is short although it ends with a newline: treat as cut.
-                self._truncated(pending[0], int(pending[1]))
+            fh.seek(self._layout.data_offset)
+            lines = self._data_lines(fh)
+            if 0 < len(self._selected) <= ROW_MODE_MAX_COLUMNS:
+                yield from self._by_rows(lines)
+            else:
+                yield from self._by_batches(lines)
+
+    def _by_batches(self, lines: Iterable[tuple[int, bytes, bool]]) -> Iterator[Sample]:
+        """Every cell parsed, a batch of lines at a time (rows.engine_values), then the selected kept."""
+        batch = _Batch()
+        short: tuple[int, int] | None = None  # (line, cells) of a short row
+        for number, line, complete in lines:
+            if short is not None:
+                # A short row followed by more rows: corruption in the middle, not a cut end.
+                raise CaptureError(self._short_message(*short), source=self.source, where=f"line {short[0]}")
+            framed = self._frame(line, number) if complete else self._frame_last(line, number)
+            if isinstance(framed, int):
+                short = (number, framed)
+                continue
+            batch.add(number, *framed)
+            if batch.size >= BATCH_BYTES:
+                yield from self._samples(batch)
+                batch = _Batch()
+        yield from self._samples(batch)
+        if short is not None:
+            # The last row is short: esxtop was still writing it when the file was copied.
+            self._truncated(*short)
+
+    def _by_rows(self, lines: Iterator[tuple[int, bytes, bool]]) -> Iterator[Sample]:
+        """Only the selected cells converted (rows.engine_columns); the careful path takes over on damage."""
+        first = next(lines, None)
+        if first is None:
+            return
+        stream = _RowStream(itertools.chain([first], lines), self._repair_row)
+        block = max(MIN_BLOCK_BYTES, BLOCK_ROWS * len(first[1]))
+        width = self._layout.cells - 1
+        try:
+            for values in engine_columns(stream, width, self._selected.tolist(), block):
+                for row in values:
+                    number, line, _ = stream.given.popleft()
+                    yield Sample(self._time(self._stamp(line), number), row)
+        except pa.ArrowInvalid:
+            # A short row, a bad number, an empty stream: the careful path reads the rest.
+            yield from self._by_batches(itertools.chain(list(stream.given), lines))
+        else:
+            yield from self._by_batches(stream.given)  # the last line if it had no line end
+        if stream.error is not None:
+            raise stream.error
+
+    def _repair_row(self, line: bytes) -> bytes:
+        return self._repair(line, self._layout.junk) if self._layout.quoted else line
+
+    def _stamp(self, line: bytes) -> bytes:
+        return line[1 : line.find(b'","')] if self._layout.quoted else line.partition(b",")[0]
+
+    def _data_lines(self, fh: IO[bytes]) -> Iterator[tuple[int, bytes, bool]]:
+        """Non-blank data lines: (line number, text without its line end, whether it had one)."""
+        sep = self._layout.sep
+        other = b"\r" if sep == b"\n" else b"\n"
+        for number, (raw, complete) in enumerate(_lines(fh, sep, self.source), self._layout.first_data_line):
+            line = _strip_line(raw, sep)
+            if other in line:
+                raise CaptureError(_MIXED_LINE_ENDS, source=self.source, where=f"line {number}")
+            if line and not line.isspace():  # isspace stops at the first other byte: no copy
+                yield number, line, complete
+
+    def _samples(self, batch: _Batch) -> Iterator[Sample]:
+        """Parse a batch's numbers with the engine (the reference names a bad cell) and yield its rows."""
+        width = self._layout.cells - 1
+        values = engine_values(batch.bodies, width)
+        if values is not None and not self._select_all:
+            values = values[:, self._selected]
+        if values is None:
+            labels = [c.label for c in self._all]
+            columns = None if self._select_all else self._selected.tolist()
+            values = reference_values(
+                batch.bodies, width, columns=columns, lines=batch.numbers, source=self.source, labels=labels
+            )
+        for number, stamp, row in zip(batch.numbers, batch.stamps, values, strict=True):
+            yield Sample(self._time(stamp, number), row)
 
     # --- exports ----------------------------------------------------------------
     def to_recording(self) -> Recording:
@@ -293,17 +392,25 @@ class CaptureReader:
         raise CaptureError("not an esxtop batch CSV: no '(PDH-CSV 4.0)' header line", source=self.source)
 
     def _line_separator(self, fh: IO[bytes], head: bytes) -> bytes:
+        """The line end of the file, from its first line: LF (or CRLF, read as LF) or a bare CR.
+
+        esxtop writes LF; spreadsheets leave CRLF or CR (esxtop.md §1.3, §7 item 4). The
+        first line end decides, so a stray byte of the other kind later on (damage) is
+        reported where it is instead of re-cutting the whole file.
+        """
         data = head
-        while b"\n" not in data and b"\r" not in data:
+        while True:
+            cr, lf = data.find(b"\r"), data.find(b"\n")
+            if lf >= 0 and (cr < 0 or lf < cr):
+                return b"\n"
+            if 0 <= cr < len(data) - 1:
+                return b"\n" if data[cr + 1 : cr + 2] == b"\n" else b"\r"
             more = fh.read(CHUNK_BYTES)
             if not more:
-                break
+                return b"\r" if cr >= 0 else b"\n"
             if b"\x00" in more:
                 raise CaptureError("binary data: not an esxtop batch CSV", source=self.source)
-            data = more
-        if b"\n" in data:
-            return b"\n"
-        return b"\r" if b"\r" in data else b"\n"
+            data = data[-1:] + more
 
     def _parse_header(
         self, line: bytes, sep: bytes, quoted: bool, number: int
@@ -321,7 +428,14 @@ class CaptureReader:
         except UnicodeDecodeError:
             text = line.decode("latin-1")
             self._warn("header is not UTF-8; instance names decoded as Latin-1")
-        cells = next(csv.reader([text]))
+        if "\r" in text or "\n" in text:
+            raise CaptureError(_MIXED_LINE_ENDS, source=self.source, where=f"line {number}")
+        try:
+            cells = next(csv.reader([text]))
+        except csv.Error as exc:
+            raise CaptureError(
+                f"unreadable header: {exc}", source=self.source, where=f"line {number}"
+            ) from None
         while cells and cells[-1] == "":
             cells.pop()
         host = ""
@@ -345,7 +459,7 @@ class CaptureReader:
 
     _crlf_seen = False
 
-    # --- rows ------------------------------------------------------------------------
+    # --- rows: the quirk layer ------------------------------------------------------
     @staticmethod
     def _repair(line: bytes, junk: bool) -> bytes:
         """Drop glued junk fields and everything after the last quote (trailing comma, final junk)."""
@@ -354,82 +468,64 @@ class CaptureReader:
         end = line.rfind(b'"')
         return line[: end + 1] if end >= 0 else line
 
-    def _split(self, line: bytes, number: int) -> list[bytes]:
-        layout = self._layout
-        if layout.quoted:
-            line = self._repair(line, layout.junk)
-            if line[:1] == b'"' and line[-1:] == b'"':
-                cells = line[1:-1].split(b'","')
-                if len(cells) == layout.cells:
-                    return cells
-            return self._split_slow(line, number)
-        cells = line.split(b",")
-        while len(cells) > layout.cells and cells[-1].strip() == b"":
-            cells.pop()
-        return cells
+    def _frame(self, line: bytes, number: int, *, strict: bool = True) -> tuple[bytes, bytes] | int:
+        """(timestamp, body of the numbers) of a data line, or its cell count when it is short.
 
-    def _fast_row(self, line: bytes, number: int) -> Sample | None:
-        """A well-formed row parsed without splitting it into cells (None: take the careful path)."""
+        The body goes to the engine (:func:`~vmksim.esxtop.rows.engine_values`), which
+        needs exactly one comma between cells and none inside; a row that is not
+        plainly so is split by the csv module and re-emitted unquoted.
+        """
         layout = self._layout
+        commas = layout.cells - 2  # commas in a body of whole cells
         if layout.quoted:
             line = self._repair(line, layout.junk)
             end = line.find(b'","')
-            if line[:1] != b'"' or end < 0:
-                return None
-            stamp, body = line[1:end], line[end + 3 : -1]
-        else:
+            if line[:1] == b'"' and end > 0:
+                body = line[end + 2 :]
+                # Every comma sits between two quoted cells and no cell holds a quote.
+                if body.count(b",") == commas == body.count(b'","') and body.count(b'"') == 2 * commas + 2:
+                    return line[1:end], body
+        elif b'"' not in line:
             stamp, _, body = line.partition(b",")
-            body = body.rstrip(b",")
-        values = parse_numbers(body, layout.cells - 1)
-        if values is None:
-            return None
-        if not self._select_all:
-            values = values[self._selected]
-        return Sample(self._time(stamp, number), values)
+            extra = body.count(b",") - commas
+            if extra > 0 and body.endswith(b"," * extra):
+                body, extra = body[:-extra], 0  # trailing empty cells (esxtop.md §1.3 trailing comma)
+            if extra == 0:
+                return stamp, body
+        return self._frame_slow(line, number, strict)
 
-    def _whole(self, line: bytes) -> bool:
-        """Whether a last line without newline still holds a whole row."""
-        try:
-            return len(self._split(line, 0)) == self._layout.cells
-        except CaptureError:
-            return False
+    def _frame_slow(self, line: bytes, number: int, strict: bool) -> tuple[bytes, bytes] | int:
+        cells = self._split_slow(line, number, strict)
+        if len(cells) < self._layout.cells:
+            return len(cells)
+        if len(cells) > self._layout.cells:
+            raise CaptureError(
+                f"{len(cells)} cells but the header has {self._layout.cells}",
+                source=self.source,
+                where=f"line {number}",
+            )
+        for i, cell in enumerate(cells[1:], start=2):
+            if _NOT_IN_A_NUMBER.search(cell):
+                raise CaptureError(
+                    f"column {i} ({self._all[i - 2].label[:60]}): {cell[:20].decode(errors='replace')!r} is not a number",
+                    source=self.source,
+                    where=f"line {number}",
+                )
+        return cells[0], b",".join(cells[1:])
 
-    def _split_slow(self, line: bytes, number: int) -> list[bytes]:
+    def _frame_last(self, line: bytes, number: int) -> tuple[bytes, bytes] | int:
+        """The last line, without its line end: whole, or cut short (maybe inside a quote)."""
+        return self._frame(line, number, strict=False)
+
+    def _split_slow(self, line: bytes, number: int, strict: bool) -> list[bytes]:
         text = line.decode("utf-8", "replace")
         try:
-            cells = next(csv.reader([text], strict=True))
+            cells = next(csv.reader([text], strict=strict))
         except (csv.Error, StopIteration) as exc:
             raise CaptureError(f"unreadable row: {exc}", source=self.source, where=f"line {number}") from None
         while len(cells) > self._layout.cells and cells[-1] == "":
             cells.pop()
         return [c.encode() for c in cells]
-
-    def _values(self, cells: list[bytes], number: int) -> FloatArray:
-        body = cells[1:]
-        if not self._select_all:
-            body = [body[i] for i in self._selected]
-        try:
-            return np.array(body).astype(np.float64) if body else np.empty(0)
-        except ValueError:
-            return self._values_slow(body, number)
-
-    def _values_slow(self, body: list[bytes], number: int) -> FloatArray:
-        out = np.empty(len(body))
-        for i, cell in enumerate(body):
-            text = cell.strip()
-            if not text:
-                out[i] = np.nan
-                continue
-            try:
-                out[i] = float(text)
-            except ValueError:
-                col = int(self._selected[i]) + 2
-                raise CaptureError(
-                    f"column {col} ({self._all[col - 2].label[:60]}): {text[:20]!r} is not a number",
-                    source=self.source,
-                    where=f"line {number}",
-                ) from None
-        return out
 
     def _time(self, cell: bytes, number: int) -> datetime:
         text = cell.decode("ascii", "replace").strip().strip('"')
@@ -453,8 +549,8 @@ class CaptureReader:
         )
 
     # --- damage reports -------------------------------------------------------------------
-    def _short_message(self, number: int, cells: bytes) -> str:
-        return f"row has {int(cells)} cells but the header has {self._layout.cells}: the file is corrupt"
+    def _short_message(self, number: int, cells: int) -> str:
+        return f"row has {cells} cells but the header has {self._layout.cells}: the file is corrupt"
 
     def _truncated(self, number: int, cells: int) -> None:
         message = f"row cut short ({cells} of {self._layout.cells} cells): the capture was truncated"
