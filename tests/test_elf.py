@@ -506,3 +506,53 @@ def test_split_version() -> None:
     assert split_version("GLIBCXX_3.4.21") == ("GLIBCXX", (3, 4, 21))
     assert split_version("GLIBC_ABI_DT_RELR") == ("GLIBC", (2, 36))
     assert split_version("GLIBC_PRIVATE") is None
+
+
+# --------------------------------------------------------------------------- hostile files (issue 11 item 2)
+
+
+def dynamic_without_string_table() -> bytes:
+    """ELF64 with one PT_DYNAMIC holding DT_NEEDED but neither DT_STRTAB nor section headers.
+
+    pyelftools looks for the name of the needed library in a string table that does not
+    exist and trips its own ``assert`` in ``DynamicSegment._get_stringtable``.
+    """
+    ehsize, phentsize = 64, 56
+    dyn_at = ehsize + phentsize
+    dynamic = struct.pack("<qQqQ", 1, 1, 0, 0)  # DT_NEEDED name offset 1, DT_NULL
+    ident = b"\x7fELF" + bytes([2, 1, 1, 0]) + bytes(8)  # ELFCLASS64, little-endian, SYSV
+    header = ident + struct.pack(
+        "<HHIQQQIHHHHHH", 2, 62, 1, 0x401000, ehsize, 0, 0, ehsize, phentsize, 1, 64, 0, 0
+    )
+    phdr = struct.pack("<IIQQQQQQ", 2, 6, dyn_at, dyn_at, dyn_at, len(dynamic), len(dynamic), 8)  # PT_DYNAMIC
+    return header + phdr + dynamic
+
+
+def test_library_assertion_on_hostile_elf_is_one_line(tmp_path: Path, cli: CliRunner) -> None:
+    path = tmp_path / "nostrtab"
+    path.write_bytes(dynamic_without_string_table())
+    with pytest.raises(ElfError, match=r"corrupt or truncated ELF \(\d+ bytes\)") as info:
+        read_binary(str(path))
+    assert str(info.value).startswith(f"{path}: ") and "\n" not in str(info.value)
+    code, _out, err = cli("elf", "check", str(path))
+    assert code == elf_cli.EXIT_ERROR and err.count("\n") == 1 and "Traceback" not in err
+
+
+@needs_gcc
+def test_verneed_count_beyond_its_section_is_corruption(built: dict[str, Path], tmp_path: Path) -> None:
+    """sh_info = 2**32-1 entries with vn_next = 0 would walk one entry for ever; it is refused."""
+    from elftools.elf.elffile import ELFFile
+
+    data = bytearray(built["main"].read_bytes())
+    with open(built["main"], "rb") as fh:
+        elf = ELFFile(fh)
+        index = next(i for i, s in enumerate(elf.iter_sections()) if s["sh_type"] == "SHT_GNU_verneed")
+        section = elf.get_section(index)
+        shdr_at = elf.header["e_shoff"] + index * elf.header["e_shentsize"]
+        entry_at = section["sh_offset"]
+    struct.pack_into("<I", data, shdr_at + 44, 0xFFFFFFFF)  # Elf64_Shdr.sh_info
+    struct.pack_into("<I", data, entry_at + 12, 0)  # Elf64_Verneed.vn_next
+    path = tmp_path / "loop"
+    path.write_bytes(bytes(data))
+    with pytest.raises(ElfError, match="claims more entries than its"):
+        read_binary(str(path))
