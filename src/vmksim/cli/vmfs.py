@@ -13,19 +13,20 @@ import json
 import os
 import stat
 import sys
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from typing import Any
 
 from vmksim.errors import VmfsError
 from vmksim.fileio import atomic_write
 from vmksim.vmfs import FileDescriptor, FileType, Vmfs, open_volumes
+from vmksim.vmfs.source import Progress
 
 DESCRIPTION = """\
 Read a VMFS datastore from an image, without ESXi: volume facts like
 `vmkfstools -Ph`, directory listings, file contents. VMFS5, VMFS6 and VMFS-L
 (ESXi's OSDATA) are read, on ESXi's LVM or bare, from raw partition images,
 whole-disk images with a GPT (the VMFS partition is found), gzip-compressed
-images (inflated once to a temporary file) or block devices. Nothing is ever
+images (inflated once per command to a temporary file) or block devices. Nothing is ever
 written to the image.
 
 A datastore spanning several devices (extents) needs every device image:
@@ -49,6 +50,8 @@ examples:
 
 _KIND_CHAR = {"dir": "d", "symlink": "l", "file": "-", "rdm": "-"}
 _PROGRESS_MIN = 64 << 20
+MAX_SYMLINK_HOPS = 40
+"""Links followed before giving up: Linux's MAXSYMLINKS (include/linux/namei.h), what ELOOP means there."""
 
 
 def register(sub: Any) -> None:
@@ -113,29 +116,58 @@ def register(sub: Any) -> None:
     sp = add(
         "extract", "copy a file out of the volume (sparse where the source is)", _extract,
         "  vmksim vmfs extract vmfs6.bin.gz /directory/file5 ./file5\n"
-        "DEST may be a directory. The copy appears only when complete.\n",
+        "DEST may be a directory. The copy appears only when complete; an existing\n"
+        "file is replaced only with --force.\n",
     )  # fmt: skip
     sp.add_argument("image", metavar="IMG")
     sp.add_argument("path", metavar="PATH")
     sp.add_argument("dest", metavar="DEST", help="output file or existing directory")
+    sp.add_argument("-f", "--force", action="store_true", help="overwrite DEST if it exists")
     extent_opt(sp)
 
 
 # --------------------------------------------------------------------- helpers
 def _open(args: argparse.Namespace) -> Vmfs:
-    fs = Vmfs.open([args.image, *args.extent])
-    _notes([args.image, *args.extent])
-    return fs
+    with _Inflating() as progress:
+        return Vmfs.open([args.image, *args.extent], progress)
 
 
-def _notes(paths: Sequence[str]) -> None:
-    for p in paths:
-        if sys.stderr.isatty() and os.path.isfile(p):
-            with open(p, "rb") as fh:
-                if fh.read(2) == b"\x1f\x8b":
-                    print(
-                        f"vmksim: note: {p} is gzip-compressed; inflated to a temporary file", file=sys.stderr
-                    )
+class _Inflating:
+    """Progress of gzip images being inflated: a transient bar and a note line, on a terminal only.
+
+    Each image is inflated once per command (into a sparse temporary file, see
+    :mod:`vmksim.vmfs.source`); every read afterwards goes to that file.
+    """
+
+    def __init__(self) -> None:
+        self.bar: Any = None
+        self.tasks: dict[str, Any] = {}
+
+    def __enter__(self) -> Progress | None:
+        return self if sys.stderr.isatty() else None
+
+    def __call__(self, image: str, done: int, total: int) -> None:
+        if self.bar is None:
+            from rich.console import Console
+            from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn
+
+            self.bar = Progress(
+                TextColumn("inflating {task.description}"), BarColumn(), DownloadColumn(),
+                console=Console(stderr=True), transient=True,
+            )  # fmt: skip
+            self.bar.start()
+        if image not in self.tasks:
+            self.tasks[image] = self.bar.add_task(os.path.basename(image), total=total)
+        self.bar.update(self.tasks[image], completed=done)
+
+    def __exit__(self, *exc: object) -> None:
+        if self.bar is not None:
+            self.bar.stop()
+        for image in self.tasks:
+            print(
+                f"vmksim: note: {image} is gzip-compressed; inflated once to a temporary file",
+                file=sys.stderr,
+            )
 
 
 def _mode_string(fd: FileDescriptor) -> str:
@@ -157,15 +189,22 @@ def _size(n: int | None) -> str:
 
 
 def _resolve(fs: Vmfs, path: str, fd: FileDescriptor) -> FileDescriptor:
-    """Follow symbolic links (relative to their directory) up to 8 hops."""
-    for _ in range(8):
+    """Follow symbolic links (relative to their directory) up to MAX_SYMLINK_HOPS hops."""
+    start = path
+    for _ in range(MAX_SYMLINK_HOPS):
         if fd.type is not FileType.SYMLINK:
             return fd
         target = fs.readlink(fd)
         base = path.rsplit("/", 1)[0]
         path = target if target.startswith("/") else f"{base}/{target}"
         fd = fs.lookup(path)
-    raise VmfsError("too many levels of symbolic links", source=fs.name, where=path)
+    if fd.type is not FileType.SYMLINK:
+        return fd
+    raise VmfsError(
+        f"too many levels of symbolic links (more than {MAX_SYMLINK_HOPS}; a loop?)",
+        source=fs.name,
+        where=start,
+    )
 
 
 def _entry_json(fs: Vmfs, name: str, fd: FileDescriptor) -> dict[str, Any]:
@@ -182,8 +221,8 @@ def _dump(data: Any) -> None:
 
 # --------------------------------------------------------------------- commands
 def _info(args: argparse.Namespace) -> int:
-    vols = open_volumes(args.images)
-    _notes(args.images)
+    with _Inflating() as progress:
+        vols = open_volumes(args.images, progress)
     infos = [(fs, fs.info()) for fs in vols]
     if args.json:
         _dump(
@@ -309,6 +348,15 @@ def _regular(fs: Vmfs, path: str) -> FileDescriptor:
 def _cat(args: argparse.Namespace) -> int:
     fs = _open(args)
     fd = _regular(fs, args.path)
+    if fd.size > fs.volume_size:
+        # A thin file may claim more than the volume holds; its holes would stream as zeros
+        # for as long as it claims (issue 11 item 16). Refused before the first byte.
+        raise VmfsError(
+            f"file claims {fd.size} bytes, more than the volume's capacity ({fs.volume_size} bytes); "
+            "`vmksim vmfs extract` copies it sparse",
+            source=fs.name,
+            where=args.path,
+        )
     out = sys.stdout.buffer
     hole = bytes(1 << 20)
     for _off, piece in fd.iter_chunks():
@@ -329,6 +377,8 @@ def _extract(args: argparse.Namespace) -> int:
     dest = args.dest
     if os.path.isdir(dest):
         dest = os.path.join(dest, args.path.rstrip("/").rsplit("/", 1)[-1])
+    if os.path.lexists(dest) and not args.force:
+        raise VmfsError("exists; give --force to overwrite it", source=dest)
     show = sys.stderr.isatty() and fd.size >= _PROGRESS_MIN
     written = extract_file(fd, dest, progress=show)
     print(f"{dest}: {fd.size} bytes ({written} bytes of data, the rest sparse)", file=sys.stderr)
