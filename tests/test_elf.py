@@ -18,6 +18,7 @@ from pathlib import Path
 import pytest
 
 import vmksim.cli
+from elf_samples import dynamic_without_string_table, elf32_bytes
 from vmksim.cli import elf as elf_cli
 from vmksim.elf import check_binary, check_path, load_policy, read_binary
 from vmksim.elf.binary import ElfFacts, ElfKind
@@ -130,20 +131,6 @@ def cli(monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> 
         return code, out, err
 
     return run
-
-
-def elf32_bytes() -> bytes:
-    """A minimal valid static i386 executable: ELF32 header + one PT_LOAD + `exit(0)` code."""
-    code = bytes.fromhex("31dbb801000000cd80")  # xor ebx,ebx; mov eax,1; int 0x80
-    ehsize, phentsize = 52, 32
-    entry = 0x08048000 + ehsize + phentsize
-    ident = b"\x7fELF" + bytes([1, 1, 1, 0]) + bytes(8)  # ELFCLASS32, little-endian, version 1, SYSV
-    header = ident + struct.pack(
-        "<HHIIIIIHHHHHH", 2, 3, 1, entry, ehsize, 0, 0, ehsize, phentsize, 1, 40, 0, 0
-    )
-    size = ehsize + phentsize + len(code)
-    phdr = struct.pack("<IIIIIIII", 1, 0, 0x08048000, 0x08048000, size, size, 5, 0x1000)
-    return header + phdr + code
 
 
 # --------------------------------------------------------------------------- compiled programs
@@ -509,23 +496,6 @@ def test_split_version() -> None:
 
 
 # --------------------------------------------------------------------------- hostile files (issue 11 item 2)
-
-
-def dynamic_without_string_table() -> bytes:
-    """ELF64 with one PT_DYNAMIC holding DT_NEEDED but neither DT_STRTAB nor section headers.
-
-    pyelftools looks for the name of the needed library in a string table that does not
-    exist and trips its own ``assert`` in ``DynamicSegment._get_stringtable``.
-    """
-    ehsize, phentsize = 64, 56
-    dyn_at = ehsize + phentsize
-    dynamic = struct.pack("<qQqQ", 1, 1, 0, 0)  # DT_NEEDED name offset 1, DT_NULL
-    ident = b"\x7fELF" + bytes([2, 1, 1, 0]) + bytes(8)  # ELFCLASS64, little-endian, SYSV
-    header = ident + struct.pack(
-        "<HHIQQQIHHHHHH", 2, 62, 1, 0x401000, ehsize, 0, 0, ehsize, phentsize, 1, 64, 0, 0
-    )
-    phdr = struct.pack("<IIQQQQQQ", 2, 6, dyn_at, dyn_at, dyn_at, len(dynamic), len(dynamic), 8)  # PT_DYNAMIC
-    return header + phdr + dynamic
 
 
 def test_library_assertion_on_hostile_elf_is_one_line(tmp_path: Path, cli: CliRunner) -> None:

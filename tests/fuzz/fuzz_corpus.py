@@ -15,7 +15,6 @@ import gzip
 import io
 import random
 import shutil
-import struct
 import subprocess
 import tempfile
 from collections.abc import Callable
@@ -25,6 +24,7 @@ from pathlib import Path
 from fuzz_harness import SPECIALS, Case
 from fuzz_mutate import mutate_argument, mutate_binary, mutate_text
 
+from elf_samples import dynamic_without_string_table, elf32_bytes
 from vmfs_synth import MIB, Synth
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -185,15 +185,6 @@ def _gcc_elves(tmp: Path) -> list[bytes]:
     return out
 
 
-def elf32_static() -> bytes:
-    """A minimal static i386 executable: ELF32 header + one PT_LOAD + `exit(0)`."""
-    code = bytes.fromhex("31dbb801000000cd80")
-    ident = b"\x7fELF" + bytes([1, 1, 1, 0]) + bytes(8)
-    header = ident + struct.pack("<HHIIIIIHHHHHH", 2, 3, 1, 0x08048054, 52, 0, 0, 52, 32, 1, 40, 0, 0)
-    size = 52 + 32 + len(code)
-    return header + struct.pack("<IIIIIIII", 1, 0, 0x08048000, 0x08048000, size, size, 5, 0x1000) + code
-
-
 def _capture(tmp: Path, scenario: str) -> bytes:
     """An esxtop batch capture written by `vmksim run --batch` from *scenario*."""
     from vmksim.cli import main
@@ -219,7 +210,7 @@ def build_corpus(real_images: bool) -> Corpus:
         c.texts["host"] = [s.encode() for s in HOST_SPECS]
         c.texts["host-toml"] = [HOST_TOML.encode()]
         c.texts["esxtop"] = [_capture(tmp, SCENARIOS[0]), (FIXTURES / "esxtop" / "names.csv").read_bytes()]
-        c.elves = [elf32_static(), *_gcc_elves(tmp)]
+        c.elves = [elf32_bytes(), dynamic_without_string_table(), *_gcc_elves(tmp)]
         c.images.append(_synth_image(tmp))
     if real_images:
         for version in (5, 6):
