@@ -319,3 +319,42 @@ def test_gzip_image_is_inflated_once_per_command(
     assert [c for c in calls if c[1:] == (0, 0)] == [(str(gz), 0, 0)]  # one inflation, many reads
     progress = [c for c in calls if c[1:] != (0, 0)]
     assert progress and progress[-1][1] == progress[-1][2] == gz.stat().st_size  # ends at 100 %
+
+
+def _dirents(*entries: tuple[str, int, int]) -> bytes:
+    """VMFS5 directory data (§1.6): 0x8C-byte entries of type, FD address, generation, name."""
+    return b"".join(struct.pack("<III", t, a, 1) + n.encode().ljust(128, b"\0") for n, a, t in entries)
+
+
+def test_names_with_control_characters_are_escaped(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A name cannot clear the screen or forge a line of `ls -l` / `tree` (issue 11 item 18)."""
+    s = Synth(label="lab\x1b]0;pwned\x07")
+    s.add_file("evil\x1b[2J\nforged-line", 2, 4305, resident=b"x\n")
+    s.add_file("link", 6, 4305, resident="a\nb\x9bc".encode(), ftype=4)  # U+009B, the C1 CSI
+    img = s.write(tmp_path / "names.img")
+    for argv in (["ls", "-l", str(img)], ["ls", str(img)], ["tree", str(img)], ["info", str(img)]):
+        code, out, _err = _cli(["vmfs", *argv], capsys)
+        assert code == 0 and "\x1b" not in out and "\x9b" not in out and "\x07" not in out, argv
+        assert "forged-line" not in out or "evil\\x1b[2J\\nforged-line" in out, argv
+    _code, out, _err = _cli(["vmfs", "ls", "-l", str(img)], capsys)
+    assert len(out.splitlines()) == 2 and out.splitlines()[1].endswith("link -> a\\nb\\x9bc")
+    _code, out, _err = _cli(["vmfs", "ls", "--json", str(img)], capsys)
+    assert "evil\\u001b[2J\\nforged-line" in out  # JSON keeps the name exact, escaped its own way
+
+
+def test_tree_refuses_a_directory_cycle(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    s = Synth()
+    here = fd_addr(s.next_fd)
+    s.add_file(
+        "d",
+        3 * 0x8C,
+        4305,
+        resident=_dirents((".", here, 2), ("..", fd_addr(0), 2), ("again", here, 2)),
+        ftype=2,
+    )
+    img = s.write(tmp_path / "cycle.img")
+    code, out, err = _cli(["vmfs", "tree", str(img)], capsys)
+    assert code == 1 and "/d/again: directory cycle" in err and err.count("\n") == 1
+    assert out.splitlines()[:3] == ["/", "└── d/", "    └── again/"]

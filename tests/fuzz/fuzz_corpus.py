@@ -32,6 +32,8 @@ FIXTURES = ROOT / "tests" / "fixtures"
 REAL_VMFS = ROOT.parent / "shared" / "data" / "vmfs"
 SPECIAL_SHARE = 0.05
 """Share of cases whose input path is a special file instead of the mutated input."""
+GZ_SHARE = 0.1
+"""Share of VMFS cases that read a damaged gzip image instead of a damaged raw one."""
 CHUNK = 4096
 """Granularity of a sparse image skeleton: the nonzero 4 KiB blocks of an image."""
 
@@ -141,6 +143,8 @@ class Corpus:
     elves: list[bytes] = field(default_factory=list)
     images: list[tuple[int, list[tuple[int, bytes]], list[str]]] = field(default_factory=list)
     """(size, nonzero chunks, paths inside) per VMFS image."""
+    gz_image: bytes = b""
+    """The synthetic VMFS image gzip-compressed (its compressed bytes get mutated)."""
 
 
 def _skeleton(path: Path) -> tuple[int, list[tuple[int, bytes]]]:
@@ -165,7 +169,8 @@ def _synth_image(tmp: Path) -> tuple[int, list[tuple[int, bytes]], list[str]]:
     s.add_file("link", 8, 4305, resident=b"resident", ftype=4, mode=0o777)
     s.add_file("loop", 4, 4305, resident=b"loop", ftype=4, mode=0o777)
     s.add_file("sub", 3, 4305, resident=b"sub", ftype=2, mode=0o755)
-    size, chunks = _skeleton(s.write(tmp / "synth.img"))
+    image = s.write(tmp / "synth.img")
+    size, chunks = _skeleton(image)
     paths = ["/resident", "/direct", "/indirect", "/double", "/link", "/loop", "/sub", "/", "/.fdc.sf"]
     return size, chunks, paths
 
@@ -212,6 +217,7 @@ def build_corpus(real_images: bool) -> Corpus:
         c.texts["esxtop"] = [_capture(tmp, SCENARIOS[0]), (FIXTURES / "esxtop" / "names.csv").read_bytes()]
         c.elves = [elf32_bytes(), dynamic_without_string_table(), *_gcc_elves(tmp)]
         c.images.append(_synth_image(tmp))
+        c.gz_image = gzip.compress((tmp / "synth.img").read_bytes(), compresslevel=6, mtime=0)
     if real_images:
         for version in (5, 6):
             path = REAL_VMFS / f"vmfs{version}.bin.gz"
@@ -310,6 +316,8 @@ def vmfs_case(c: Corpus, rng: random.Random, i: int) -> Case:
         "extract": ["vmfs", "extract", "--", "image.img", path, "out.bin"],
     }[command]
     outputs = frozenset({"out.bin"}) if command == "extract" else frozenset()
+    if rng.random() < GZ_SHARE:  # a damaged gzip image: the inflation path
+        return Case("vmfs", i, argv, {"image.img": mutate_binary(c.gz_image, rng)}, outputs)
     return Case("vmfs", i, argv, outputs=outputs, image=(size, chunks))
 
 

@@ -11,6 +11,7 @@ import argparse
 import datetime as dt
 import json
 import os
+import re
 import stat
 import sys
 from collections.abc import Callable
@@ -170,6 +171,18 @@ class _Inflating:
             )
 
 
+_CONTROL = re.compile("[\x00-\x1f\x7f-\x9f\u2028\u2029]")
+
+
+def _shown(text: str) -> str:
+    """*text* read from an image, its control characters escaped (``\\n``, ``\\x1b``...).
+
+    A name holding an escape sequence or a newline would otherwise recolour the terminal or
+    forge a line of the listing (issue 11 item 18). JSON output needs no help: it escapes them.
+    """
+    return _CONTROL.sub(lambda m: m.group().encode("unicode_escape").decode("ascii"), text)
+
+
 def _mode_string(fd: FileDescriptor) -> str:
     return stat.filemode(fd.st_mode)
 
@@ -248,7 +261,7 @@ def _info(args: argparse.Namespace) -> int:
             print()
         spans = len(i.extents)
         print(f"{fs.version_text} (Raw Major Version: {i.major}) file system spanning {spans} partitions.")
-        print(f"File system label (if any): {i.label}")
+        print(f"File system label (if any): {_shown(i.label)}")
         print(
             f"Capacity {_size(i.capacity)}, {_size(i.free)} available, "
             f"file block size {_size(i.block_size)}, sub-block size {_size(i.sub_block_size)}"
@@ -268,7 +281,8 @@ def _ls(args: argparse.Namespace) -> int:
     fs = _open(args)
     fd = fs.lookup(args.path)
     if fd.type is FileType.DIRECTORY:
-        rows = [(e.name, fs.fd(e.address, where=f"{args.path.rstrip('/')}/{e.name}")) for e in fs.listdir(fd)]
+        base = args.path.rstrip("/")
+        rows = [(e.name, fs.fd(e.address, where=_shown(f"{base}/{e.name}"))) for e in fs.listdir(fd)]
         if not args.all and fd.address == fs.root.address:
             rows = [(n, f) for n, f in rows if f.type is not FileType.SYSTEM]
         rows.sort(key=lambda r: r[0])
@@ -277,11 +291,12 @@ def _ls(args: argparse.Namespace) -> int:
     if args.json:
         _dump([_entry_json(fs, name, f) for name, f in rows])
         return 0
-    for name, f in rows:
+    for raw_name, f in rows:
+        name = _shown(raw_name)
         if not args.long:
             print(name)
             continue
-        tail = f" -> {fs.readlink(f)}" if f.type is FileType.SYMLINK else ""
+        tail = f" -> {_shown(fs.readlink(f))}" if f.type is FileType.SYMLINK else ""
         print(
             f"{_mode_string(f)} {f.links:3d} {f.uid:5d} {f.gid:5d} {f.size:14d} {_time(f.mtime)} {name}{tail}"
         )
@@ -309,33 +324,45 @@ def _stat(args: argparse.Namespace) -> int:
     for key, value in data.items():
         if key in ("mtime", "ctime", "atime"):
             value = f"{_time(value)} UTC ({value})"
-        print(f"{key:>{width}}: {value}")
+        print(f"{key:>{width}}: {_shown(str(value))}")
     return 0
 
 
 def _tree(args: argparse.Namespace) -> int:
     fs = _open(args)
     top = fs.lookup(args.path)
-    print(args.path)
-    _tree_lines(fs, top, args.path.rstrip("/"), "", {top.address})
+    print(_shown(args.path))
+    # an explicit stack: a crafted image may nest directories deeper than Python recurses
+    stack: list[tuple[FileDescriptor, str, str, frozenset[int]]] = [
+        (top, args.path.rstrip("/"), "", frozenset({top.address}))
+    ]
+    while stack:
+        fd, path, prefix, ancestors = stack.pop()
+        children = _tree_lines(fs, fd, path, prefix)
+        for child, child_path, child_prefix in reversed(children):
+            if child.address in ancestors:
+                raise VmfsError("directory cycle", source=fs.name, where=_shown(child_path))
+            stack.append((child, child_path, child_prefix, ancestors | {child.address}))
     return 0
 
 
-def _tree_lines(fs: Vmfs, fd: FileDescriptor, path: str, prefix: str, ancestors: set[int]) -> None:
+def _tree_lines(
+    fs: Vmfs, fd: FileDescriptor, path: str, prefix: str
+) -> list[tuple[FileDescriptor, str, str]]:
+    """Print the entries of directory *fd*; return its subdirectories with their path and prefix."""
     entries = sorted(fs.listdir(fd), key=lambda e: e.name)
+    subdirs = []
     for i, entry in enumerate(entries):
         last = i == len(entries) - 1
         child_path = f"{path}/{entry.name}"
-        child = fs.fd(entry.address, where=child_path)
-        tail = f" -> {fs.readlink(child)}" if child.type is FileType.SYMLINK else ""
-        label = f"{entry.name}/" if child.type is FileType.DIRECTORY else f"{entry.name}  {child.size}{tail}"
+        child = fs.fd(entry.address, where=_shown(child_path))
+        name = _shown(entry.name)
+        tail = f" -> {_shown(fs.readlink(child))}" if child.type is FileType.SYMLINK else ""
+        label = f"{name}/" if child.type is FileType.DIRECTORY else f"{name}  {child.size}{tail}"
         print(prefix + ("└── " if last else "├── ") + label)
         if child.type is FileType.DIRECTORY:
-            if child.address in ancestors:
-                raise VmfsError("directory cycle", source=fs.name, where=child_path)
-            _tree_lines(
-                fs, child, child_path, prefix + ("    " if last else "│   "), ancestors | {child.address}
-            )
+            subdirs.append((child, child_path, prefix + ("    " if last else "│   ")))
+    return subdirs
 
 
 def _regular(fs: Vmfs, path: str) -> FileDescriptor:
