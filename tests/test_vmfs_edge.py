@@ -358,3 +358,23 @@ def test_tree_refuses_a_directory_cycle(tmp_path: Path, capsys: pytest.CaptureFi
     code, out, err = _cli(["vmfs", "tree", str(img)], capsys)
     assert code == 1 and "/d/again: directory cycle" in err and err.count("\n") == 1
     assert out.splitlines()[:3] == ["/", "└── d/", "    └── again/"]
+
+
+def test_vmfs_modules_import_only_downward() -> None:
+    """Issue 12 item 6: no type-level cycle volume <-> inode <-> directory; files read through blocks.py.
+
+    Every import counts, those under ``if TYPE_CHECKING:`` too (they are the type-level edges).
+    """
+    import ast
+
+    import vmksim.vmfs
+
+    order = ["source", "lvm", "address", "blocks", "inode", "directory", "volume"]
+    folder = Path(vmksim.vmfs.__file__).parent
+    for rank, name in enumerate(order):
+        tree = ast.parse((folder / f"{name}.py").read_text())
+        for node in ast.walk(tree):
+            if isinstance(node, ast.ImportFrom) and (node.module or "").startswith("vmksim.vmfs."):
+                target = node.module.rsplit(".", 1)[1]
+                assert order.index(target) < rank, f"vmfs/{name}.py imports vmfs/{target}.py (upward)"
+    assert sorted(order) == sorted(p.stem for p in folder.glob("*.py") if p.stem != "__init__")

@@ -67,6 +67,8 @@ class Outcome:
     stderr: str
     seconds: float
     created: list[str]
+    cpu: float = 0.0
+    """CPU seconds the child used (user + system), what a quiet machine's wall time would be."""
 
 
 def _address_space() -> int:
@@ -184,7 +186,7 @@ def _start(case: Case, root: Path, memory: int) -> _Running:
     return _Running(case, pid, os.pidfd_open(pid), work, err, before, start)
 
 
-def _finish(run: _Running, status: int) -> Outcome:
+def _finish(run: _Running, status: int, cpu: float) -> Outcome:
     seconds = time.perf_counter() - run.start
     os.close(run.pidfd)
     code = os.WEXITSTATUS(status) if os.WIFEXITED(status) else None
@@ -193,7 +195,7 @@ def _finish(run: _Running, status: int) -> Outcome:
     created = sorted(_listing(run.work) - run.before)
     shutil.rmtree(run.work, ignore_errors=True)
     run.err.unlink(missing_ok=True)
-    return Outcome(code, sig, stderr, seconds, created)
+    return Outcome(code, sig, stderr, seconds, created, cpu)
 
 
 def run_cases(cases: Iterable[Case], root: Path, jobs: int = 2) -> Iterator[tuple[Case, Outcome]]:
@@ -215,8 +217,8 @@ def run_cases(cases: Iterable[Case], root: Path, jobs: int = 2) -> Iterator[tupl
         ready, _, _ = select.select(list(running), [], [], 1.0)
         for pidfd in ready:
             run = running.pop(pidfd)
-            _pid, status = os.waitpid(run.pid, 0)
-            yield run.case, _finish(run, status)
+            _pid, status, usage = os.wait4(run.pid, 0)
+            yield run.case, _finish(run, status, usage.ru_utime + usage.ru_stime)
         now = time.perf_counter()
         for run in running.values():
             if now - run.start > WALL_FACTOR * CASE_SECONDS + 5:  # the child's own alarm did not end it

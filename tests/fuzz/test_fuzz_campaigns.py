@@ -74,15 +74,19 @@ def test_campaign(parser: str, corpus: Corpus, tmp_path: Path) -> None:
         pytest.skip(f"VMKSIM_FUZZ_ONLY={ONLY}")
     start = time.perf_counter()
     cases = (make_case(corpus, parser, i) for i in indices)
-    failures, exits = [], {}
+    failures, exits, cpu = [], {}, 0.0
     for case, outcome in run_cases(cases, tmp_path, JOBS):
         exits[outcome.code] = exits.get(outcome.code, 0) + 1
+        cpu += outcome.cpu
         problem = judge(case, outcome)
         if problem is not None:
             failures.append(_describe(case, problem))
             _save(case)
     took = time.perf_counter() - start
-    print(f"\n{parser}: {len(indices)} cases in {took:.1f} s, exit codes {sorted(exits.items(), key=str)}")
+    print(
+        f"\n{parser}: {len(indices)} cases in {took:.1f} s ({cpu:.1f} CPU s in the cases), "
+        f"exit codes {sorted(exits.items(), key=str)}"
+    )
     assert not failures, f"{len(failures)} of {len(indices)} {parser} cases failed:\n" + "\n".join(
         sorted(failures, key=lambda f: int(f.split(":")[1].split()[0]))
     )
