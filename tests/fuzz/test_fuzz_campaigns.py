@@ -22,7 +22,7 @@ import pytest
 from fuzz_corpus import CAMPAIGNS, Corpus, build_corpus
 from fuzz_harness import Case, _lay_out, judge, run_cases
 
-SHORT_CASES = 150
+SHORT_CASES = 200
 """Cases per parser in `make test`: the whole short campaign stays under a minute on 2 cores."""
 CASES = int(os.environ.get("VMKSIM_FUZZ_CASES", SHORT_CASES))
 SEED = int(os.environ.get("VMKSIM_FUZZ_SEED", "20261129"))
