@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import struct
 
-__all__ = ["dynamic_without_string_table", "elf32_bytes"]
+__all__ = ["dynamic_needing", "dynamic_without_string_table", "elf32_bytes"]
 
 
 def elf32_bytes() -> bytes:
@@ -36,3 +36,22 @@ def dynamic_without_string_table() -> bytes:
     )
     phdr = struct.pack("<IIQQQQQQ", 2, 6, dyn_at, dyn_at, dyn_at, len(dynamic), len(dynamic), 8)  # PT_DYNAMIC
     return header + phdr + dynamic
+
+
+def dynamic_needing(soname: bytes) -> bytes:
+    """ELF64 x86-64 executable: PT_LOAD over the whole file, PT_DYNAMIC with DT_NEEDED *soname*."""
+    base, ehsize, phentsize = 0x400000, 64, 56
+    strtab = b"\0" + soname + b"\0"
+    dyn_at = ehsize + 2 * phentsize
+    str_at = dyn_at + 4 * 16
+    dynamic = struct.pack(
+        "<qQqQqQqQ", 1, 1, 5, base + str_at, 10, len(strtab), 0, 0
+    )  # NEEDED, STRTAB, STRSZ, NULL
+    size = str_at + len(strtab)
+    ident = b"\x7fELF" + bytes([2, 1, 1, 0]) + bytes(8)
+    header = ident + struct.pack(
+        "<HHIQQQIHHHHHH", 2, 62, 1, base, ehsize, 0, 0, ehsize, phentsize, 2, 64, 0, 0
+    )
+    load = struct.pack("<IIQQQQQQ", 1, 5, 0, base, base, size, size, 0x1000)
+    dyn = struct.pack("<IIQQQQQQ", 2, 6, dyn_at, base + dyn_at, base + dyn_at, 64, 64, 8)
+    return header + load + dyn + dynamic + strtab

@@ -18,7 +18,7 @@ from pathlib import Path
 import pytest
 
 import vmksim.cli
-from elf_samples import dynamic_without_string_table, elf32_bytes
+from elf_samples import dynamic_needing, dynamic_without_string_table, elf32_bytes
 from vmksim.cli import elf as elf_cli
 from vmksim.elf import check_binary, check_path, load_policy, read_binary
 from vmksim.elf.binary import ElfFacts, ElfKind
@@ -526,3 +526,15 @@ def test_verneed_count_beyond_its_section_is_corruption(built: dict[str, Path], 
     path.write_bytes(bytes(data))
     with pytest.raises(ElfError, match="claims more entries than its"):
         read_binary(str(path))
+
+
+def test_names_from_the_file_print_escaped(tmp_path: Path, cli: CliRunner) -> None:
+    """A DT_NEEDED name cannot clear the screen or forge an output line (issue 11 item 18)."""
+    path = tmp_path / "evil"
+    path.write_bytes(dynamic_needing(b"lib\x1b[2J\nrm -rf.so"))
+    facts = read_binary(str(path))
+    assert isinstance(facts, ElfFacts) and facts.needed == ("lib\x1b[2J\nrm -rf.so",)
+    code, out, _err = cli("elf", "check", str(path))
+    assert code == elf_cli.EXIT_WILL_NOT_RUN
+    assert "\x1b" not in out and "lib\\x1b[2J\\nrm -rf.so" in out
+    assert not any(line.startswith("rm -rf") for line in out.splitlines())

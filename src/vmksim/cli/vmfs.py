@@ -11,12 +11,12 @@ import argparse
 import datetime as dt
 import json
 import os
-import re
 import stat
 import sys
 from collections.abc import Callable
 from typing import Any
 
+from vmksim.cli._common import printable
 from vmksim.errors import VmfsError
 from vmksim.fileio import atomic_write
 from vmksim.vmfs import FileDescriptor, FileType, Vmfs, open_volumes
@@ -171,18 +171,6 @@ class _Inflating:
             )
 
 
-_CONTROL = re.compile("[\x00-\x1f\x7f-\x9f\u2028\u2029]")
-
-
-def _shown(text: str) -> str:
-    """*text* read from an image, its control characters escaped (``\\n``, ``\\x1b``...).
-
-    A name holding an escape sequence or a newline would otherwise recolour the terminal or
-    forge a line of the listing (issue 11 item 18). JSON output needs no help: it escapes them.
-    """
-    return _CONTROL.sub(lambda m: m.group().encode("unicode_escape").decode("ascii"), text)
-
-
 def _mode_string(fd: FileDescriptor) -> str:
     return stat.filemode(fd.st_mode)
 
@@ -261,7 +249,7 @@ def _info(args: argparse.Namespace) -> int:
             print()
         spans = len(i.extents)
         print(f"{fs.version_text} (Raw Major Version: {i.major}) file system spanning {spans} partitions.")
-        print(f"File system label (if any): {_shown(i.label)}")
+        print(f"File system label (if any): {printable(i.label)}")
         print(
             f"Capacity {_size(i.capacity)}, {_size(i.free)} available, "
             f"file block size {_size(i.block_size)}, sub-block size {_size(i.sub_block_size)}"
@@ -282,7 +270,7 @@ def _ls(args: argparse.Namespace) -> int:
     fd = fs.lookup(args.path)
     if fd.type is FileType.DIRECTORY:
         base = args.path.rstrip("/")
-        rows = [(e.name, fs.fd(e.address, where=_shown(f"{base}/{e.name}"))) for e in fs.listdir(fd)]
+        rows = [(e.name, fs.fd(e.address, where=printable(f"{base}/{e.name}"))) for e in fs.listdir(fd)]
         if not args.all and fd.address == fs.root.address:
             rows = [(n, f) for n, f in rows if f.type is not FileType.SYSTEM]
         rows.sort(key=lambda r: r[0])
@@ -292,11 +280,11 @@ def _ls(args: argparse.Namespace) -> int:
         _dump([_entry_json(fs, name, f) for name, f in rows])
         return 0
     for raw_name, f in rows:
-        name = _shown(raw_name)
+        name = printable(raw_name)
         if not args.long:
             print(name)
             continue
-        tail = f" -> {_shown(fs.readlink(f))}" if f.type is FileType.SYMLINK else ""
+        tail = f" -> {printable(fs.readlink(f))}" if f.type is FileType.SYMLINK else ""
         print(
             f"{_mode_string(f)} {f.links:3d} {f.uid:5d} {f.gid:5d} {f.size:14d} {_time(f.mtime)} {name}{tail}"
         )
@@ -324,14 +312,14 @@ def _stat(args: argparse.Namespace) -> int:
     for key, value in data.items():
         if key in ("mtime", "ctime", "atime"):
             value = f"{_time(value)} UTC ({value})"
-        print(f"{key:>{width}}: {_shown(str(value))}")
+        print(f"{key:>{width}}: {printable(str(value))}")
     return 0
 
 
 def _tree(args: argparse.Namespace) -> int:
     fs = _open(args)
     top = fs.lookup(args.path)
-    print(_shown(args.path))
+    print(printable(args.path))
     # an explicit stack: a crafted image may nest directories deeper than Python recurses
     stack: list[tuple[FileDescriptor, str, str, frozenset[int]]] = [
         (top, args.path.rstrip("/"), "", frozenset({top.address}))
@@ -341,7 +329,7 @@ def _tree(args: argparse.Namespace) -> int:
         children = _tree_lines(fs, fd, path, prefix)
         for child, child_path, child_prefix in reversed(children):
             if child.address in ancestors:
-                raise VmfsError("directory cycle", source=fs.name, where=_shown(child_path))
+                raise VmfsError("directory cycle", source=fs.name, where=printable(child_path))
             stack.append((child, child_path, child_prefix, ancestors | {child.address}))
     return 0
 
@@ -355,9 +343,9 @@ def _tree_lines(
     for i, entry in enumerate(entries):
         last = i == len(entries) - 1
         child_path = f"{path}/{entry.name}"
-        child = fs.fd(entry.address, where=_shown(child_path))
-        name = _shown(entry.name)
-        tail = f" -> {_shown(fs.readlink(child))}" if child.type is FileType.SYMLINK else ""
+        child = fs.fd(entry.address, where=printable(child_path))
+        name = printable(entry.name)
+        tail = f" -> {printable(fs.readlink(child))}" if child.type is FileType.SYMLINK else ""
         label = f"{name}/" if child.type is FileType.DIRECTORY else f"{name}  {child.size}{tail}"
         print(prefix + ("└── " if last else "├── ") + label)
         if child.type is FileType.DIRECTORY:
