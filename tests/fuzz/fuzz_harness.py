@@ -36,6 +36,8 @@ case that reaches it loops or is super-linear, on a loaded machine as on a quiet
 WALL_FACTOR = 3
 """Wall-clock cap = WALL_FACTOR x CASE_SECONDS (an alarm): what ends a case blocked without
 using CPU (a FIFO with no writer), with room for a machine shared by other jobs."""
+BLOCKED_CPU_SHARE = 0.1
+"""A case stopped by the wall clock that used less CPU than this share of it was blocked, not slow."""
 CASE_MEMORY = int(os.environ.get("VMKSIM_FUZZ_MEMORY_MB", "768")) << 20
 """Address space a case may add to what the parent has mapped (RLIMIT_AS)."""
 CASE_FILE_SIZE = 1 << 30
@@ -242,7 +244,8 @@ def judge(case: Case, out: Outcome) -> str | None:
     if out.signal is not None:
         name = signal.Signals(out.signal).name
         what = {
-            "SIGALRM": f"wall-clock cap ({out.cpu:.1f} CPU s used: {'slow' if out.cpu > 1 else 'blocked'})",
+            "SIGALRM": f"wall-clock cap ({out.cpu:.1f} CPU s used: "
+            f"{'slow' if out.cpu > BLOCKED_CPU_SHARE * out.seconds else 'blocked'})",
             "SIGXCPU": f"CPU time cap ({CASE_SECONDS} s)",
             "SIGKILL": "hang (killed)",
         }.get(name, name)

@@ -34,14 +34,14 @@ def _behave(argv: list[str]) -> int:
     return 0
 
 
-CASES = {
-    "ok": None,
-    "raise": "traceback: AssertionError: a bug",
-    "spin": "CPU time cap",
-    "block": "blocked",
-    "allocate": "traceback: MemoryError",
-    "partial": "left ['.out.txt.part']",
-    "usage": "exit code 2",
+CASES: dict[str, tuple[str, ...]] = {
+    "ok": (),
+    "raise": ("traceback: AssertionError: a bug",),
+    "spin": ("CPU time cap", "slow"),  # the wall clock may come first on a loaded machine
+    "block": ("blocked",),
+    "allocate": ("traceback: MemoryError",),
+    "partial": ("left ['.out.txt.part']",),
+    "usage": ("exit code 2",),
 }
 
 
@@ -49,7 +49,7 @@ def test_each_misbehaviour_is_a_failure(tmp_path: Path, monkeypatch: pytest.Monk
     import fuzz_harness
 
     monkeypatch.setattr(fuzz_harness, "CASE_SECONDS", 1)
-    monkeypatch.setattr(fuzz_harness, "WALL_FACTOR", 2)
+    monkeypatch.setattr(fuzz_harness, "WALL_FACTOR", 5)
     cases = [
         Case("harness", i, [name], {"fifo": "fifo"}, frozenset({"out.txt"})) for i, name in enumerate(CASES)
     ]
@@ -57,9 +57,10 @@ def test_each_misbehaviour_is_a_failure(tmp_path: Path, monkeypatch: pytest.Monk
     verdicts = {
         case.argv[0]: judge(case, out) for case, out in run_cases(cases, tmp_path, jobs=2, entry=_behave)
     }
-    assert time.perf_counter() - start < 20
+    assert time.perf_counter() - start < 30
     for name, expected in CASES.items():
-        if expected is None:
-            assert verdicts[name] is None
+        verdict = verdicts[name]
+        if not expected:
+            assert verdict is None, (name, verdict)
         else:
-            assert verdicts[name] is not None and expected in verdicts[name], (name, verdicts[name])
+            assert verdict is not None and any(e in verdict for e in expected), (name, verdict)
