@@ -255,7 +255,7 @@ class Vmfs:
             )
         self._loading.add(number)
         try:
-            fd = self.fdc.fd if number == FDC else self.fd(encode_fd(0, number))
+            fd = self.fd(encode_fd(0, number))
             res = ResourceFile(self, fd, name)
         finally:
             self._loading.discard(number)
