@@ -18,6 +18,7 @@ from pathlib import Path
 import pytest
 
 import vmksim.cli
+from elf_samples import dynamic_needing, dynamic_without_string_table, elf32_bytes
 from vmksim.cli import elf as elf_cli
 from vmksim.elf import check_binary, check_path, load_policy, read_binary
 from vmksim.elf.binary import ElfFacts, ElfKind
@@ -130,20 +131,6 @@ def cli(monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> 
         return code, out, err
 
     return run
-
-
-def elf32_bytes() -> bytes:
-    """A minimal valid static i386 executable: ELF32 header + one PT_LOAD + `exit(0)` code."""
-    code = bytes.fromhex("31dbb801000000cd80")  # xor ebx,ebx; mov eax,1; int 0x80
-    ehsize, phentsize = 52, 32
-    entry = 0x08048000 + ehsize + phentsize
-    ident = b"\x7fELF" + bytes([1, 1, 1, 0]) + bytes(8)  # ELFCLASS32, little-endian, version 1, SYSV
-    header = ident + struct.pack(
-        "<HHIIIIIHHHHHH", 2, 3, 1, entry, ehsize, 0, 0, ehsize, phentsize, 1, 40, 0, 0
-    )
-    size = ehsize + phentsize + len(code)
-    phdr = struct.pack("<IIIIIIII", 1, 0, 0x08048000, 0x08048000, size, size, 5, 0x1000)
-    return header + phdr + code
 
 
 # --------------------------------------------------------------------------- compiled programs
@@ -506,3 +493,48 @@ def test_split_version() -> None:
     assert split_version("GLIBCXX_3.4.21") == ("GLIBCXX", (3, 4, 21))
     assert split_version("GLIBC_ABI_DT_RELR") == ("GLIBC", (2, 36))
     assert split_version("GLIBC_PRIVATE") is None
+
+
+# --------------------------------------------------------------------------- hostile files (issue 11 item 2)
+
+
+def test_library_assertion_on_hostile_elf_is_one_line(tmp_path: Path, cli: CliRunner) -> None:
+    path = tmp_path / "nostrtab"
+    path.write_bytes(dynamic_without_string_table())
+    with pytest.raises(ElfError, match=r"corrupt or truncated ELF \(\d+ bytes\)") as info:
+        read_binary(str(path))
+    assert str(info.value).startswith(f"{path}: ") and "\n" not in str(info.value)
+    code, _out, err = cli("elf", "check", str(path))
+    assert code == elf_cli.EXIT_ERROR and err.count("\n") == 1 and "Traceback" not in err
+
+
+@needs_gcc
+def test_verneed_count_beyond_its_section_is_corruption(built: dict[str, Path], tmp_path: Path) -> None:
+    """sh_info = 2**32-1 entries with vn_next = 0 would walk one entry for ever; it is refused."""
+    from elftools.elf.elffile import ELFFile
+
+    data = bytearray(built["main"].read_bytes())
+    with open(built["main"], "rb") as fh:
+        elf = ELFFile(fh)
+        index = next(i for i, s in enumerate(elf.iter_sections()) if s["sh_type"] == "SHT_GNU_verneed")
+        section = elf.get_section(index)
+        shdr_at = elf.header["e_shoff"] + index * elf.header["e_shentsize"]
+        entry_at = section["sh_offset"]
+    struct.pack_into("<I", data, shdr_at + 44, 0xFFFFFFFF)  # Elf64_Shdr.sh_info
+    struct.pack_into("<I", data, entry_at + 12, 0)  # Elf64_Verneed.vn_next
+    path = tmp_path / "loop"
+    path.write_bytes(bytes(data))
+    with pytest.raises(ElfError, match="claims more entries than its"):
+        read_binary(str(path))
+
+
+def test_names_from_the_file_print_escaped(tmp_path: Path, cli: CliRunner) -> None:
+    """A DT_NEEDED name cannot clear the screen or forge an output line (issue 11 item 18)."""
+    path = tmp_path / "evil"
+    path.write_bytes(dynamic_needing(b"lib\x1b[2J\nrm -rf.so"))
+    facts = read_binary(str(path))
+    assert isinstance(facts, ElfFacts) and facts.needed == ("lib\x1b[2J\nrm -rf.so",)
+    code, out, _err = cli("elf", "check", str(path))
+    assert code == elf_cli.EXIT_WILL_NOT_RUN
+    assert "\x1b" not in out and "lib\\e[2J\\nrm -rf.so" in out
+    assert not any(line.startswith("rm -rf") for line in out.splitlines())

@@ -11,6 +11,7 @@ import json
 import sys
 from typing import Any
 
+from vmksim.console import escape_controls
 from vmksim.errors import ElfError
 
 EXIT_RUNS = 0
@@ -171,12 +172,13 @@ def run_check(args: argparse.Namespace) -> int:
 def _print_check(check: Any, detailed: bool) -> None:
     if check.error is not None:
         sys.stdout.flush()  # keep the error in its place among the verdict lines
-        print(f"vmksim: error: {check.error}", file=sys.stderr)
+        print(f"vmksim: error: {escape_controls(check.error)}", file=sys.stderr)
         return
-    print(f"{check.path}: {check.summary()}")
+    # library names, loader paths and versions come from the file: printed escaped (issue 11 item 18)
+    print(f"{escape_controls(check.path)}: {escape_controls(check.summary())}")
     if detailed:
         for reason in check.reasons:
-            print(f"  - {reason.level.value}: {reason.text}")
+            print(f"  - {reason.level.value}: {escape_controls(reason.text)}")
 
 
 def run_policy(args: argparse.Namespace) -> int:

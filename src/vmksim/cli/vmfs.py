@@ -13,20 +13,21 @@ import json
 import os
 import stat
 import sys
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from typing import Any
 
 from vmksim.console import escape_controls
 from vmksim.errors import VmfsError
 from vmksim.fileio import atomic_write
 from vmksim.vmfs import FileDescriptor, FileType, Vmfs, open_volumes
+from vmksim.vmfs.source import Progress
 
 DESCRIPTION = """\
 Read a VMFS datastore from an image, without ESXi: volume facts like
 `vmkfstools -Ph`, directory listings, file contents. VMFS5, VMFS6 and VMFS-L
 (ESXi's OSDATA) are read, on ESXi's LVM or bare, from raw partition images,
 whole-disk images with a GPT (the VMFS partition is found), gzip-compressed
-images (inflated once to a temporary file) or block devices. Nothing is ever
+images (inflated once per command to a temporary file) or block devices. Nothing is ever
 written to the image.
 
 A datastore spanning several devices (extents) needs every device image:
@@ -50,6 +51,8 @@ examples:
 
 _KIND_CHAR = {"dir": "d", "symlink": "l", "file": "-", "rdm": "-"}
 _PROGRESS_MIN = 64 << 20
+MAX_SYMLINK_HOPS = 40
+"""Links followed before giving up: Linux's MAXSYMLINKS (include/linux/namei.h), what ELOOP means there."""
 
 
 def register(sub: Any) -> None:
@@ -114,29 +117,58 @@ def register(sub: Any) -> None:
     sp = add(
         "extract", "copy a file out of the volume (sparse where the source is)", _extract,
         "  vmksim vmfs extract vmfs6.bin.gz /directory/file5 ./file5\n"
-        "DEST may be a directory. The copy appears only when complete.\n",
+        "DEST may be a directory. The copy appears only when complete; an existing\n"
+        "file is replaced only with --force.\n",
     )  # fmt: skip
     sp.add_argument("image", metavar="IMG")
     sp.add_argument("path", metavar="PATH")
     sp.add_argument("dest", metavar="DEST", help="output file or existing directory")
+    sp.add_argument("-f", "--force", action="store_true", help="overwrite DEST if it exists")
     extent_opt(sp)
 
 
 # --------------------------------------------------------------------- helpers
 def _open(args: argparse.Namespace) -> Vmfs:
-    fs = Vmfs.open([args.image, *args.extent])
-    _notes([args.image, *args.extent])
-    return fs
+    with _Inflating() as progress:
+        return Vmfs.open([args.image, *args.extent], progress)
 
 
-def _notes(paths: Sequence[str]) -> None:
-    for p in paths:
-        if sys.stderr.isatty() and os.path.isfile(p):
-            with open(p, "rb") as fh:
-                if fh.read(2) == b"\x1f\x8b":
-                    print(
-                        f"vmksim: note: {p} is gzip-compressed; inflated to a temporary file", file=sys.stderr
-                    )
+class _Inflating:
+    """Progress of gzip images being inflated: a transient bar and a note line, on a terminal only.
+
+    Each image is inflated once per command (into a sparse temporary file, see
+    :mod:`vmksim.vmfs.source`); every read afterwards goes to that file.
+    """
+
+    def __init__(self) -> None:
+        self.bar: Any = None
+        self.tasks: dict[str, Any] = {}
+
+    def __enter__(self) -> Progress | None:
+        return self if sys.stderr.isatty() else None
+
+    def __call__(self, image: str, done: int, total: int) -> None:
+        if self.bar is None:
+            from rich.console import Console
+            from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn
+
+            self.bar = Progress(
+                TextColumn("inflating {task.description}"), BarColumn(), DownloadColumn(),
+                console=Console(stderr=True), transient=True,
+            )  # fmt: skip
+            self.bar.start()
+        if image not in self.tasks:
+            self.tasks[image] = self.bar.add_task(os.path.basename(image), total=total)
+        self.bar.update(self.tasks[image], completed=done)
+
+    def __exit__(self, *exc: object) -> None:
+        if self.bar is not None:
+            self.bar.stop()
+        for image in self.tasks:
+            print(
+                f"vmksim: note: {image} is gzip-compressed; inflated once to a temporary file",
+                file=sys.stderr,
+            )
 
 
 def _mode_string(fd: FileDescriptor) -> str:
@@ -158,15 +190,22 @@ def _size(n: int | None) -> str:
 
 
 def _resolve(fs: Vmfs, path: str, fd: FileDescriptor) -> FileDescriptor:
-    """Follow symbolic links (relative to their directory) up to 8 hops."""
-    for _ in range(8):
+    """Follow symbolic links (relative to their directory) up to MAX_SYMLINK_HOPS hops."""
+    start = path
+    for _ in range(MAX_SYMLINK_HOPS):
         if fd.type is not FileType.SYMLINK:
             return fd
         target = fs.readlink(fd)
         base = path.rsplit("/", 1)[0]
         path = target if target.startswith("/") else f"{base}/{target}"
         fd = fs.lookup(path)
-    raise VmfsError("too many levels of symbolic links", source=fs.name, where=path)
+    if fd.type is not FileType.SYMLINK:
+        return fd
+    raise VmfsError(
+        f"too many levels of symbolic links (more than {MAX_SYMLINK_HOPS}; a loop?)",
+        source=fs.name,
+        where=start,
+    )
 
 
 def _entry_json(fs: Vmfs, name: str, fd: FileDescriptor) -> dict[str, Any]:
@@ -183,8 +222,8 @@ def _dump(data: Any) -> None:
 
 # --------------------------------------------------------------------- commands
 def _info(args: argparse.Namespace) -> int:
-    vols = open_volumes(args.images)
-    _notes(args.images)
+    with _Inflating() as progress:
+        vols = open_volumes(args.images, progress)
     infos = [(fs, fs.info()) for fs in vols]
     if args.json:
         _dump(
@@ -210,7 +249,7 @@ def _info(args: argparse.Namespace) -> int:
             print()
         spans = len(i.extents)
         print(f"{fs.version_text} (Raw Major Version: {i.major}) file system spanning {spans} partitions.")
-        print(escape_controls(f"File system label (if any): {i.label}"))
+        print(f"File system label (if any): {escape_controls(i.label)}")
         print(
             f"Capacity {_size(i.capacity)}, {_size(i.free)} available, "
             f"file block size {_size(i.block_size)}, sub-block size {_size(i.sub_block_size)}"
@@ -230,7 +269,8 @@ def _ls(args: argparse.Namespace) -> int:
     fs = _open(args)
     fd = fs.lookup(args.path)
     if fd.type is FileType.DIRECTORY:
-        rows = [(e.name, fs.fd(e.address, where=f"{args.path.rstrip('/')}/{e.name}")) for e in fs.listdir(fd)]
+        base = args.path.rstrip("/")
+        rows = [(e.name, fs.fd(e.address, where=escape_controls(f"{base}/{e.name}"))) for e in fs.listdir(fd)]
         if not args.all and fd.address == fs.root.address:
             rows = [(n, f) for n, f in rows if f.type is not FileType.SYSTEM]
         rows.sort(key=lambda r: r[0])
@@ -239,11 +279,12 @@ def _ls(args: argparse.Namespace) -> int:
     if args.json:
         _dump([_entry_json(fs, name, f) for name, f in rows])
         return 0
-    for name, f in rows:
+    for raw_name, f in rows:
+        name = escape_controls(raw_name)
         if not args.long:
             print(escape_controls(name))
             continue
-        tail = f" -> {fs.readlink(f)}" if f.type is FileType.SYMLINK else ""
+        tail = f" -> {escape_controls(fs.readlink(f))}" if f.type is FileType.SYMLINK else ""
         print(
             escape_controls(
                 f"{_mode_string(f)} {f.links:3d} {f.uid:5d} {f.gid:5d} {f.size:14d} {_time(f.mtime)} {name}{tail}"
@@ -273,7 +314,7 @@ def _stat(args: argparse.Namespace) -> int:
     for key, value in data.items():
         if key in ("mtime", "ctime", "atime"):
             value = f"{_time(value)} UTC ({value})"
-        print(escape_controls(f"{key:>{width}}: {value}"))
+        print(f"{key:>{width}}: {escape_controls(str(value))}")
     return 0
 
 
@@ -281,25 +322,37 @@ def _tree(args: argparse.Namespace) -> int:
     fs = _open(args)
     top = fs.lookup(args.path)
     print(escape_controls(args.path))
-    _tree_lines(fs, top, args.path.rstrip("/"), "", {top.address})
+    # an explicit stack: a crafted image may nest directories deeper than Python recurses
+    stack: list[tuple[FileDescriptor, str, str, frozenset[int]]] = [
+        (top, args.path.rstrip("/"), "", frozenset({top.address}))
+    ]
+    while stack:
+        fd, path, prefix, ancestors = stack.pop()
+        children = _tree_lines(fs, fd, path, prefix)
+        for child, child_path, child_prefix in reversed(children):
+            if child.address in ancestors:
+                raise VmfsError("directory cycle", source=fs.name, where=escape_controls(child_path))
+            stack.append((child, child_path, child_prefix, ancestors | {child.address}))
     return 0
 
 
-def _tree_lines(fs: Vmfs, fd: FileDescriptor, path: str, prefix: str, ancestors: set[int]) -> None:
+def _tree_lines(
+    fs: Vmfs, fd: FileDescriptor, path: str, prefix: str
+) -> list[tuple[FileDescriptor, str, str]]:
+    """Print the entries of directory *fd*; return its subdirectories with their path and prefix."""
     entries = sorted(fs.listdir(fd), key=lambda e: e.name)
+    subdirs = []
     for i, entry in enumerate(entries):
         last = i == len(entries) - 1
         child_path = f"{path}/{entry.name}"
-        child = fs.fd(entry.address, where=child_path)
-        tail = f" -> {fs.readlink(child)}" if child.type is FileType.SYMLINK else ""
-        label = f"{entry.name}/" if child.type is FileType.DIRECTORY else f"{entry.name}  {child.size}{tail}"
-        print(prefix + ("└── " if last else "├── ") + escape_controls(label))
+        child = fs.fd(entry.address, where=escape_controls(child_path))
+        name = escape_controls(entry.name)
+        tail = f" -> {escape_controls(fs.readlink(child))}" if child.type is FileType.SYMLINK else ""
+        label = f"{name}/" if child.type is FileType.DIRECTORY else f"{name}  {child.size}{tail}"
+        print(prefix + ("└── " if last else "├── ") + label)
         if child.type is FileType.DIRECTORY:
-            if child.address in ancestors:
-                raise VmfsError("directory cycle", source=fs.name, where=child_path)
-            _tree_lines(
-                fs, child, child_path, prefix + ("    " if last else "│   "), ancestors | {child.address}
-            )
+            subdirs.append((child, child_path, prefix + ("    " if last else "│   ")))
+    return subdirs
 
 
 def _regular(fs: Vmfs, path: str) -> FileDescriptor:
@@ -312,6 +365,15 @@ def _regular(fs: Vmfs, path: str) -> FileDescriptor:
 def _cat(args: argparse.Namespace) -> int:
     fs = _open(args)
     fd = _regular(fs, args.path)
+    if fd.size > fs.volume_size:
+        # A thin file may claim more than the volume holds; its holes would stream as zeros
+        # for as long as it claims (issue 11 item 16). Refused before the first byte.
+        raise VmfsError(
+            f"file claims {fd.size} bytes, more than the volume's capacity ({fs.volume_size} bytes); "
+            "`vmksim vmfs extract` copies it sparse",
+            source=fs.name,
+            where=args.path,
+        )
     out = sys.stdout.buffer
     hole = bytes(1 << 20)
     for _off, piece in fd.iter_chunks():
@@ -332,6 +394,8 @@ def _extract(args: argparse.Namespace) -> int:
     dest = args.dest
     if os.path.isdir(dest):
         dest = os.path.join(dest, args.path.rstrip("/").rsplit("/", 1)[-1])
+    if os.path.lexists(dest) and not args.force:
+        raise VmfsError("exists; give --force to overwrite it", source=dest)
     show = sys.stderr.isatty() and fd.size >= _PROGRESS_MIN
     written = extract_file(fd, dest, progress=show)
     print(f"{dest}: {fd.size} bytes ({written} bytes of data, the rest sparse)", file=sys.stderr)

@@ -28,7 +28,7 @@ from elftools.construct.core import ConstructError
 from elftools.elf.dynamic import DynamicSegment
 from elftools.elf.elffile import ELFFile
 from elftools.elf.gnuversions import GNUVerNeedSection, GNUVerSymSection
-from elftools.elf.sections import SymbolTableSection
+from elftools.elf.sections import Section, SymbolTableSection
 from elftools.elf.segments import InterpSegment
 
 from vmksim.errors import ElfError
@@ -51,17 +51,30 @@ VERSYM_HIDDEN = 0x8000  # high bit of a .gnu.version entry; the rest is the vers
 SYMBOLS_PER_VERSION = 3  # enough to tell the user what pulls a version in
 TEXT_PROBE = 4096  # bytes read to tell a text file from binary data
 
-# What pyelftools raises on malformed or truncated input.
+VERNEED_ENTRY = 16  # sizeof(Elf32_Verneed) = sizeof(Elf64_Verneed) = sizeof(Elf*_Vernaux) (elf.h)
+
+# What pyelftools raises on malformed or truncated input: its documented ELFError, and
+# whatever its internals trip over on hostile bytes. It asserts its own invariants
+# (DynamicSegment._get_stringtable asserts a string table exists, which a file with
+# neither DT_STRTAB nor .dynstr breaks), indexes and unpacks without checks, and
+# follows offsets it reads from the file. None of these is a bug of ours, so each
+# becomes the one-line "corrupt ELF" error naming the file (issue 11 item 2).
 _PARSE_ERRORS = (
     ELFError,
     ConstructError,
     struct.error,
-    ValueError,
+    ValueError,  # also UnicodeDecodeError of a name
     IndexError,
     KeyError,
     EOFError,
     OverflowError,
     OSError,  # a seek to a negative offset read from a corrupt header
+    AssertionError,  # pyelftools' own asserts
+    TypeError,  # a None where a table was expected
+    AttributeError,  # a section of an unexpected class
+    ZeroDivisionError,  # an entry size of 0
+    RecursionError,
+    MemoryError,  # a size field read as a length to allocate
 )
 
 
@@ -196,8 +209,12 @@ def _read_elf(path: str, fh: BinaryIO, symbols: bool) -> ElfFacts:
     except _TruncatedError as exc:
         raise ElfError(f"truncated ELF: {exc}", source=path) from None
     except _PARSE_ERRORS as exc:
-        detail = str(exc).strip() or type(exc).__name__
+        detail = " ".join(str(exc).split())[:_DETAIL_MAX] or f"pyelftools failed ({type(exc).__name__})"
         raise ElfError(f"corrupt or truncated ELF ({size} bytes): {detail}", source=path) from None
+
+
+_DETAIL_MAX = 200
+"""Characters of pyelftools' message kept (some embed a whole parsed structure)."""
 
 
 class _TruncatedError(Exception):
@@ -223,6 +240,16 @@ class _ElfReader:
                 raise _TruncatedError(
                     f"the {name} ends at byte {offset + length}, the file has {self.size} bytes"
                 )
+
+    def _check_section(self, section: Section | None) -> None:
+        """A section we read entry by entry must lie inside the file."""
+        if section is None or section["sh_type"] == "SHT_NOBITS":
+            return
+        end = section["sh_offset"] + section["sh_size"]
+        if end > self.size:
+            raise _TruncatedError(
+                f"section {section.name} ends at byte {end}, the file has {self.size} bytes"
+            )
 
     def facts(self, path: str, symbols: bool) -> ElfFacts:
         header = self.elf.header
@@ -282,15 +309,36 @@ class _ElfReader:
                 dynsym = section
         if verneed is None:
             return ()
+        for table in (verneed, versym, dynsym):
+            self._check_section(table)
         by_index = _symbols_by_version(versym, dynsym) if symbols else {}
         needs: list[VersionNeed] = []
+        # The entry counts (sh_info, vn_cnt) and the next-entry offsets are read from the file:
+        # a count of 2**32 with a next offset of 0 would walk the same entry for ever. Each
+        # entry is VERNEED_ENTRY bytes of the section, so more entries than fit is corruption.
+        budget = _EntryBudget(verneed["sh_size"] // VERNEED_ENTRY, verneed["sh_size"])
         for need, auxes in verneed.iter_versions():
+            budget.spend()
             for aux in auxes:
+                budget.spend()
                 names = by_index.get(aux["vna_other"] & ~VERSYM_HIDDEN, [])
                 needs.append(
                     VersionNeed(need.name or "?", aux.name or "?", tuple(names[:SYMBOLS_PER_VERSION]))
                 )
         return tuple(needs)
+
+
+class _EntryBudget:
+    """Counts the entries read from a table against how many its size can hold."""
+
+    def __init__(self, entries: int, size: int):
+        self.left = entries
+        self.size = size
+
+    def spend(self) -> None:
+        self.left -= 1
+        if self.left < 0:
+            raise ELFError(f".gnu.version_r claims more entries than its {self.size} bytes hold")
 
 
 def _symbols_by_version(

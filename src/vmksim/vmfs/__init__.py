@@ -2,10 +2,12 @@
 
 Layers, bottom up: :mod:`~vmksim.vmfs.source` (raw, gzip, block device, GPT),
 :mod:`~vmksim.vmfs.lvm` (LVM5/LVM6 devices and spanned volumes),
-:mod:`~vmksim.vmfs.volume` (FS3 descriptor, resource files, paths),
+:mod:`~vmksim.vmfs.address` (typed block addresses),
+:mod:`~vmksim.vmfs.blocks` (the block-reader interface files read through),
 :mod:`~vmksim.vmfs.inode` (file descriptors and block maps),
 :mod:`~vmksim.vmfs.directory` (VMFS5 and hashed VMFS6 directories),
-:mod:`~vmksim.vmfs.address` (typed block addresses).
+:mod:`~vmksim.vmfs.volume` (FS3 descriptor, resource files, paths; implements
+the block reader). Each imports only the ones before it.
 
     >>> fs = Vmfs.open(["vmfs6.bin.gz"])          # doctest: +SKIP
     >>> fs.lookup("/directory/file4").read()      # doctest: +SKIP

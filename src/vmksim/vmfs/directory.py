@@ -25,15 +25,13 @@ hashes to slot 15490, whose word 0x08000005 = dirent block 1, slot 8.
 from __future__ import annotations
 
 import struct
-from typing import TYPE_CHECKING, NamedTuple
+from typing import NamedTuple
 
 from vmksim.errors import VmfsError
+from vmksim.vmfs.blocks import BlockReader
+from vmksim.vmfs.inode import FileDescriptor
 
-if TYPE_CHECKING:
-    from vmksim.vmfs.inode import FileDescriptor
-    from vmksim.vmfs.volume import Vmfs
-
-__all__ = ["DirEntry", "hash_slot", "name_hash", "read_directory"]
+__all__ = ["MAX_ENTRIES", "DirEntry", "hash_slot", "max_directory_bytes", "name_hash", "read_directory"]
 
 V5_ENTRY = 0x8C
 V6_HEADER = 0x10000
@@ -96,8 +94,32 @@ def _decode_name(raw: bytes) -> str:
     return raw.split(b"\0", 1)[0].decode("utf-8", "replace")
 
 
-def read_directory(fs: Vmfs, fd: FileDescriptor) -> list[DirEntry]:
+MAX_ENTRIES = 130_690
+"""Files per directory, ~130,690 (the "Limits" box of https://en.wikipedia.org/wiki/VMware_VMFS,
+from VMware's configuration maximums)."""
+DIR_SLACK = 2
+"""Room for VMFS6 link and allocation-map blocks, whose number §1.6 does not give."""
+
+
+def max_directory_bytes(fs: BlockReader) -> int:
+    """The largest directory file MAX_ENTRIES entries (plus "." and "..") can need."""
+    entries = MAX_ENTRIES + 2
+    if not fs.vmfs6:
+        return entries * V5_ENTRY
+    block = fs.geometry.md_alignment
+    per_block = (block - V6_BLOCK_HEADER) // V6_ENTRY
+    return V6_HEADER + DIR_SLACK * -(-entries // per_block) * block
+
+
+def read_directory(fs: BlockReader, fd: FileDescriptor) -> list[DirEntry]:
     """All entries of directory *fd* except "." and ".."."""
+    limit = max_directory_bytes(fs)
+    if fd.size > limit:
+        raise VmfsError(
+            f"directory claims {fd.size} bytes, more than {MAX_ENTRIES} entries need ({limit})",
+            source=fs.name,
+            where=fd.where,
+        )
     data = fd.read()
     if len(data) != fd.size:
         raise VmfsError("directory file is short", source=fs.name, where=fd.where)
@@ -115,7 +137,7 @@ def _read_v5(data: bytes) -> list[DirEntry]:
     return out
 
 
-def _read_v6(fs: Vmfs, fd: FileDescriptor, data: bytes) -> list[DirEntry]:
+def _read_v6(fs: BlockReader, fd: FileDescriptor, data: bytes) -> list[DirEntry]:
     if len(data) < V6_HEADER:
         raise VmfsError(
             f"VMFS6 directory is {len(data)} bytes, shorter than its 64 KiB header",

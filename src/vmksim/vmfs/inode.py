@@ -22,12 +22,10 @@ import struct
 from collections.abc import Iterator
 from dataclasses import dataclass
 from enum import IntEnum
-from typing import TYPE_CHECKING, NamedTuple
+from typing import NamedTuple
 
 from vmksim.errors import VmfsError
-
-if TYPE_CHECKING:
-    from vmksim.vmfs.volume import Vmfs
+from vmksim.vmfs.blocks import MAX_FILE_SIZE, BlockReader
 
 __all__ = ["Extent", "FileDescriptor", "FileType", "Zla"]
 
@@ -78,7 +76,7 @@ _LS_TYPE = {
 class FileDescriptor:
     """One parsed FD. ``extents()`` walks its block map; ``read()`` reads its bytes."""
 
-    fs: Vmfs
+    fs: BlockReader
     address: int
     generation: int
     links: int
@@ -98,7 +96,7 @@ class FileDescriptor:
     resident: bytes
 
     @classmethod
-    def parse(cls, fs: Vmfs, address: int, raw: bytes, where: str) -> FileDescriptor:
+    def parse(cls, fs: BlockReader, address: int, raw: bytes, where: str) -> FileDescriptor:
         g = fs.geometry
         meta = raw[g.fd_meta : g.fd_meta + 0x200]
         (own, gen, links, ftype, flags) = struct.unpack_from("<5I", meta, 0)
@@ -107,6 +105,12 @@ class FileDescriptor:
         if own != address or ftype not in FileType._value2member_map_:
             raise VmfsError(
                 f"FD {address:#x} is not in use (its slot holds address {own:#x}, type {ftype})",
+                source=fs.name,
+                where=where,
+            )
+        if size > MAX_FILE_SIZE:
+            raise VmfsError(
+                f"FD claims a {size}-byte file, more than the largest VMFS file ({MAX_FILE_SIZE} bytes)",
                 source=fs.name,
                 where=where,
             )

@@ -22,11 +22,12 @@ import struct
 import tempfile
 import uuid
 import zlib
+from collections.abc import Callable
 from typing import IO
 
 from vmksim.errors import VmfsError
 
-__all__ = ["Source", "open_source"]
+__all__ = ["Progress", "Source", "open_source"]
 
 _GZIP_MAGIC = b"\x1f\x8b"
 _CHUNK = 1 << 20
@@ -70,14 +71,21 @@ class Source:
         return f"Source({self.name!r}, size={self.size:#x}, base={self.base:#x})"
 
 
-def _inflate(path: str) -> tuple[IO[bytes], int]:
-    """Decompress a gzip file into an anonymous sparse temporary file."""
+Progress = Callable[[str, int, int], None]
+"""Called as ``progress(image, compressed bytes read, compressed size)`` while a gzip image inflates."""
+
+
+def _inflate(path: str, progress: Progress | None = None) -> tuple[IO[bytes], int]:
+    """Decompress a gzip file into an anonymous sparse temporary file, once."""
     tmp = tempfile.TemporaryFile(prefix="vmksim-vmfs-")  # noqa: SIM115 - returned to the caller
     try:
-        with gzip.open(path, "rb") as gz:
+        with open(path, "rb") as raw, gzip.GzipFile(fileobj=raw, mode="rb") as gz:
+            total = os.fstat(raw.fileno()).st_size
             pos = 0
             while True:
                 chunk = gz.read(_CHUNK)
+                if progress is not None:
+                    progress(path, raw.tell(), total)
                 if not chunk:
                     break
                 if len(chunk) == _CHUNK and chunk == _ZERO_CHUNK:
@@ -119,8 +127,12 @@ def _find_partition(fh: IO[bytes], size: int) -> tuple[int, int] | None:
     return None
 
 
-def open_source(path: str | os.PathLike[str]) -> Source:
-    """Open a raw image, gzip image or block device as a :class:`Source`."""
+def open_source(path: str | os.PathLike[str], progress: Progress | None = None) -> Source:
+    """Open a raw image, gzip image or block device as a :class:`Source`.
+
+    A gzip image is inflated here, once, whatever is read from it later; *progress*
+    follows the inflation (the CLI draws a progress line from it).
+    """
     name = os.fspath(path)
     try:
         st = os.stat(name)
@@ -133,7 +145,7 @@ def open_source(path: str | os.PathLike[str]) -> Source:
     magic = os.pread(fh.fileno(), 2, 0)
     if magic == _GZIP_MAGIC:
         fh.close()
-        fh, size = _inflate(name)
+        fh, size = _inflate(name, progress)
         note = f"{name}: gzip image inflated to a temporary file ({size / 2**20:.0f} MiB)"
     else:
         size = fh.seek(0, os.SEEK_END)

@@ -30,18 +30,18 @@ import bisect
 import datetime as dt
 import struct
 from collections.abc import Iterator, Sequence
-from dataclasses import dataclass
 from functools import cached_property
 from typing import NamedTuple
 
 from vmksim.errors import VmfsError
 from vmksim.vmfs.address import AddrType, decode, encode_fd
+from vmksim.vmfs.blocks import Geometry
 from vmksim.vmfs.directory import DirEntry, read_directory
 from vmksim.vmfs.inode import Extent, FileDescriptor, FileType
 from vmksim.vmfs.lvm import Device, LogicalVolume, fmt_uuid
-from vmksim.vmfs.source import Source, open_source
+from vmksim.vmfs.source import Progress, Source, open_source
 
-__all__ = ["Geometry", "ResourceFile", "Vmfs", "VolumeInfo", "open_volumes"]
+__all__ = ["ResourceFile", "Vmfs", "VolumeInfo", "open_volumes"]
 
 FS3_OFFSET = 0x200000
 MAGIC_VMFS = 0x2FABF15E
@@ -51,6 +51,9 @@ CONFIG_DENSE_SBPC = 0x4
 
 # System files at fixed FD addresses, resource numbers in FDC cluster 0 (§1.3).
 ROOT, FBB, FDC, PBC, SBC, VH, PB2, SDD = range(8)
+SYMLINK_MAX = 4096
+"""Longest symbolic-link target read: PATH_MAX of Linux's limits.h, the userland of ESXi's shell."""
+_RESOURCE_NAMES = {FBB: ".fbb.sf", FDC: ".fdc.sf", PBC: ".pbc.sf", SBC: ".sbc.sf", PB2: ".pb2.sf"}
 
 
 class _Bare:
@@ -66,21 +69,6 @@ class _Bare:
 
     def read(self, offset: int, size: int) -> bytes:
         return self.source.read(offset, size)
-
-
-@dataclass(frozen=True, slots=True)
-class Geometry:
-    """Sizes that differ between VMFS5 and VMFS6 (§1.4, §1.5)."""
-
-    vmfs6: bool
-    md_alignment: int  # 512 on VMFS5 (its unit), 4096 on VMFS6
-    fd_size: int
-    fd_meta: int
-    fd_resident: int
-    fd_pointers: int
-    cluster_header: int
-    pb_entries: int
-    word: int
 
 
 class VolumeInfo(NamedTuple):
@@ -107,7 +95,7 @@ class ResourceFile:
     """A resource .sf file: locates (cluster, resource) inside it (§1.4)."""
 
     def __init__(self, fs: Vmfs, fd: FileDescriptor, name: str, header_at: int = 0):
-        self.fs = fd.fs
+        self.fs = fs
         self.fd = fd
         self.name = name
         raw = fs.read_file_bytes(fd, header_at, 0x40)
@@ -205,13 +193,18 @@ class Vmfs:
         )
         self._loading_sfb = False
         self._extent_cache: dict[int, tuple[list[int], list[Extent]]] = {}
-        self.fdc = ResourceFile(self, fdc_fd, ".fdc.sf")
+        self._resources: dict[int, ResourceFile] = {}
+        self._loading: set[int] = {FDC}
+        try:
+            self.fdc = ResourceFile(self, fdc_fd, ".fdc.sf")
+        finally:
+            self._loading.discard(FDC)
 
     # ------------------------------------------------------------ opening
     @classmethod
-    def open(cls, paths: Sequence[str]) -> Vmfs:
+    def open(cls, paths: Sequence[str], progress: Progress | None = None) -> Vmfs:
         """Open the one volume held by *paths* (one image, or every device of a spanned volume)."""
-        vols = open_volumes(paths)
+        vols = open_volumes(paths, progress)
         if len(vols) != 1:
             labels = ", ".join(v.label or v.uuid for v in vols)
             raise VmfsError(f"the images hold {len(vols)} volumes ({labels}); give one volume's devices")
@@ -242,21 +235,48 @@ class Vmfs:
         return self.volume.read(offset, size)
 
     # ------------------------------------------------------------ resources
-    @cached_property
+    def _resource(self, number: int) -> ResourceFile:
+        """The resource file at FD (0, *number*), loaded once.
+
+        Its own FD and block map are found through other resource files (§1.4: the FD
+        through .fdc.sf, sub-blocks through .sbc.sf, pointer blocks through .pbc.sf). A
+        crafted image can make one of them need itself (.sbc.sf's data in a sub-block):
+        that loop is refused here instead of recursing until Python gives up.
+        """
+        res = self._resources.get(number)
+        if res is not None:
+            return res
+        name = _RESOURCE_NAMES[number]
+        if number in self._loading:
+            raise VmfsError(
+                f"{name} is needed to locate its own blocks (corrupt system file)",
+                source=self.name,
+                where=f"FD {encode_fd(0, number):#x}",
+            )
+        self._loading.add(number)
+        try:
+            fd = self.fd(encode_fd(0, number))
+            res = ResourceFile(self, fd, name)
+        finally:
+            self._loading.discard(number)
+        self._resources[number] = res
+        return res
+
+    @property
     def sbc(self) -> ResourceFile:
-        return ResourceFile(self, self.fd(encode_fd(0, SBC)), ".sbc.sf")
+        return self._resource(SBC)
 
-    @cached_property
+    @property
     def pbc(self) -> ResourceFile:
-        return ResourceFile(self, self.fd(encode_fd(0, PBC)), ".pbc.sf")
+        return self._resource(PBC)
 
-    @cached_property
+    @property
     def pb2(self) -> ResourceFile:
-        return ResourceFile(self, self.fd(encode_fd(0, PB2)), ".pb2.sf")
+        return self._resource(PB2)
 
-    @cached_property
+    @property
     def fbb(self) -> ResourceFile:
-        return ResourceFile(self, self.fd(encode_fd(0, FBB)), ".fbb.sf")
+        return self._resource(FBB)
 
     @cached_property
     def sfb(self) -> ResourceFile:
@@ -377,6 +397,12 @@ class Vmfs:
         d = decode(address, self.vmfs6)
         if d.type is not AddrType.FD:
             raise VmfsError(f"{address:#x} is not a file-descriptor address", source=self.name, where=where)
+        if FDC in self._loading:
+            raise VmfsError(
+                ".fdc.sf is needed to locate its own blocks (corrupt system file)",
+                source=self.name,
+                where=where,
+            )
         off = self.fdc.locate(d.cluster, d.resource, where)
         raw = self.read_file_bytes(self.fdc.fd, off, self.geometry.fd_size)
         return FileDescriptor.parse(self, address, raw, where)
@@ -431,6 +457,12 @@ class Vmfs:
     def readlink(self, fd: FileDescriptor) -> str:
         if fd.type is not FileType.SYMLINK:
             raise VmfsError("not a symbolic link", source=self.name, where=fd.where)
+        if fd.size > SYMLINK_MAX:
+            raise VmfsError(
+                f"symbolic link claims a {fd.size}-byte target, longer than a path can be ({SYMLINK_MAX})",
+                source=self.name,
+                where=fd.where,
+            )
         return fd.read().decode("utf-8", "replace")
 
     # ------------------------------------------------------------ volume info
@@ -484,11 +516,14 @@ class Vmfs:
         return f"{self.fs_type}-{gen}.{self.minor}"
 
 
-def open_volumes(paths: Sequence[str]) -> list[Vmfs]:
-    """Open every volume found in *paths*: LVM devices are grouped by volume UUID, bare images stand alone."""
+def open_volumes(paths: Sequence[str], progress: Progress | None = None) -> list[Vmfs]:
+    """Open every volume found in *paths*: LVM devices are grouped by volume UUID, bare images stand alone.
+
+    *progress* follows the inflation of gzip images (see :func:`~vmksim.vmfs.source.open_source`).
+    """
     if not paths:
         raise VmfsError("no image given")
-    sources = [open_source(p) for p in paths]
+    sources = [open_source(p, progress) for p in paths]
     groups: dict[str, list[Device]] = {}
     bare: list[Source] = []
     for i, src in enumerate(sources):
