@@ -418,3 +418,12 @@ def test_a_header_with_no_row_or_one_row_without_its_line_end(tmp_path: Path, ro
     path.write_bytes(b'"(PDH-CSV 4.0) (UTC)(0)","\\\\h\\Memory\\Free MBytes"\n' + rows)
     rec = read_capture(path)
     assert [(s.time, s.values.tolist()) for s in rec] == ([(t(10, 0, 5), [8083.0])] if rows else [])
+
+
+def test_a_cell_beyond_the_csv_field_limit_is_one_error(tmp_path: Path) -> None:
+    # Found by the fuzz suite: the careful (reference) row path let csv.Error escape as a traceback.
+    path = tmp_path / "huge_cell.csv"
+    header = b'"(PDH-CSV 4.0) (UTC)(0)","\\\\h\\Memory\\Free MBytes"\n'
+    path.write_bytes(header + b'"11/28/2026 10:00:05","' + b"x" * 200_000 + b'"\n')
+    with pytest.raises(CaptureError, match=r"huge_cell\.csv:line 2: "):
+        list(CaptureReader(path))

@@ -187,3 +187,14 @@ def test_topology_cli(run_cli) -> None:
     assert code == 0 and all(name in out for name in PRESETS)
     code, _, err = run_cli("topology", "show", "sockets=2,cores_per_socket=3,numa_nodes=4")
     assert code == 1 and err.count("\n") == 1 and err.startswith("vmksim: error:")
+
+
+def test_esxcli_text_with_long_blank_runs_parses_in_linear_time(tmp_path: Path) -> None:
+    # A lazy field regex followed by \s*$ was quadratic here (fuzz suite): 400,000 blanks took minutes.
+    text = (TOPO / "esxcli-2x10-ht.txt").read_text()
+    padded = tmp_path / "esx.txt"
+    padded.write_text(text.replace("Core Speed:", "Core Speed:" + " " * 400_000, 1) + " " * 400_000 + "x\n")
+    with pytest.raises(TopologyError, match=r"unexpected line 'x'"):
+        resolve_host(str(padded))
+    padded.write_text(text.replace("Core Speed:", "Core Speed:" + " " * 400_000, 1))
+    assert shape(resolve_host(str(padded))) == (2, 1, 10, 2, 128 * 1024, 1)

@@ -104,3 +104,9 @@ def test_binary_file_is_not_a_vmx(tmp_path) -> None:
     p.write_bytes(b"KDMV\x00\x00\x01")
     with pytest.raises(VmxError, match="binary data"):
         read_vmx(p)
+
+
+def test_long_runs_of_blanks_parse_in_linear_time() -> None:
+    # A lazy value regex followed by \s*$ was quadratic here (fuzz suite): 400,000 blanks took minutes.
+    vmx = parse_vmx('numvcpus = "2"' + " " * 400_000 + '\nguestOS = "x' + " " * 400_000 + '"\n')
+    assert vmx.get("numvcpus") == "2" and vmx.get("guestOS") == "x" + " " * 400_000

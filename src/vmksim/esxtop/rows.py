@@ -145,7 +145,12 @@ def reference_values(
     wanted = range(width) if columns is None else columns
     out = np.empty((len(bodies), len(wanted)))
     for row, body in enumerate(bodies):
-        cells = next(csv.reader([body.decode("utf-8", "replace")]), [])
+        try:
+            cells = next(csv.reader([body.decode("utf-8", "replace")]), [])
+        except csv.Error as exc:  # e.g. a cell beyond the csv module's field limit: no number is
+            raise CaptureError(  # that long, so the row is damaged
+                f"unreadable row: {exc}", source=source, where=f"line {lines[row]}" if lines else None
+            ) from None
         if len(cells) != width:
             raise CaptureError(
                 f"{len(cells)} values but the header has {width}",

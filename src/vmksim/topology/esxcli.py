@@ -34,7 +34,19 @@ __all__ = ["MAX_TEXT_BYTES", "from_esxcli_text", "parse_esxcli_text"]
 MAX_TEXT_BYTES = 16 * 1024 * 1024
 
 _BLOCK = re.compile(r"^\s*CPU:\s*(\d+)\s*$")
-_FIELD = re.compile(r"^\s+([A-Za-z0-9 ()]+?):\s*(.*?)\s*$")
+_KEY = re.compile(r"[A-Za-z0-9 ()]+")
+
+
+def _field(line: str) -> tuple[str, str] | None:
+    """``   Key: value`` as (key, value): the key up to the first colon, the value stripped.
+
+    Split by hand, in linear time: the lazy regex it replaces was quadratic on long runs of
+    blanks (found by the fuzz suite).
+    """
+    key, colon, value = line.strip().partition(":")
+    if not colon or not _KEY.fullmatch(key):
+        return None
+    return key, value.strip()
 
 
 def parse_esxcli_text(text: str, source: str) -> tuple[list[dict[str, str]], dict[str, str]]:
@@ -49,10 +61,10 @@ def parse_esxcli_text(text: str, source: str) -> tuple[list[dict[str, str]], dic
             current = {"CPU": m.group(1)}
             cpus.append(current)
             continue
-        m = _FIELD.match(line) or re.match(r"^\s*([A-Za-z0-9 ()]+?):\s*(.*?)\s*$", line)
-        if not m:
-            raise TopologyError(f"unexpected line '{line.strip()}'", source=source, where=lineno)
-        key, value = m.group(1), m.group(2)
+        field = _field(line)
+        if field is None:
+            raise TopologyError(f"unexpected line '{line.strip()[:80]}'", source=source, where=lineno)
+        key, value = field
         if key in ("Physical Memory", "Reliable Memory", "NUMA Node Count"):
             memory[key] = value
             current = None

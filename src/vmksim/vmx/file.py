@@ -26,7 +26,9 @@ from vmksim.errors import InputWarning, VmxError
 
 __all__ = ["VmxFile", "decode_value", "encode_value", "parse_vmx"]
 
-_LINE = re.compile(r"^\s*([A-Za-z0-9_.:\-\[\]]+)\s*=\s*(.*?)\s*$")
+#: One ``key = "value"`` line, matched on the stripped line: a lazy value followed by ``\s*$`` would
+#: be quadratic in a long run of trailing blanks (found by the fuzz suite).
+_LINE = re.compile(r"^([A-Za-z0-9_.:\-\[\]]+)\s*=\s*(.*)$")
 _HEX = re.compile(r"\|([0-9A-Fa-f]{2})")
 
 
@@ -130,7 +132,7 @@ def parse_vmx(text: str, source: str = "<vmx>") -> VmxFile:
         stripped = line.strip()
         if not stripped or stripped.startswith("#"):
             continue
-        m = _LINE.match(line)
+        m = _LINE.match(stripped)
         if not m:
             raise VmxError(
                 f'malformed line {stripped[:60]!r} (expected key = "value")', source=source, where=lineno
