@@ -140,3 +140,13 @@ def test_shares_keep_their_ratio_on_a_helper_heavy_host(cpu_pct: float, vm_pct: 
     assert vcpus["hi"] + helpers["hi"] == pytest.approx(left * 2 / 3, abs=TOL_PCT)
     assert vcpus["lo"] + helpers["lo"] == pytest.approx(left / 3, abs=TOL_PCT)
     assert np.isclose(non_vm, cpu_pct, atol=TOL_PCT)
+
+
+def test_non_vm_demand_beyond_the_host_shrinks_reservations_in_proportion() -> None:
+    # 150 % of one PCPU of non-VM load on a 1-PCPU host: the host branch's floor (1500 MHz) and the
+    # user branch's (the VM's 500 MHz reservation) exceed the 1000 MHz there is, so both are scaled
+    # down alike (entitlement.water_fill); the VM still gets its part, less its helper worlds.
+    one = {**host(1, 150.0, 0.25), "cores_per_socket": 1}
+    h = boot_hogs(one, [{"name": "r", "vcpus": 1, "settings": {"sched.cpu.min": 500}}])
+    expected = 500 * MHZ / (1500 + 500) - 0.25 / 100 * MHZ
+    assert h.layouts[0].entitlement_mhz == pytest.approx(expected)

@@ -411,7 +411,10 @@ def _entitlements(
     if host_worlds:
         demand = sum(w.usable() for w in host_worlds)
         system = EntitlementNode("pool:<host>", 1.0, reservation_mhz=demand, children=tuple(host_worlds))
-        top = [system, EntitlementNode("pool:<user>", 1.0, children=tuple(top))]
+        # user's reservations are its children's (an expandable reservation), so when the non-VM
+        # demand alone would fill the host both floors shrink in proportion (entitlement.water_fill)
+        reserved = sum(n.reservation_mhz for n in top)
+        top = [system, EntitlementNode("pool:<user>", 1.0, reservation_mhz=reserved, children=tuple(top))]
     return entitle(host_capacity_mhz(host, params), top)
 
 
@@ -426,6 +429,7 @@ def _vm_node(vm: VmSpec, mhz: int, helpers: list[EntitlementNode]) -> Entitlemen
             limit_mhz=cfg.cpu_max_mhz,
             cap_mhz=cfg.vcpus * mhz,
         )
+    # The node carries the VM's limit; the limit budget of its vCPUs stays the whole limit (_vm_limit).
     vcpus = EntitlementNode(name=vm.name, shares=cfg.cpu_shares, cap_mhz=cfg.vcpus * mhz)
     return EntitlementNode(
         name=f"vm:{vm.name}",
