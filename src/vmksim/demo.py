@@ -173,7 +173,7 @@ def preferht_table(results: Sequence[Any]) -> Table:
     table = Table(
         title=f"What numa.vcpu.preferHT on the {TENANT} tenant does (per-vCPU averages over the run)",
         caption="%USED is charged time (62.5 % while the sibling hyper-thread is busy); "
-        "%LAT_C = time lost to contention, incl. HT sharing",
+        "%LAT_C = time lost to contention (RDY-MLMTD + CSTP + HT/freq loss)",
     )
     table.add_column("who")
     table.add_column("metric")

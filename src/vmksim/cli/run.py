@@ -40,7 +40,8 @@ examples:
 
 columns (per vCPU): %USED (charged, HT 62.5 %), %RUN, %RDY (includes %MLMTD),
 %CSTP, %MLMTD (held back by a limit), %WAIT (halted), %LAT_C (contention:
-RDY-MLMTD + CSTP + HT loss); NHN (first home node at the end), NMIG (NUMA
+RDY-MLMTD + CSTP + HT/freq loss: run time lost to a busy sibling thread or a
+lowered CPU clock); NHN (first home node at the end), NMIG (NUMA
 migrations, sum), N%L (local memory, mean).
 """
 

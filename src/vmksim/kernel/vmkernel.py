@@ -18,6 +18,7 @@ are split over the pool's VMs by their entitlements.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 
 import numpy as np
@@ -37,7 +38,7 @@ from vmksim.topology import HostTopology
 from vmksim.vmx import LatencySensitivity, VmConfig
 from vmksim.workload import BLOCK, Mode, VcpuProgram, demand_table, table_step_us, vcpu_programs
 
-__all__ = ["HT_CAPACITY_FACTOR", "Kernel", "ReferenceKernel", "VmLayout", "group_id"]
+__all__ = ["HT_CAPACITY_FACTOR", "Kernel", "LightGroup", "ReferenceKernel", "VmLayout", "group_id"]
 
 #: Capacity of a hyper-threaded core relative to one thread with the default SchedParams (2 × 62.5 %),
 #: esxi-scheduler.md §1.6; derived in one place, SchedParams.core_capacity.
@@ -56,6 +57,19 @@ _DRAW_CAP = BLOCK + (_AHEAD - 1) * _CHUNK
 def group_id(index: int) -> int:
     """esxtop GID of the index-th VM (stable, readable, never 0/1/2 which are ESXi's own groups)."""
     return 10_000 + 1_000 * index
+
+
+@dataclass(frozen=True, slots=True)
+class LightGroup:
+    """A kernel group that stands for one non-VM world or one VM helper world (vmksim.kernel.worlds).
+
+    ``owner`` is the scenario VM whose group the world belongs to (vmx, mks, NetWorld...), or None
+    for the host's own worlds (system, helper, drivers, user worlds); ``demand_mhz`` is the CPU it
+    really uses (its duty cycle × MHz). See :func:`_entitlements` for where it enters the tree.
+    """
+
+    owner: str | None
+    demand_mhz: float
 
 
 @dataclass(frozen=True, slots=True)
@@ -88,13 +102,19 @@ class Kernel:
     )
 
     def __init__(
-        self, scenario: Scenario, *, params: SchedParams | None = None, jit: bool | None = None
+        self,
+        scenario: Scenario,
+        *,
+        params: SchedParams | None = None,
+        jit: bool | None = None,
+        light: Mapping[str, LightGroup] | None = None,
     ) -> None:
+        """*light*: the scenario VMs (by name) that are helper worlds, not VMs (see :class:`LightGroup`)."""
         self.scenario = scenario
         self.params = _host_params(scenario, params or SchedParams())
         plans = _plans(scenario)
         self._groups, self._worlds = _infos(scenario.vms)
-        ents = _entitlements(scenario, self.params)
+        ents = _entitlements(scenario, self.params, light or {})
         _admit(scenario, ents)
         self.numa = NumaRuntime(scenario.host, len(scenario.vms), self.params)
         build = _Records(scenario, self.params)
@@ -339,19 +359,41 @@ def host_capacity_mhz(host: HostTopology, params: SchedParams | None = None) -> 
     return host.cores * host.mhz * (params or SchedParams()).core_capacity(host.threads_per_core)
 
 
-def _entitlements(scenario: Scenario, params: SchedParams) -> dict[str, float]:
+def _entitlements(
+    scenario: Scenario, params: SchedParams, light: Mapping[str, LightGroup]
+) -> dict[str, float]:
+    """Each kernel group's entitlement under full contention: the host capacity divided down the pool tree.
+
+    Without *light* groups the tree is the scenario's: its top-level pools and VMs share the host.
+    With them (vmksim.kernel.worlds) it is ESXi's host-local tree, where VMs live in a ``user``
+    resource group beside the ``host`` groups of the VMkernel and its user worlds (group paths such
+    as ``host/system``, ``host/vim/vmvisor/hostd`` and ``host/user`` appear as instances of the
+    ``sys.resourceMemConsumed`` / ``sys.resourceCpuUsage`` counters of a real host, e.g.
+    https://github.com/Checkmk/checkmk/blob/54928b2f4f51e7cc732b2b29c1be2c3e99f261e7/tests/unit/cmk/base/plugins/agent_based/test_esx_vsphere_counters.py ;
+    the root pool owns only what is "left after the VMkernel's own overhead", drs-cluster.md §1.1):
+
+    - ``host`` gets what its worlds really use (Σ demand; it is reserved, so it is met first) and
+      ``user`` the rest, so the scenario's pools and VMs divide ``capacity − Σ demand`` exactly as
+      the scenario says, and shares only compare siblings (esxi-scheduler.md §1.3 "Hierarchy").
+    - A VM's helper worlds are members of the VM's group (esxi-scheduler.md §1.1), so they draw on
+      the VM's entitlement: the VM becomes a node with the VM's shares, reservation and limit whose
+      children are its vCPUs and its helper worlds.
+
+    A light world's usable CPU is its demand: it never wants more (its duty cycle is fixed), so
+    under full contention it is entitled to exactly what it uses.
+    """
     host = scenario.host
     children: dict[str | None, list[EntitlementNode]] = {}
+    helpers: dict[str, list[EntitlementNode]] = {}
+    host_worlds: list[EntitlementNode] = []
     for vm in scenario.vms:
-        cfg = vm.config
-        leaf = EntitlementNode(
-            name=vm.name,
-            shares=cfg.cpu_shares,
-            reservation_mhz=cfg.cpu_min_mhz,
-            limit_mhz=cfg.cpu_max_mhz,
-            cap_mhz=cfg.vcpus * host.mhz,
-        )
-        children.setdefault(vm.pool, []).append(leaf)
+        lg = light.get(vm.name)
+        if lg is not None:
+            leaf = EntitlementNode(name=vm.name, shares=vm.config.cpu_shares, cap_mhz=lg.demand_mhz)
+            (host_worlds if lg.owner is None else helpers.setdefault(lg.owner, [])).append(leaf)
+    for vm in scenario.vms:
+        if vm.name not in light:
+            children.setdefault(vm.pool, []).append(_vm_node(vm, host.mhz, helpers.get(vm.name, [])))
 
     def build(pool: PoolSpec) -> EntitlementNode:
         kids = [build(p) for p in scenario.pools if p.parent == pool.name]
@@ -366,7 +408,36 @@ def _entitlements(scenario: Scenario, params: SchedParams) -> dict[str, float]:
 
     top = [build(p) for p in scenario.pools if p.parent is None] + children.get(None, [])
     top = [n for n in top if n.children or n.cap_mhz is not None]
+    if host_worlds:
+        demand = sum(w.usable() for w in host_worlds)
+        system = EntitlementNode("pool:<host>", 1.0, reservation_mhz=demand, children=tuple(host_worlds))
+        # user's reservations are its children's (an expandable reservation), so when the non-VM
+        # demand alone would fill the host both floors shrink in proportion (entitlement.water_fill)
+        reserved = sum(n.reservation_mhz for n in top)
+        top = [system, EntitlementNode("pool:<user>", 1.0, reservation_mhz=reserved, children=tuple(top))]
     return entitle(host_capacity_mhz(host, params), top)
+
+
+def _vm_node(vm: VmSpec, mhz: int, helpers: list[EntitlementNode]) -> EntitlementNode:
+    """A VM's entitlement node: a leaf for its vCPUs, or a node over them and its helper worlds."""
+    cfg = vm.config
+    if not helpers:
+        return EntitlementNode(
+            name=vm.name,
+            shares=cfg.cpu_shares,
+            reservation_mhz=cfg.cpu_min_mhz,
+            limit_mhz=cfg.cpu_max_mhz,
+            cap_mhz=cfg.vcpus * mhz,
+        )
+    # The node carries the VM's limit; the limit budget of its vCPUs stays the whole limit (_vm_limit).
+    vcpus = EntitlementNode(name=vm.name, shares=cfg.cpu_shares, cap_mhz=cfg.vcpus * mhz)
+    return EntitlementNode(
+        name=f"vm:{vm.name}",
+        shares=cfg.cpu_shares,
+        reservation_mhz=cfg.cpu_min_mhz,
+        limit_mhz=cfg.cpu_max_mhz,
+        children=(vcpus, *helpers),
+    )
 
 
 def _vm_limit(scenario: Scenario, vm: VmSpec, ents: dict[str, float]) -> float | None:

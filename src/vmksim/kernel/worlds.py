@@ -18,7 +18,14 @@ on/off workload (exponential bursts of :data:`NON_VM_BURST_MS` /
 other worlds wait. Worlds without load only appear (always waiting). The
 non-VM load is ``[host.system] cpu_pct`` (total %USED of all non-VM groups,
 % of one PCPU) split by :data:`NON_VM_WORLDS` weights; each VM's helper worlds
-carry ``[host.system] vm_worlds_pct`` split by :data:`VM_WORLD_LOAD_WEIGHTS`. :class:`EsxHost` regroups the kernel's
+carry ``[host.system] vm_worlds_pct`` split by :data:`VM_WORLD_LOAD_WEIGHTS`.
+These kernel groups are not siblings of the VMs in the entitlement tree (that
+would let ~20 default-share groups dilute every VM's entitlement and turn
+reservations into absolute priority): the non-VM ones sit in a ``host`` branch
+that gets what they really use, beside a ``user`` branch holding the scenario's
+pools and VMs, and a VM's helper worlds sit inside their VM's node and draw on
+its entitlement (:class:`~vmksim.kernel.vmkernel.LightGroup`, ``_entitlements``
+there gives the sources). :class:`EsxHost` regroups the kernel's
 counters into esxtop's groups and adds what esxtop derives from these worlds
 (esxi-scheduler.md §3.2, §3.3):
 
@@ -63,7 +70,7 @@ import numpy.typing as npt
 
 from vmksim.counters import CounterSnapshot, GroupInfo, WorldInfo, WorldKind
 from vmksim.kernel.power import GOVERNOR_PERIOD_US, PowerModel
-from vmksim.kernel.vmkernel import Kernel, VmLayout, group_id
+from vmksim.kernel.vmkernel import Kernel, LightGroup, VmLayout, group_id
 from vmksim.scenario import Distribution, Scenario, VmSpec, WorkloadKind, WorkloadSpec
 from vmksim.sched.params import SchedParams
 from vmksim.topology import HostTopology
@@ -258,20 +265,26 @@ class EsxHost:
             *(_vm_group(vm, v, scenario.system.vm_worlds_pct) for v, vm in enumerate(scenario.vms)),
         ]
         extra: list[VmSpec] = []
+        light: dict[str, LightGroup] = {}  # where each helper world sits in the pool tree
         kernel_of: list[int] = []  # display world -> kernel world (-1: never runs)
         first_extra = sum(vm.config.vcpus for vm in scenario.vms)
         vcpu_base = np.cumsum([0] + [vm.config.vcpus for vm in scenario.vms])
         for g in groups:
+            owner = scenario.vms[g.vm].name if g.vm >= 0 else None
             for w in g.worlds:
                 if w.kind is WorldKind.VCPU:
                     kernel_of.append(int(vcpu_base[g.vm]) + w.vcpu)
                 elif w.load_pct > 0:
                     extra.append(_helper_vm(f"{g.info.group_id}:{g.info.name}:{w.wid}:{w.name}", w))
+                    light[extra[-1].name] = LightGroup(owner, w.load_pct / 100.0 * scenario.host.mhz)
                     kernel_of.append(first_extra + len(extra) - 1)
                 else:
                     kernel_of.append(-1)
         self.kernel = Kernel(
-            dataclasses.replace(scenario, vms=scenario.vms + tuple(extra)), params=params, jit=jit
+            dataclasses.replace(scenario, vms=scenario.vms + tuple(extra)),
+            params=params,
+            jit=jit,
+            light=light,
         )
         self._groups = tuple(g.info if g.vm < 0 else self.kernel.groups[g.vm] for g in groups)
         self._worlds = tuple(
