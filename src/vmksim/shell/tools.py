@@ -1,0 +1,223 @@
+"""``sched-stats``, ``vsish``, ``vmware`` and ``uname``: the VMkernel's own views of the host.
+
+ESXi counterparts (vmfs-shell-elf-api.md §2.4): ``sched-stats -t TYPE`` prints scheduler tables
+(types seen publicly: ncpus, numa-clients, vcpu-state-counts, pcpu-stats...); ``vsish -e get|ls
+PATH`` reads the VMkernel's VSI tree, structured values as a ``Name {`` line, then
+``   field:value`` lines indented three spaces, then ``}``; directory entries end with ``/``.
+The exact columns of the sched-stats tables and the VSI structure titles are **unverified**
+(public scripts grep them for field names only); the field names used are the ones scripts
+grep (``Number of packages``, ``productVersion``, ``uptime``...), the values come from the kernel.
+
+Units: sched-stats and vsish times are in microseconds (the kernel's counters), memory in KB.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+
+from vmksim.shell.host import ShellHost
+
+__all__ = ["sched_stats", "uname", "vmware", "vsish"]
+
+Tool = tuple[int, str]
+
+
+# --- sched-stats ---------------------------------------------------------------------------------
+def _ncpus(h: ShellHost) -> str:
+    t = h.scenario.host
+    counts = ((t.pcpus, "PCPUs"), (t.cores, "cores"), (t.numa_nodes * t.llc_per_node, "LLCs"),
+              (t.sockets, "packages"), (t.numa_nodes, "NUMA nodes"))  # fmt: skip
+    return "".join(f"{n:>4} {what}\n" for n, what in counts)
+
+
+def _table(head: Sequence[str], rows: Sequence[Sequence[object]]) -> str:
+    cells = [[str(c) for c in r] for r in [head, *rows]]
+    widths = [max(len(r[i]) for r in cells) for i in range(len(head))]
+    return "".join(" ".join(c.rjust(w) for c, w in zip(r, widths, strict=True)) + "\n" for r in cells)
+
+
+def _numa_clients(h: ShellHost) -> str:
+    """One row per NUMA client: its VM, home node, worlds and memory local/remote to its nodes."""
+    head = (
+        "groupName",
+        "groupID",
+        "clientID",
+        "homeNode",
+        "affinity",
+        "nWorlds",
+        "localMem",
+        "remoteMem",
+        "currLocal%",
+    )
+    rows = []
+    h.sync()
+    for c in h.esx.kernel.numa.clients:
+        if c.group >= len(h.vms):
+            continue
+        vm = h.vms[c.group]
+        local = float(c.memory[list(c.nodes)].sum())
+        remote = float(c.memory.sum()) - local
+        total = local + remote
+        mask = sum(1 << n for n in c.nodes)
+        pct = round(100 * local / total) if total > 0 else 100
+        rows.append((f"vm.{vm.world_id}", vm.group_id, c.index, c.home, f"0x{mask:x}", len(c.worlds),
+                     round(local * 1024), round(remote * 1024), pct))  # fmt: skip
+    return _table(head, rows)
+
+
+def _vcpu_states(h: ShellHost) -> str:
+    """Per vCPU world: cumulative run / ready / costop / wait time (µs) since power-on."""
+    snap = h.snapshot()
+    head = ("vcpu", "vm", "name", "run", "ready", "costop", "wait")
+    index = {w.world_id: i for i, w in enumerate(h.esx.worlds)}
+    rows = []
+    for vm in h.vms:
+        for wid in vm.vcpu_worlds:
+            i = index[wid]
+            rows.append((wid, vm.world_id, h.esx.worlds[i].name, int(snap.run[i]), int(snap.ready[i]),
+                         int(snap.costop[i]), int(snap.wait[i])))  # fmt: skip
+    return _table(head, rows)
+
+
+def _pcpu_stats(h: ShellHost) -> str:
+    """Per PCPU: its core and node, busy (unhalted) µs and charged (used) µs since power-on."""
+    snap = h.snapshot()
+    t = h.scenario.host
+    rows = [
+        (p.id, p.core, p.node, int(snap.pcpu_busy[p.id]), round(float(snap.pcpu_used[p.id])))
+        for p in t.pcpu_list
+    ]
+    return _table(("cpu", "core", "node", "busy", "used"), rows)
+
+
+SCHED_STATS: dict[str, Callable[[ShellHost], str]] = {
+    "ncpus": _ncpus,
+    "numa-clients": _numa_clients,
+    "vcpu-state-counts": _vcpu_states,
+    "pcpu-stats": _pcpu_stats,
+}
+
+
+def sched_stats(h: ShellHost, argv: Sequence[str]) -> Tool:
+    if len(argv) == 2 and argv[0] == "-t" and argv[1] in SCHED_STATS:
+        return 0, SCHED_STATS[argv[1]](h)
+    if len(argv) == 2 and argv[0] == "-t":
+        return 1, f"sched-stats: type '{argv[1]}' is not simulated yet (known: {', '.join(SCHED_STATS)})\n"
+    return 1, "usage: sched-stats -t ncpus|numa-clients|vcpu-state-counts|pcpu-stats\n"
+
+
+# --- vsish ---------------------------------------------------------------------------------------
+Node = Callable[[ShellHost, list[str]], "str | list[str] | None"]
+
+
+def _struct(title: str, fields: Sequence[tuple[str, object]]) -> str:
+    return f"{title} {{\n" + "".join(f"   {k}:{v}\n" for k, v in fields) + "}\n"
+
+
+def _cpu_info(h: ShellHost) -> str:
+    t = h.scenario.host
+    ht = "3 -> enabled" if t.ht else "0 -> disabled"
+    return _struct("CPU global information", (
+        ("Number of packages", t.sockets), ("Number of cores", t.cores), ("Number of CPUs (threads)", t.pcpus),
+        ("Hyperthreading state", ht), ("Number of NUMA nodes", t.numa_nodes)))  # fmt: skip
+
+
+def _version(h: ShellHost) -> str:
+    version, build = h.release
+    return _struct(
+        "VMkernel version information", (("productVersion", version), ("buildVersion", f"build-{build}"))
+    )
+
+
+def _state_times(h: ShellHost, wid: int) -> str | None:
+    index = {w.world_id: i for i, w in enumerate(h.esx.worlds)}
+    i = index.get(wid)
+    if i is None or all(wid not in vm.vcpu_worlds for vm in h.vms):
+        return None
+    s = h.snapshot()
+    return _struct("vcpu state times", (("uptime", f"{s.time_us} usec"), ("run", f"{int(s.run[i])} usec"),
+        ("ready", f"{int(s.ready[i])} usec"), ("costop", f"{int(s.costop[i])} usec"),
+        ("wait", f"{int(s.wait[i])} usec")))  # fmt: skip
+
+
+def _vsi_get(h: ShellHost, path: list[str]) -> str | None:
+    t = h.scenario.host
+    fixed: dict[tuple[str, ...], Callable[[], str]] = {
+        ("hardware", "cpu", "cpuInfo"): lambda: _cpu_info(h),
+        ("system", "version"): lambda: _version(h),
+    }
+    if tuple(path) in fixed:
+        return fixed[tuple(path)]()
+    if len(path) == 5 and path[:4] == ["hardware", "cpuTopology", "numa", "nodes"] and path[4].isdigit():
+        n = int(path[4])
+        if n < t.numa_nodes:
+            pcpus = t.node_pcpus(n)
+            return _struct("NUMA node", (("pcpus", f"{pcpus.start}-{pcpus.stop - 1}"),))
+    if len(path) == 5 and path[0] == "sched" and path[1] == "Vcpus" and path[3:] == ["stats", "stateTimes"]:
+        return _state_times(h, int(path[2])) if path[2].isdigit() else None
+    return None
+
+
+def _vsi_ls(h: ShellHost, path: list[str]) -> list[str] | None:
+    t = h.scenario.host
+    tree: dict[tuple[str, ...], list[str]] = {
+        (): ["hardware/", "sched/", "system/"],
+        ("hardware",): ["cpu/", "cpuTopology/"],
+        ("hardware", "cpu"): ["cpuInfo"],
+        ("hardware", "cpuTopology"): ["numa/"],
+        ("hardware", "cpuTopology", "numa"): ["nodes/"],
+        ("hardware", "cpuTopology", "numa", "nodes"): [f"{n}" for n in range(t.numa_nodes)],
+        ("system",): ["version"],
+        ("sched",): ["Vcpus/"],
+        ("sched", "Vcpus"): [f"{w}/" for vm in h.vms for w in vm.vcpu_worlds],
+    }
+    key = tuple(path)
+    if key in tree:
+        return tree[key]
+    if len(path) == 3 and path[:2] == ["sched", "Vcpus"] and path[2].isdigit():
+        return ["stats/"] if any(int(path[2]) in vm.vcpu_worlds for vm in h.vms) else None
+    if len(path) == 4 and path[:2] == ["sched", "Vcpus"] and path[3] == "stats":
+        return ["stateTimes"]
+    return None
+
+
+def vsish(h: ShellHost, argv: Sequence[str]) -> Tool:
+    """``vsish -e get PATH`` / ``vsish -e ls PATH`` (``set`` is not simulated)."""
+    if len(argv) != 3 or argv[0] != "-e" or argv[1] not in ("get", "ls", "set"):
+        return 1, "usage: vsish -e get|ls PATH\n"
+    op, path = argv[1], [p for p in argv[2].split("/") if p]
+    if op == "set":
+        return 1, "vsish: set is not simulated yet\n"
+    h.sync()
+    out: str | list[str] | None = _vsi_get(h, path) if op == "get" else _vsi_ls(h, path)
+    if out is None:
+        return 1, f"vsish: {argv[2]}: no such node (or not simulated)\n"
+    return 0, out if isinstance(out, str) else "".join(e + "\n" for e in out)
+
+
+# --- vmware / uname ------------------------------------------------------------------------------
+def vmware(h: ShellHost, argv: Sequence[str]) -> Tool:
+    version, build = h.release
+    if list(argv) == ["-v"]:
+        return 0, f"VMware ESXi {version} build-{build}\n"
+    if list(argv) == ["-vl"]:
+        return 0, f"VMware ESXi {version} build-{build}\nVMware ESXi {h.scenario.esxi} GA\n"
+    return 1, "usage: vmware -v | -vl\n"
+
+
+def uname(h: ShellHost, argv: Sequence[str]) -> Tool:
+    """``uname [-asnrm]``: kernel name VMkernel (§2.1); the build date is not known, so omitted."""
+    version, build = h.release
+    parts = {
+        "s": "VMkernel",
+        "n": h.hostname,
+        "r": version,
+        "v": f"#1 SMP Release build-{build}",
+        "m": "x86_64",
+    }
+    flags = "".join(a.lstrip("-") for a in argv) or "s"
+    if any(f not in "asnrvm" for f in flags):
+        return 1, f"uname: invalid option -- '{next(f for f in flags if f not in 'asnrvm')}'\n"
+    if "a" in flags:
+        return 0, " ".join([*parts.values(), "x86_64", "x86_64", "ESXi"]) + "\n"
+    return 0, " ".join(v for k, v in parts.items() if k in flags) + "\n"
