@@ -7,3 +7,8 @@ topology, never the reverse. Modules: :mod:`~vmksim.shell.host` (the booted host
 :mod:`~vmksim.shell.applets` (the file system and BusyBox applets), :mod:`~vmksim.shell.interp`
 (the ash interpreter over bashlex's AST) and :mod:`~vmksim.shell.session` (-c, scripts, prompt).
 """
+
+from vmksim.shell.esxcli import esxcli
+from vmksim.shell.host import ShellHost
+
+__all__ = ["ShellHost", "esxcli"]

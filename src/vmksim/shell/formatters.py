@@ -144,6 +144,8 @@ def table(data: Struct | list[Struct], params: FormatParams) -> str:
 def _csv_cell(value: Value) -> str:
     """One csv value: quoted (by the csv module) when it holds a comma, a space or a quote."""
     text = _text(value)
+    if not text:
+        return ""  # an empty value is nothing between the commas (the csv module would write "")
     buf = io.StringIO()
     if any(ch in text for ch in ', "'):
         csv.writer(buf, quoting=csv.QUOTE_ALL, lineterminator="").writerow([text])
