@@ -365,3 +365,14 @@ def test_esx_conf_holds_the_host_identity(host: ShellHost) -> None:
     _, text, _ = sh_run(Shell(host), "grep uuid /etc/vmware/esx.conf")
     assert text == f'/system/uuid = "{host.uuid}"\n'
     assert ok(host, "system", "uuid", "get") == host.uuid + "\n"
+
+
+def test_esxtop_batch_samples_the_running_host(host: ShellHost) -> None:
+    shell = Shell(host)
+    status, text, _ = sh_run(shell, "esxtop -b -d 1 -n 3")
+    rows = list(csv.reader(io.StringIO(text)))
+    assert status == 0 and len(rows) == 4  # header + -n rows
+    assert host.now_us == 3 * 2_000_000  # -d below 2 s becomes 2 s (esxtop.md §1)
+    assert all(any(f"({v.group_id}:{v.name})" in c for c in rows[0]) for v in host.vms)
+    assert [r[0][-8:] for r in rows[1:]] == ["00:00:02", "00:00:04", "00:00:06"]
+    assert sh_run(shell, "esxtop")[0] == 1  # the TUI is not in the shell

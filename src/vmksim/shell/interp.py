@@ -9,7 +9,7 @@ pipelines; ``if``/``elif``/``else``; ``for``; ``while``/``until``; ``{ ...; }``;
 
 Commands are the BusyBox applets of :mod:`vmksim.shell.applets`, the builtins here (cd, pwd,
 exit, export, sleep, true, false, test/[, :), and the ESXi tools (esxcli, localcli, vim-cmd,
-sched-stats, vsish, vmware, uname). Anything else is ``-sh: NAME: not found`` with status 127,
+sched-stats, vsish, esxtop -b, vmware, uname). Anything else is ``-sh: NAME: not found`` with status 127,
 as ash says it.
 
 Simplifications: pipeline stages run one after the other on text (no concurrency, so an endless
@@ -31,7 +31,7 @@ from vmksim.shell import applets
 from vmksim.shell.applets import Result
 from vmksim.shell.esxcli import esxcli
 from vmksim.shell.host import ShellHost
-from vmksim.shell.tools import sched_stats, uname, vmware, vsish
+from vmksim.shell.tools import esxtop, sched_stats, uname, vmware, vsish
 from vmksim.shell.vfs import VfsError, VirtualFs, host_files
 from vmksim.shell.vimcmd import vim_cmd
 
@@ -76,6 +76,7 @@ TOOLS: dict[str, Tool] = {
     "vsish": vsish,
     "vmware": vmware,
     "uname": uname,
+    "esxtop": esxtop,
 }
 
 

@@ -17,7 +17,12 @@ from collections.abc import Callable, Sequence
 
 from vmksim.shell.host import ShellHost
 
-__all__ = ["sched_stats", "uname", "vmware", "vsish"]
+__all__ = ["ESXTOP_MAX_SAMPLES", "ESXTOP_MIN_DELAY_S", "esxtop", "sched_stats", "uname", "vmware", "vsish"]
+
+#: Most samples one ``esxtop -b`` may ask for in the shell: its output is collected, not streamed.
+ESXTOP_MAX_SAMPLES = 10_000
+#: esxtop's shortest delay: "values below 2 become 2" (esxtop.md §1, the ``-d`` row).
+ESXTOP_MIN_DELAY_S = 2.0
 
 Tool = tuple[int, str]
 
@@ -193,6 +198,45 @@ def vsish(h: ShellHost, argv: Sequence[str]) -> Tool:
     if out is None:
         return 1, f"vsish: {argv[2]}: no such node (or not simulated)\n"
     return 0, out if isinstance(out, str) else "".join(e + "\n" for e in out)
+
+
+# --- esxtop ------------------------------------------------------------------------------------
+def esxtop(h: ShellHost, argv: Sequence[str]) -> Tool:
+    """``esxtop -b [-a] -d SECONDS -n COUNT``: batch CSV of the running host (vmksim.esxtop.writer).
+
+    Each interval is a ``sleep`` of the host (paused hosts jump, paced hosts wait). The rows are
+    printed when the run ends (the shell collects command output). The TUI is not available
+    inside the shell: run ``vmksim top SCENARIO`` for it.
+    """
+    import getopt
+    import io
+
+    from vmksim.esxtop.writer import BatchWriter
+    from vmksim.stats.sampler import Sampler
+
+    try:
+        pairs, rest = getopt.getopt(list(argv), "bad:n:")
+    except getopt.GetoptError as exc:
+        return 1, f"esxtop: {exc.msg}\n"
+    opts = dict(pairs)
+    if "-b" not in opts or rest:
+        return 1, "esxtop: only batch mode is simulated in the shell: esxtop -b [-a] -d SECONDS -n COUNT\n"
+    try:
+        delay, count = float(opts.get("-d", "5")), int(opts.get("-n", "1"))
+    except ValueError:
+        return 1, "esxtop: -d takes seconds and -n a count\n"
+    delay = max(delay, ESXTOP_MIN_DELAY_S)
+    if not 1 <= count <= ESXTOP_MAX_SAMPLES:
+        return 1, f"esxtop: -n must be 1 to {ESXTOP_MAX_SAMPLES}\n"
+    h.sync()
+    sampler = Sampler(h.esx, all_counters="-a" in opts)
+    buf = io.StringIO()
+    writer = BatchWriter(buf, sampler.host, sampler.columns)
+    writer.write_header()
+    for _ in range(count):
+        h.sleep(delay)
+        writer.write(sampler.sample())
+    return 0, buf.getvalue()
 
 
 # --- vmware / uname ------------------------------------------------------------------------------
