@@ -33,13 +33,13 @@ from vmksim.vmx import parse_vmx, vm_from_vmx
 GOLDEN = Path(__file__).parent / "golden" / "shell"
 
 
-def tiny_scenario(**host: object) -> Scenario:
+def tiny_scenario(settings: dict[str, object] | None = None, **host: object) -> Scenario:
     spec = {"name": "esx-lab-01", "sockets": 2, "cores_per_socket": 2, "threads_per_core": 2,
             "memory_gb": 16, "mhz": 2000, **host}  # fmt: skip
     return scenario_from_mapping(
         {
             "esxi": "8.0",
-            "host": spec,
+            "host": {**spec, "settings": settings or {}},
             "run": {"duration_s": 60, "interval_s": 5},
             "vm": [
                 {
@@ -376,3 +376,25 @@ def test_esxtop_batch_samples_the_running_host(host: ShellHost) -> None:
     assert all(any(f"({v.group_id}:{v.name})" in c for c in rows[0]) for v in host.vms)
     assert [r[0][-8:] for r in rows[1:]] == ["00:00:02", "00:00:04", "00:00:06"]
     assert sh_run(shell, "esxtop")[0] == 1  # the TUI is not in the shell
+
+
+def test_vim_cmd_get_config_shows_the_vms_configuration(host: ShellHost) -> None:
+    _, text, _ = sh_run(Shell(host), "vim-cmd vmsvc/get.config 1")
+    web = host.scenario.vm("web").config
+    assert text.startswith('Config:\n(vim.vm.ConfigInfo) {\n   name = "web",\n')
+    assert f"      numCPU = {web.vcpus},\n" in text and f"      memoryMB = {web.memory_mb},\n" in text
+    # no reservation, no limit (-1), normal shares = 1000 per vCPU (vmksim.vmx.SHARE_LEVELS)
+    assert "      reservation = 0,\n      limit = -1,\n" in text
+    assert f'         shares = {web.vcpus * 1000},\n         level = "normal",\n' in text
+
+
+def test_a_host_setting_shows_in_esxcli_vim_cmd_and_esx_conf() -> None:
+    h = ShellHost(tiny_scenario({"Numa.PreferHT": 1}), paused=True, jit=False)
+    shell = Shell(h)
+    delta = _from_csv(ok(h, "--formatter=csv", "system", "settings", "advanced", "list", "--delta"))
+    assert [(r["Path"], r["IntValue"], r["DefaultIntValue"]) for r in delta] == [("/Numa/PreferHT", "1", "0")]
+    _, view, _ = sh_run(shell, "vim-cmd hostsvc/advopt/view Numa.PreferHT")
+    assert '      key = "Numa.PreferHT",\n      value = 1,\n' in view
+    assert sh_run(shell, "grep PreferHT /etc/vmware/esx.conf")[1] == '/adv/Numa/PreferHT = "1"\n'
+    status, _, err = sh_run(shell, "vim-cmd hostsvc/advopt/view Numa.Nope")
+    assert status == 1 and "InvalidName" in err

@@ -54,10 +54,20 @@ def shell() -> Shell:
         ("nosuch 2>/dev/null; echo done", "done\n"),
         ("nosuch 2>&1 | grep -c found", "1\n"),
         ("{ echo a; echo b; } | wc -l", "2\n"),
+        ('f() { echo "$# $1"; shift; echo "$@"; return 7; echo no; }; f a b c; echo $?', "3 a\nb c\n7\n"),
+        ("count() { esxcli vm process list | grep -c 'World ID'; }; n=$(count); echo vms=$n", "vms=2\n"),
     ],
 )
 def test_script_syntax(shell: Shell, line: str, out: str) -> None:
     assert sh_run(shell, line)[1] == out
+
+
+def test_constructs_bashlex_cannot_build_are_refused_whole(shell: Shell) -> None:
+    status, out, err = sh_run(shell, "echo before; echo $((1 + 2))")
+    assert (status, out) == (
+        2,
+        "",
+    ) and err == "-sh: not supported by vmksim's shell yet: arithmetic expansion\n"
 
 
 def test_exit_status_of_a_line_and_exit(shell: Shell) -> None:

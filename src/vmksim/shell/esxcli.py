@@ -20,7 +20,15 @@ from dataclasses import dataclass, field
 from vmksim.shell.formatters import FieldType, FormatError, FormatParams, Struct, render
 from vmksim.shell.host import ShellHost
 
-__all__ = ["ADVANCED_OPTIONS", "COMMANDS", "NAMESPACES", "AdvancedOption", "EsxcliError", "esxcli"]
+__all__ = [
+    "ADVANCED_OPTIONS",
+    "COMMANDS",
+    "NAMESPACES",
+    "AdvancedOption",
+    "EsxcliError",
+    "esxcli",
+    "option_value",
+]
 
 S, INT, B = FieldType.STRING, FieldType.INTEGER, FieldType.BOOLEAN
 
@@ -106,7 +114,8 @@ def _uuid(h: ShellHost, a: Args) -> str:
     return h.uuid + "\n"
 
 
-def _option_value(h: ShellHost, opt: AdvancedOption) -> int:
+def option_value(h: ShellHost, opt: AdvancedOption) -> int:
+    """The option's value on the host: the scenario's ``[host.settings]``, else the default."""
     key = opt.path.strip("/").replace("/", ".").lower()
     for k, v in h.scenario.host_settings.items():
         if k.lower() == key:
@@ -129,7 +138,7 @@ def _advanced_list(h: ShellHost, a: Args) -> list[Struct]:
         opts = [o for o in opts if o.path.lower().startswith(tree.rstrip("/").lower() + "/")]
     rows = [_option_struct(h, o) for o in opts]
     if a.get("delta"):
-        rows = [r for r, o in zip(rows, opts, strict=True) if _option_value(h, o) != o.default]
+        rows = [r for r, o in zip(rows, opts, strict=True) if option_value(h, o) != o.default]
     return rows
 
 
@@ -139,7 +148,7 @@ def _option_struct(h: ShellHost, o: AdvancedOption) -> Struct:
         (
             ("Path", S, o.path),
             ("Type", S, "integer"),
-            ("Int Value", INT, _option_value(h, o)),
+            ("Int Value", INT, option_value(h, o)),
             ("Default Int Value", INT, o.default),
             ("Min Value", INT, o.minimum),
             ("Max Value", INT, o.maximum),

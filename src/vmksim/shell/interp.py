@@ -7,14 +7,15 @@ pipelines; ``if``/``elif``/``else``; ``for``; ``while``/``until``; ``{ ...; }``;
 ``$VAR``, ``${VAR}``, ``${VAR:-default}``, ``$?``, ``$(...)`` and backquotes; quoting; ``>``,
 ``>>``, ``<``, ``2>&1`` and ``2>/dev/null`` redirections into the shell's own file system.
 
+Functions (``name() { ...; }``) with ``$1``..., ``$#``, ``$@``, ``return`` and ``shift``.
 Commands are the BusyBox applets of :mod:`vmksim.shell.applets`, the builtins here (cd, pwd,
-exit, export, sleep, true, false, test/[, :), and the ESXi tools (esxcli, localcli, vim-cmd,
+exit, export, return, shift, sleep, true, false, test/[, :), and the ESXi tools (esxcli, localcli, vim-cmd,
 sched-stats, vsish, esxtop -b, vmware, uname). Anything else is ``-sh: NAME: not found`` with status 127,
 as ash says it.
 
 Simplifications: pipeline stages run one after the other on text (no concurrency, so an endless
-producer would not end); no functions, globbing, arithmetic ``$((...))``, ``case`` or background
-jobs (bashlex parses some of them; running them says "not supported").
+producer would not end); no globbing, arrays or background jobs; bashlex 0.18 cannot build
+arithmetic ``$((...))``, ``case`` or ``[[ ]]``, so those say "not supported" / syntax error.
 """
 
 from __future__ import annotations
@@ -43,6 +44,12 @@ IFS = " \t\n"
 
 
 class ShellExit(Exception):
+    def __init__(self, code: int) -> None:
+        super().__init__(code)
+        self.code = code
+
+
+class _Return(Exception):
     def __init__(self, code: int) -> None:
         super().__init__(code)
         self.code = code
@@ -89,6 +96,8 @@ class Shell:
         self.cwd = "/"
         self.status = 0
         self.vars: dict[str, str] = {"HOME": "/", "PWD": "/", "HOSTNAME": host.hostname, "SHELL": "/bin/sh"}
+        self.args: list[str] = []  # positional parameters $1...
+        self.functions: dict[str, tuple[Any, str]] = {}  # name -> (body node, its source text)
         self._src = ""
 
     # --- entry points --------------------------------------------------------------------------
@@ -104,7 +113,11 @@ class Shell:
             return self.status
         try:
             trees = bashlex.parse(source)
-        except (bashlex.errors.ParsingError, NotImplementedError, AssertionError) as exc:
+        except NotImplementedError as exc:  # bashlex knows the construct but cannot build it
+            io.err(f"-sh: not supported by vmksim's shell yet: {exc}\n")
+            self.status = SYNTAX
+            return SYNTAX
+        except (bashlex.errors.ParsingError, AssertionError) as exc:
             io.err(f"-sh: syntax error: {getattr(exc, 'message', exc)}\n")
             self.status = SYNTAX
             return SYNTAX
@@ -207,6 +220,22 @@ class Shell:
     def _n_until(self, node: Any, stdin: str, io: Io) -> int:
         return self._loop(node, stdin, io, until=True)
 
+    def _n_function(self, node: Any, stdin: str, io: Io) -> int:
+        self.functions[node.name.word] = (node.body, self._src)
+        return 0
+
+    def _run_function(self, name: str, args: list[str], stdin: str, io: Io) -> int:
+        """A shell function: its body with $1... set to *args*; ``return N`` ends it."""
+        body, src = self.functions[name]
+        saved = self.args, self._src
+        self.args, self._src = args, src
+        try:
+            return self._exec(body, stdin, io)
+        except _Return as ret:
+            return ret.code
+        finally:
+            self.args, self._src = saved
+
     def _n_command(self, node: Any, stdin: str, io: Io) -> int:
         argv: list[str] = []
         assigns: list[tuple[str, str]] = []
@@ -274,6 +303,8 @@ class Shell:
     # --- commands ------------------------------------------------------------------------------
     def _call(self, argv: list[str], stdin: str, io: Io) -> int:
         name, args = argv[0], argv[1:]
+        if name in self.functions:
+            return self._run_function(name, args, stdin, io)
         builtin = BUILTINS.get(name)
         if builtin is not None:
             result = builtin(self, args, stdin)
@@ -341,9 +372,14 @@ class Shell:
         return ""
 
     def _parameter(self, expr: str) -> str:
-        special = {"?": str(self.status), "$": "1", "#": "0", "0": "-sh"}
+        # "$@" is joined like "$*" (one field when quoted): a simplification.
+        special = {"?": str(self.status), "$": "1", "#": str(len(self.args)), "0": "-sh",
+                   "@": " ".join(self.args), "*": " ".join(self.args)}  # fmt: skip
         if expr in special:
             return special[expr]
+        if expr.isdigit():
+            n = int(expr)
+            return self.args[n - 1] if 0 < n <= len(self.args) else ""
         if expr.startswith("#"):
             return str(len(self.vars.get(expr[1:], "")))
         m = re.fullmatch(r"(\w+)(:?[-=+])(.*)", expr, re.DOTALL)
@@ -397,6 +433,20 @@ def _export(sh: Shell, args: list[str], stdin: str) -> Result:
         name, sep, value = a.partition("=")
         if sep:
             sh.vars[name] = value
+    return Result(0)
+
+
+def _return(sh: Shell, args: list[str], stdin: str) -> Result:
+    if args and not args[0].lstrip("-").isdigit():
+        return Result(2, err=f"-sh: return: Illegal number: {args[0]}\n")
+    raise _Return(int(args[0]) & 0xFF if args else sh.status)
+
+
+def _shift(sh: Shell, args: list[str], stdin: str) -> Result:
+    n = int(args[0]) if args and args[0].isdigit() else 1
+    if n > len(sh.args):
+        return Result(2, err="-sh: shift: can't shift that many\n")
+    sh.args = sh.args[n:]
     return Result(0)
 
 
@@ -457,6 +507,8 @@ BUILTINS: dict[str, Callable[[Shell, list[str], str], Result]] = {
     "cd": _cd,
     "exit": _exit,
     "export": _export,
+    "return": _return,
+    "shift": _shift,
     "sleep": _sleep,
     "test": _test,
     "[": _bracket,

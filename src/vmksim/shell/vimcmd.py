@@ -5,8 +5,9 @@ pyVmomi-like form: ``(vim.vm.Summary) {`` then ``name = value,`` lines indented 
 level, strings in double quotes, managed object references as ``'vim.VirtualMachine:1'``,
 unset values as ``<unset>``, nested objects as ``(type) { ... }``.
 
-Implemented: ``vmsvc/getallvms``, ``vmsvc/get.summary VMID``, ``vmsvc/power.getstate VMID``,
-``hostsvc/hostsummary``. The summaries carry a subset of their vSphere properties — only those
+Implemented: ``vmsvc/getallvms``, ``vmsvc/get.summary VMID``, ``vmsvc/get.config VMID``,
+``vmsvc/power.getstate VMID``, ``hostsvc/hostsummary``, ``hostsvc/advopt/view KEY``; arrays print
+as ``(vim.X) [`` ... ``]``. The summaries carry a subset of their vSphere properties — only those
 the simulation knows (listed in :func:`vm_summary` and :func:`host_summary`); quick stats are
 averages since power-on (hostd's are 20-s samples). Power operations answer "not simulated yet".
 """
@@ -19,8 +20,18 @@ from dataclasses import dataclass
 import numpy as np
 
 from vmksim.shell.host import GUEST_OS, ShellHost, VmRecord
+from vmksim.vmx import SHARE_LEVELS
 
-__all__ = ["DataObject", "MoRef", "host_summary", "render_object", "vim_cmd", "vm_summary"]
+__all__ = [
+    "DataObject",
+    "MoRef",
+    "host_summary",
+    "render_array",
+    "render_object",
+    "vim_cmd",
+    "vm_config",
+    "vm_summary",
+]
 
 INDENT = "   "
 
@@ -38,6 +49,8 @@ class DataObject:
 
 
 def _value(v: object, level: int) -> str:
+    if isinstance(v, list):
+        return render_array(v, level)
     if v is None:
         return "<unset>"
     if isinstance(v, bool):
@@ -58,6 +71,14 @@ def render_object(obj: DataObject, level: int = 0) -> str:
     lines += [f"{pad}{name} = {_value(v, level + 1)}," for name, v in obj.fields]
     lines.append(INDENT * level + "}")
     return "\n".join(lines)
+
+
+def render_array(items: list[DataObject], level: int = 0) -> str:
+    """A data object array: ``(vim.X) [`` then the objects, comma-separated, then ``]``."""
+    pad = INDENT * (level + 1)
+    kind = items[0].type_name if items else "vmodl.DataObject"
+    body = ",\n".join(pad + render_object(i, level + 1) for i in items)
+    return f"({kind}) [\n{body}\n{INDENT * level}]" if items else f"({kind}) []"
 
 
 def _used_mhz(h: ShellHost, vm: VmRecord) -> int:
@@ -101,6 +122,39 @@ def vm_summary(h: ShellHost, vm: VmRecord) -> DataObject:
             ("runtime", runtime),
             ("config", config),
             ("quickStats", stats),
+        ),
+    )
+
+
+def _shares(shares: int, vcpus: int) -> DataObject:
+    """vim.SharesInfo: the level whose per-vCPU shares match (vmksim.vmx.SHARE_LEVELS), else custom."""
+    level = next((name for name, per in SHARE_LEVELS.items() if per * vcpus == shares), "custom")
+    return DataObject("vim.SharesInfo", (("shares", shares), ("level", level)))
+
+
+def vm_config(h: ShellHost, vm: VmRecord) -> DataObject:
+    """vim.vm.ConfigInfo: name, version, uuid, guestId, files.vmPathName, hardware (numCPU,
+    numCoresPerSocket, memoryMB), cpuAllocation (reservation, limit; -1 = unlimited, shares)."""
+    c = vm.config
+    hardware = DataObject(
+        "vim.vm.VirtualHardware",
+        (("numCPU", c.vcpus), ("numCoresPerSocket", c.cores_per_socket or 1), ("memoryMB", c.memory_mb)),
+    )
+    cpu = DataObject(
+        "vim.ResourceAllocationInfo",
+        (("reservation", c.cpu_min_mhz), ("limit", -1 if c.cpu_max_mhz is None else c.cpu_max_mhz),
+         ("shares", _shares(c.cpu_shares, c.vcpus))),
+    )  # fmt: skip
+    return DataObject(
+        "vim.vm.ConfigInfo",
+        (
+            ("name", vm.name),
+            ("version", f"vmx-{vm.vmx['virtualHW.version']}"),
+            ("uuid", vm.uuid.replace(" ", "").replace("-", "")),
+            ("guestId", GUEST_OS[1]),
+            ("files", DataObject("vim.vm.FileInfo", (("vmPathName", vm.datastore_path),))),
+            ("hardware", hardware),
+            ("cpuAllocation", cpu),
         ),
     )
 
@@ -172,6 +226,28 @@ def _get_summary(h: ShellHost, args: Sequence[str]) -> tuple[int, str]:
     return 0, "Listsummary:\n" + render_object(vm_summary(h, vm)) + "\n"
 
 
+def _get_config(h: ShellHost, args: Sequence[str]) -> tuple[int, str]:
+    vm = _vm_arg(h, args, "get.config")
+    if isinstance(vm, str):
+        return 1, vm
+    return 0, "Config:\n" + render_object(vm_config(h, vm)) + "\n"
+
+
+def _advopt_view(h: ShellHost, args: Sequence[str]) -> tuple[int, str]:
+    """``hostsvc/advopt/view Numa.PreferHT``: the option's value as an OptionValue array."""
+    from vmksim.shell.esxcli import ADVANCED_OPTIONS, option_value
+
+    if not args:
+        return 1, "Insufficient arguments.\nUsage: advopt/view key\n"
+    wanted = "/" + args[0].replace(".", "/")
+    found = [o for o in ADVANCED_OPTIONS if o.path.lower() == wanted.lower()]
+    if not found:
+        return 1, f'(vim.fault.InvalidName) {{\n   name = "{args[0]}",\n   msg = ""\n}}\n'
+    key = found[0].path.strip("/").replace("/", ".")
+    value = DataObject("vim.option.OptionValue", (("key", key), ("value", option_value(h, found[0]))))
+    return 0, render_array([value]) + "\n"
+
+
 def _power_getstate(h: ShellHost, args: Sequence[str]) -> tuple[int, str]:
     vm = _vm_arg(h, args, "power.getstate")
     if isinstance(vm, str):
@@ -193,6 +269,8 @@ def _not_simulated(op: str) -> Callable[[ShellHost, Sequence[str]], tuple[int, s
 COMMANDS: dict[str, Callable[[ShellHost, Sequence[str]], tuple[int, str]]] = {
     "vmsvc/getallvms": _getallvms,
     "vmsvc/get.summary": _get_summary,
+    "vmsvc/get.config": _get_config,
+    "hostsvc/advopt/view": _advopt_view,
     "vmsvc/power.getstate": _power_getstate,
     "hostsvc/hostsummary": _hostsummary,
     **{
