@@ -398,3 +398,32 @@ def test_a_host_setting_shows_in_esxcli_vim_cmd_and_esx_conf() -> None:
     assert sh_run(shell, "grep PreferHT /etc/vmware/esx.conf")[1] == '/adv/Numa/PreferHT = "1"\n'
     status, _, err = sh_run(shell, "vim-cmd hostsvc/advopt/view Numa.Nope")
     assert status == 1 and "InvalidName" in err
+
+
+def test_uptime_numa_pnode_and_node_memory_follow_the_kernel(host: ShellHost) -> None:
+    shell = Shell(host)
+    t = host.scenario.host
+    _, up, _ = sh_run(shell, "sleep 3; esxcli system stats uptime get")
+    assert up == "3000000\n"
+    snap = host.esx.snapshot()
+    used_mb = snap.memory_on_node.sum(axis=0)
+    _, pnode, _ = sh_run(shell, "sched-stats -t numa-pnode")
+    rows = [line.split() for line in pnode.splitlines()[1:]]
+    for n, row in enumerate(rows):
+        pcpus = t.node_pcpus(n)
+        assert int(row[2]) == int(snap.pcpu_busy[pcpus.start : pcpus.stop].sum())
+        assert int(row[4]) == round((t.memory_per_node_mb - used_mb[n]) * 1024)
+    vm_clients = [c for c in host.esx.kernel.numa.clients if c.group < len(host.vms)]  # not helper worlds
+    assert sum(int(r[5]) for r in rows) == len(vm_clients) == 3
+    _, node1, _ = sh_run(shell, "vsish -e get /memory/nodeList/1")
+    assert f"   Total (pages):{t.memory_per_node_mb * 256}\n" in node1  # 4 KB pages
+
+
+def test_namespaces_without_kernel_data_say_so(host: ShellHost) -> None:
+    for argv in (
+        ["storage", "filesystem", "list"],
+        ["network", "nic", "list"],
+        ["storage", "vmfs", "extent", "list"],
+    ):
+        status, text = esxcli(host, argv)
+        assert status == 1 and text.startswith("Error: not simulated yet")

@@ -167,6 +167,11 @@ def _not_simulated(what: str) -> Handler:
     return handler
 
 
+def _uptime(h: ShellHost, a: Args) -> str:
+    """Microseconds since boot (the kernel's clock; the host boots at simulated time 0)."""
+    return f"{h.now_us}\n"
+
+
 def _cpu_global(h: ShellHost, a: Args) -> Struct:
     t = h.scenario.host
     return Struct(
@@ -308,7 +313,43 @@ COMMANDS: tuple[Command, ...] = (
             Param("string-value", ("-s", "--string-value"), "If the option is a string use this option."),
         ),
     ),
+    Command(
+        "system.stats.uptime",
+        "get",
+        "Display the number of microseconds the system has been running.",
+        _uptime,
+        formatter="",
+    ),
     Command("system.uuid", "get", "Get the system UUID.", _uuid, formatter=""),
+    # Namespaces whose data the kernel does not have yet: a clear line, never invented values.
+    Command(
+        "storage.filesystem",
+        "list",
+        "List the volumes available to the host.",
+        _not_simulated("list the file systems of"),
+        formatter="table",
+    ),
+    Command(
+        "storage.vmfs.extent",
+        "list",
+        "List the VMFS extents available on the host.",
+        _not_simulated("list the VMFS extents of"),
+        formatter="table",
+    ),
+    Command(
+        "network.nic",
+        "list",
+        "This command will list the Physical NICs currently installed and loaded on the system.",
+        _not_simulated("list the NICs of"),
+        formatter="table",
+    ),
+    Command(
+        "network.vm",
+        "list",
+        "List networking information for the VM's that have active ports.",
+        _not_simulated("list the VM ports of"),
+        formatter="table",
+    ),
     Command("system.version", "get", "Display the product name, version and build information.", _version),
     Command(
         "vm.process",
@@ -336,6 +377,15 @@ NAMESPACES: dict[str, str] = {
     "system": "VMKernel system properties and commands for configuring properties of the kernel core system.",
     "system.hostname": "Operations pertaining the network name of the ESX host.",
     "system.settings": "Commands to configure system settings.",
+    "system.stats": "System statistics.",
+    "system.stats.uptime": "System uptime.",
+    "storage": "VMware storage commands.",
+    "storage.filesystem": "Operations pertaining to filesystems, also known as datastores, on the ESX host.",
+    "storage.vmfs": "VMFS operations.",
+    "storage.vmfs.extent": "List the VMFS extents available on the host.",
+    "network": "Operations that pertain to the maintenance of networking on the ESX host.",
+    "network.nic": "Operations having to do with the configuration of Network Interface Card.",
+    "network.vm": "A set of commands for VM related operations",
     "system.settings.advanced": "The advanced settings are a set of VMkernel options that specific configuration settings to be modified.",
     "system.uuid": "Get the system UUID.",
     "system.version": "Commands to get version information.",

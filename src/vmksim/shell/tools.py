@@ -17,7 +17,16 @@ from collections.abc import Callable, Sequence
 
 from vmksim.shell.host import ShellHost
 
-__all__ = ["ESXTOP_MAX_SAMPLES", "ESXTOP_MIN_DELAY_S", "esxtop", "sched_stats", "uname", "vmware", "vsish"]
+__all__ = [
+    "ESXTOP_MAX_SAMPLES",
+    "ESXTOP_MIN_DELAY_S",
+    "PAGE_BYTES",
+    "esxtop",
+    "sched_stats",
+    "uname",
+    "vmware",
+    "vsish",
+]
 
 #: Most samples one ``esxtop -b`` may ask for in the shell: its output is collected, not streamed.
 ESXTOP_MAX_SAMPLES = 10_000
@@ -70,6 +79,35 @@ def _numa_clients(h: ShellHost) -> str:
     return _table(head, rows)
 
 
+#: Bytes per page in vsish's memory nodes ("Total (pages)"): x86 small pages.
+PAGE_BYTES = 4096
+
+
+def _node_memory_mb(h: ShellHost) -> tuple[list[float], list[float]]:
+    """Per NUMA node: total and free MB. Used = the VMs' memory placed there by the NUMA runtime
+    (vmksim.numa.runtime); the VMkernel's own memory is not modelled."""
+    t = h.scenario.host
+    snap = h.snapshot()
+    used = snap.memory_on_node.sum(axis=0) if len(snap.memory_on_node) else [0.0] * t.numa_nodes
+    total = [float(t.memory_per_node_mb)] * t.numa_nodes
+    return total, [max(total[n] - float(used[n]), 0.0) for n in range(t.numa_nodes)]
+
+
+def _numa_pnode(h: ShellHost) -> str:
+    """Per NUMA node: its PCPUs, their busy µs since power-on, memory total / free (KB), clients homed there."""
+    snap = h.snapshot()
+    t = h.scenario.host
+    total, free = _node_memory_mb(h)
+    homes = [c.home for c in h.esx.kernel.numa.clients if c.group < len(h.vms)]
+    rows = []
+    for n in range(t.numa_nodes):
+        pcpus = t.node_pcpus(n)
+        busy = int(snap.pcpu_busy[pcpus.start : pcpus.stop].sum())
+        rows.append((n, f"{pcpus.start}-{pcpus.stop - 1}", busy, round(total[n] * 1024), round(free[n] * 1024),
+                     homes.count(n)))  # fmt: skip
+    return _table(("nodeID", "pcpus", "busy", "totalMem", "freeMem", "nClients"), rows)
+
+
 def _vcpu_states(h: ShellHost) -> str:
     """Per vCPU world: cumulative run / ready / costop / wait time (µs) since power-on."""
     snap = h.snapshot()
@@ -98,6 +136,7 @@ def _pcpu_stats(h: ShellHost) -> str:
 SCHED_STATS: dict[str, Callable[[ShellHost], str]] = {
     "ncpus": _ncpus,
     "numa-clients": _numa_clients,
+    "numa-pnode": _numa_pnode,
     "vcpu-state-counts": _vcpu_states,
     "pcpu-stats": _pcpu_stats,
 }
@@ -108,7 +147,7 @@ def sched_stats(h: ShellHost, argv: Sequence[str]) -> Tool:
         return 0, SCHED_STATS[argv[1]](h)
     if len(argv) == 2 and argv[0] == "-t":
         return 1, f"sched-stats: type '{argv[1]}' is not simulated yet (known: {', '.join(SCHED_STATS)})\n"
-    return 1, "usage: sched-stats -t ncpus|numa-clients|vcpu-state-counts|pcpu-stats\n"
+    return 1, "usage: sched-stats -t ncpus|numa-clients|numa-pnode|vcpu-state-counts|pcpu-stats\n"
 
 
 # --- vsish ---------------------------------------------------------------------------------------
@@ -158,6 +197,16 @@ def _vsi_get(h: ShellHost, path: list[str]) -> str | None:
         if n < t.numa_nodes:
             pcpus = t.node_pcpus(n)
             return _struct("NUMA node", (("pcpus", f"{pcpus.start}-{pcpus.stop - 1}"),))
+    if (
+        len(path) == 3
+        and path[:2] == ["memory", "nodeList"]
+        and path[2].isdigit()
+        and int(path[2]) < t.numa_nodes
+    ):
+        total, free = _node_memory_mb(h)
+        n, per_mb = int(path[2]), 1024 * 1024 // PAGE_BYTES
+        return _struct("NUMA node memory", (("Total (pages)", round(total[n] * per_mb)),
+                                            ("Free (pages)", round(free[n] * per_mb))))  # fmt: skip
     if len(path) == 5 and path[0] == "sched" and path[1] == "Vcpus" and path[3:] == ["stats", "stateTimes"]:
         return _state_times(h, int(path[2])) if path[2].isdigit() else None
     return None
@@ -166,7 +215,9 @@ def _vsi_get(h: ShellHost, path: list[str]) -> str | None:
 def _vsi_ls(h: ShellHost, path: list[str]) -> list[str] | None:
     t = h.scenario.host
     tree: dict[tuple[str, ...], list[str]] = {
-        (): ["hardware/", "sched/", "system/"],
+        (): ["hardware/", "memory/", "sched/", "system/"],
+        ("memory",): ["nodeList/"],
+        ("memory", "nodeList"): [f"{n}" for n in range(t.numa_nodes)],
         ("hardware",): ["cpu/", "cpuTopology/"],
         ("hardware", "cpu"): ["cpuInfo"],
         ("hardware", "cpuTopology"): ["numa/"],
