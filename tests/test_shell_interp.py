@@ -70,6 +70,17 @@ def test_constructs_bashlex_cannot_build_are_refused_whole(shell: Shell) -> None
     ) and err == "-sh: not supported by vmksim's shell yet: arithmetic expansion\n"
 
 
+def test_scripts_in_the_file_system_run_with_sh_or_with_a_shebang_on_esxi_8(shell: Shell) -> None:
+    sh_run(
+        shell,
+        "echo 'echo hello $1; exit 3' > /tmp/a.sh; echo '#!/bin/ash' > /tmp/b.sh; cat /tmp/a.sh >> /tmp/b.sh",
+    )
+    assert sh_run(shell, "/tmp/a.sh x") == (126, "", "-sh: /tmp/a.sh: Operation not permitted\n")
+    assert sh_run(shell, "sh /tmp/a.sh y; echo $?") == (0, "hello y\n3\n", "")
+    assert sh_run(shell, "cd /tmp; ./b.sh z") == (3, "hello z\n", "")
+    assert sh_run(shell, "./nope.sh")[0] == 127
+
+
 def test_exit_status_of_a_line_and_exit(shell: Shell) -> None:
     assert sh_run(shell, "grep -q nothing /etc/vmware/esx.conf")[0] == 1
     assert sh_run(shell, "echo x; exit 3; echo never") == (3, "x\n", "")

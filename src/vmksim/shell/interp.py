@@ -9,7 +9,8 @@ pipelines; ``if``/``elif``/``else``; ``for``; ``while``/``until``; ``{ ...; }``;
 
 Functions (``name() { ...; }``) with ``$1``..., ``$#``, ``$@``, ``return`` and ``shift``.
 Commands are the BusyBox applets of :mod:`vmksim.shell.applets`, the builtins here (cd, pwd,
-exit, export, return, shift, sleep, true, false, test/[, :), and the ESXi tools (esxcli, localcli, vim-cmd,
+exit, export, return, shift, sleep, true, false, test/[, :, ``sh FILE``; ``./FILE`` runs a script
+of the shell's file system), and the ESXi tools (esxcli, localcli, vim-cmd,
 sched-stats, vsish, esxtop -b, vmware, uname). Anything else is ``-sh: NAME: not found`` with status 127,
 as ash says it.
 
@@ -28,6 +29,7 @@ from typing import Any
 import bashlex
 import bashlex.errors
 
+from vmksim.numa.plan import parse_esxi_version
 from vmksim.shell import applets
 from vmksim.shell.applets import Result
 from vmksim.shell.esxcli import esxcli
@@ -39,7 +41,7 @@ from vmksim.shell.vimcmd import vim_cmd
 __all__ = ["BUILTINS", "TOOLS", "Shell", "ShellExit"]
 
 #: ash's status for a command that is not found / a syntax error.
-NOT_FOUND, SYNTAX = 127, 2
+NOT_FOUND, SYNTAX, NOT_PERMITTED = 127, 2, 126
 IFS = " \t\n"
 
 
@@ -305,6 +307,8 @@ class Shell:
         name, args = argv[0], argv[1:]
         if name in self.functions:
             return self._run_function(name, args, stdin, io)
+        if "/" in name:
+            return self.run_file(name, args, io, as_program=True)
         builtin = BUILTINS.get(name)
         if builtin is not None:
             result = builtin(self, args, stdin)
@@ -320,6 +324,35 @@ class Shell:
         if result.err:
             io.err(result.err)
         return result.status
+
+    def run_file(self, path: str, args: list[str], io: Io, *, as_program: bool = False) -> int:
+        """Run a script of the shell's file system (``sh FILE``, ``./FILE``) with $1... = *args*.
+
+        ESXi 8 runs a script as a program only when it starts with ``#!`` (otherwise
+        execInstalledOnly refuses it: "-sh: x.sh: Operation not permitted", vmfs-shell-elf-api.md
+        §2.1); ``sh FILE`` works on every release.
+        """
+        full = self.fs.resolve(self.cwd, path)
+        try:
+            text = self.fs.read(full)
+        except VfsError:
+            io.err(f"-sh: {path}: not found\n")
+            return NOT_FOUND
+        if (
+            as_program
+            and parse_esxi_version(self.host.scenario.esxi).at_least(8, 0)
+            and not text.startswith("#!")
+        ):
+            io.err(f"-sh: {path}: Operation not permitted\n")
+            return NOT_PERMITTED
+        saved = self.args
+        self.args = args
+        try:
+            return self.run(text, io)
+        except ShellExit as done:
+            return done.code
+        finally:
+            self.args = saved
 
     # --- expansion -----------------------------------------------------------------------------
     def _expand(self, word: Any) -> list[str]:
@@ -465,6 +498,15 @@ _NUM_OPS = {"-eq": int.__eq__, "-ne": int.__ne__, "-lt": int.__lt__, "-le": int.
             "-gt": int.__gt__, "-ge": int.__ge__}  # fmt: skip
 
 
+def _sh(sh: Shell, args: list[str], stdin: str) -> Result:
+    if not args:
+        return Result(2, err="-sh: sh: interactive sub-shells are not simulated; give a script\n")
+    out: list[str] = []
+    err: list[str] = []
+    status = sh.run_file(args[0], args[1:], Io(out.append, err.append))
+    return Result(status, "".join(out), "".join(err))
+
+
 def _test_expr(sh: Shell, a: list[str]) -> bool:
     if a and a[0] == "!":
         return not _test_expr(sh, a[1:])
@@ -508,6 +550,8 @@ BUILTINS: dict[str, Callable[[Shell, list[str], str], Result]] = {
     "exit": _exit,
     "export": _export,
     "return": _return,
+    "sh": _sh,
+    "ash": _sh,
     "shift": _shift,
     "sleep": _sleep,
     "test": _test,
