@@ -15,12 +15,13 @@ examples:
   vmksim shell examples/nfv.toml --paused -c 'sleep 60; sched-stats -t numa-clients'
   vmksim shell examples/nfv.toml health.sh                     run a script against the host
   vmksim shell examples/nfv.toml --speed 10                    10 simulated seconds per real second
+  vmksim shell examples/nfv.toml --datastore vmfs6.img -c 'esxcli storage filesystem list'
   vmksim shell examples/nfv.toml -c 'esxcli --formatter=csv --format-param=fields="WorldID,DisplayName" vm process list'
 
 The simulation runs paced to the wall clock (--speed N for N times real time); with
 --paused it only moves on `sleep N`. Commands: esxcli (hardware, system, vm), vim-cmd
 (vmsvc/getallvms, get.summary, power.getstate, hostsvc/hostsummary), sched-stats -t,
-vsish -e get|ls, vmware -v, uname, and the applets echo cat grep head tail wc sort uniq
+vsish -e get|ls, esxtop -b, vmware -v, uname, and the applets echo cat grep head tail wc sort uniq
 cut ps date sleep ls cd pwd exit test. Power operations are not simulated yet.
 Needs the 'shell' extra: pip install 'vmksim[shell]'.
 """
@@ -42,6 +43,12 @@ def register(sub: Any) -> None:
         "script", nargs="?", metavar="SCRIPT", help="run this script file, then exit with its status"
     )
     p.add_argument("-c", dest="command", metavar="CMD", help="run one command line and exit with its status")
+    p.add_argument(
+        "--datastore",
+        action="append",
+        metavar="IMG",
+        help="attach a VMFS image read-only at /vmfs/volumes/LABEL (repeatable)",
+    )
     p.add_argument("--paused", action="store_true", help="simulated time moves only on `sleep N`")
     p.add_argument(
         "--speed", type=float, default=1.0, help="simulated seconds per real second (default: %(default)s)"
@@ -65,7 +72,8 @@ def run(args: argparse.Namespace) -> int:
         raise MissingExtraError("shell", f"vmksim shell ({exc.name})") from None
     script = _read_script(args.script) if args.script is not None else None
     scenario = load_scenario(input_file(args.scenario))
-    shell = Shell(ShellHost(scenario, speed=args.speed, paused=args.paused))
+    datastores = tuple(_attach(path) for path in args.datastore or [])
+    shell = Shell(ShellHost(scenario, speed=args.speed, paused=args.paused, datastores=datastores))
     if args.command is not None:
         return run_source(shell, args.command)
     if script is not None:
@@ -73,6 +81,15 @@ def run(args: argparse.Namespace) -> int:
     if not sys.stdin.isatty():
         return run_source(shell, sys.stdin.read())
     return interact(shell)
+
+
+def _attach(path: str) -> Any:
+    """The one VMFS volume of image *path* (vmksim.vmfs; a bad image is a VmfsError naming it)."""
+    from vmksim.fileio import check_input
+    from vmksim.vmfs import Vmfs
+
+    check_input(path, max_bytes=None, block_devices=True)
+    return Vmfs.open([path])
 
 
 def _read_script(path: str) -> str:

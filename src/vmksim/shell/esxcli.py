@@ -172,6 +172,50 @@ def _uptime(h: ShellHost, a: Args) -> str:
     return f"{h.now_us}\n"
 
 
+def _filesystems(h: ShellHost, a: Args) -> list[Struct]:
+    """The attached VMFS images (vmksim.vmfs), mounted by UUID. The simulated ``datastore1``
+    holding the VMs' .vmx files has no volume behind it and is not listed."""
+    rows = []
+    for volume in h.datastores:
+        info = volume.info()
+        rows.append(
+            Struct(
+                "FilesystemVolume",  # unverified
+                (
+                    ("Mount Point", S, f"/vmfs/volumes/{info.uuid}"),
+                    ("Volume Name", S, info.label),
+                    ("UUID", S, info.uuid),
+                    ("Mounted", B, True),
+                    ("Type", S, f"{info.fs_type}-{6 if info.major >= 24 else 5}"),
+                    ("Size", INT, info.capacity),
+                    (
+                        "Free",
+                        INT if info.free is not None else S,
+                        info.free if info.free is not None else "unknown",
+                    ),
+                ),
+            )
+        )
+    return rows
+
+
+def _extents(h: ShellHost, a: Args) -> list[Struct]:
+    """Each attached volume's extents as its LVM header names them: ``DEVICE:PARTITION``
+    (e.g. ``mpx.vmhba0:C0:T2:L0:1``), split into esxcli's Device Name and Partition. A bare
+    image (no LVM header) names no device: the image file and partition 0 stand in."""
+    rows = []
+    for volume in h.datastores:
+        info = volume.info()
+        for number, (image, device, _, _, _) in enumerate(info.extents):
+            name, _, part = device.rpartition(":")
+            if not (name and part.isdigit()):
+                name, part = device or image, "0"
+            fields = (("Volume Name", S, info.label), ("VMFS UUID", S, info.uuid), ("Extent Number", INT, number),
+                      ("Device Name", S, name), ("Partition", INT, int(part)))  # fmt: skip
+            rows.append(Struct("VMFSExtent", fields))  # unverified type name
+    return rows
+
+
 def _cpu_global(h: ShellHost, a: Args) -> Struct:
     t = h.scenario.host
     return Struct(
@@ -321,21 +365,21 @@ COMMANDS: tuple[Command, ...] = (
         formatter="",
     ),
     Command("system.uuid", "get", "Get the system UUID.", _uuid, formatter=""),
-    # Namespaces whose data the kernel does not have yet: a clear line, never invented values.
     Command(
         "storage.filesystem",
         "list",
         "List the volumes available to the host.",
-        _not_simulated("list the file systems of"),
+        _filesystems,
         formatter="table",
     ),
     Command(
         "storage.vmfs.extent",
         "list",
         "List the VMFS extents available on the host.",
-        _not_simulated("list the VMFS extents of"),
+        _extents,
         formatter="table",
     ),
+    # Namespaces whose data the kernel does not have yet: a clear line, never invented values.
     Command(
         "network.nic",
         "list",

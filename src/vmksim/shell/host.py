@@ -15,7 +15,8 @@ at once), so scripts and tests are deterministic.
 Simplifications (each named where it is used): identities that ESXi generates randomly are
 derived from the host and VM names by a hash (stable across sessions); the guest OS is not in a
 scenario, so every VM gets ESXi's generic 64-bit "other" type; the datastore is one
-``datastore1`` holding ``NAME/NAME.vmx`` per VM; power operations are not simulated yet.
+``datastore1`` holding ``NAME/NAME.vmx`` per VM, plus the VMFS images attached with
+``datastores`` (read-only); power operations are not simulated yet.
 """
 
 from __future__ import annotations
@@ -27,9 +28,11 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from vmksim.counters import CounterSnapshot, WorldKind
+from vmksim.errors import InputError
 from vmksim.kernel import EsxHost, build_kernel
 from vmksim.scenario import Scenario
 from vmksim.sched import core as C
+from vmksim.vmfs import Vmfs
 from vmksim.vmx import VmConfig, VmxFile, parse_vmx
 
 __all__ = [
@@ -148,6 +151,7 @@ class ShellHost:
         jit: bool | None = None,
         clock: Callable[[], float] = time.monotonic,
         sleeper: Callable[[float], None] = time.sleep,
+        datastores: tuple[Vmfs, ...] = (),
     ) -> None:
         self.scenario = scenario
         self.esx: EsxHost = build_kernel(scenario, jit=jit)
@@ -160,6 +164,15 @@ class ShellHost:
         self.hostname = scenario.host.name
         self.uuid = host_uuid(self.hostname, scenario.name)
         self.vms = self._records()
+        self.datastores = datastores
+        taken = {DATASTORE}
+        for volume in datastores:
+            if volume.label in taken or volume.uuid in taken:
+                raise InputError(
+                    f"a datastore named {volume.label or volume.uuid!r} is already mounted",
+                    source=volume.name,
+                )
+            taken |= {volume.label, volume.uuid}
 
     def _records(self) -> tuple[VmRecord, ...]:
         out = []

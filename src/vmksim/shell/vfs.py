@@ -5,17 +5,25 @@ ESXi counterpart: the visorfs ramdisk plus ``/vmfs/volumes``. Holds ``/etc/vmwar
 ``/adv/Numa/PreferHT`` for changed advanced options) and each VM's ``.vmx`` under
 ``/vmfs/volumes/datastore1/NAME/`` (written with :mod:`vmksim.vmx`). Redirections (``>``,
 ``>>``) write here, never to the real disk; like visorfs, nothing survives the session.
+
+Attached VMFS images (``--datastore IMG``, read with :mod:`vmksim.vmfs`) appear read-only at
+``/vmfs/volumes/LABEL`` and ``/vmfs/volumes/UUID``, as ESXi mounts a datastore (by UUID, with
+the label as a link to it). Symlinks inside them are followed one level.
 """
 
 from __future__ import annotations
 
 import posixpath
 
+from vmksim.errors import VmfsError
 from vmksim.shell.host import DATASTORE, ShellHost
+from vmksim.vmfs import FileDescriptor, FileType, Vmfs
 
-__all__ = ["VfsError", "VirtualFs", "host_files"]
+__all__ = ["MAX_VMFS_READ_BYTES", "VfsError", "VirtualFs", "host_files"]
 
 #: Directories every ESXi host has (the ones scripts cd into); others appear as files are written.
+#: Largest file the text applets read from a VMFS image (a flat .vmdk would not fit in memory).
+MAX_VMFS_READ_BYTES = 64 << 20
 BASE_DIRS = ("/", "/bin", "/etc", "/etc/vmware", "/tmp", "/var", "/var/log", "/vmfs", "/vmfs/volumes")
 
 
@@ -29,6 +37,32 @@ class VirtualFs:
     def __init__(self) -> None:
         self.files: dict[str, str] = {}
         self.dirs: set[str] = set(BASE_DIRS)
+        self.mounts: dict[str, Vmfs] = {}  # mount point -> read-only VMFS volume
+
+    def mount(self, point: str, volume: Vmfs) -> None:
+        self.mounts[point] = volume
+        self.mkdirs(point)
+
+    def _mounted(self, path: str) -> tuple[Vmfs, str] | None:
+        """(volume, path inside it) when *path* is at or below a mount point."""
+        for point, volume in self.mounts.items():
+            if path == point or path.startswith(point + "/"):
+                return volume, path[len(point) :] or "/"
+        return None
+
+    def _lookup(self, path: str) -> FileDescriptor | None:
+        found = self._mounted(path)
+        if found is None:
+            return None
+        volume, inner = found
+        try:
+            fd = volume.lookup(inner)
+            if fd.type is FileType.SYMLINK:
+                target = fd.read().decode("utf-8", "replace")
+                fd = volume.lookup(posixpath.normpath(posixpath.join(posixpath.dirname(inner), target)))
+        except VmfsError as exc:
+            raise VfsError("No such file or directory" if "no such file" in str(exc) else str(exc)) from None
+        return fd
 
     @staticmethod
     def resolve(cwd: str, path: str) -> str:
@@ -40,6 +74,8 @@ class VirtualFs:
             path = posixpath.dirname(path)
 
     def write(self, path: str, text: str, *, append: bool = False) -> None:
+        if self._mounted(path) is not None:
+            raise VfsError("Read-only file system")
         if path in self.dirs:
             raise VfsError("Is a directory")
         if posixpath.dirname(path) not in self.dirs:
@@ -47,6 +83,16 @@ class VirtualFs:
         self.files[path] = (self.files.get(path, "") if append else "") + text
 
     def read(self, path: str) -> str:
+        fd = self._lookup(path)
+        if fd is not None:
+            if fd.type is FileType.DIRECTORY:
+                raise VfsError("Is a directory")
+            if fd.size > MAX_VMFS_READ_BYTES:
+                raise VfsError(f"File too large for the shell ({fd.size} bytes)")
+            try:
+                return fd.read().decode("utf-8", "replace")
+            except VmfsError as exc:
+                raise VfsError(str(exc)) from None
         if path in self.dirs:
             raise VfsError("Is a directory")
         try:
@@ -54,13 +100,33 @@ class VirtualFs:
         except KeyError:
             raise VfsError("No such file or directory") from None
 
+    def _try(self, path: str) -> FileDescriptor | None:
+        try:
+            return self._lookup(path)
+        except VfsError:
+            return None
+
     def is_dir(self, path: str) -> bool:
+        if self._mounted(path) is not None:
+            fd = self._try(path)
+            return fd is not None and fd.type is FileType.DIRECTORY
         return path in self.dirs
 
     def exists(self, path: str) -> bool:
+        if self._mounted(path) is not None:
+            return self._try(path) is not None
         return path in self.dirs or path in self.files
 
     def listdir(self, path: str) -> list[str]:
+        found = self._mounted(path)
+        if found is not None:
+            fd = self._lookup(path)
+            if fd is None or fd.type is not FileType.DIRECTORY:
+                raise VfsError("Not a directory")
+            try:
+                return sorted(e.name for e in found[0].listdir(fd))
+            except VmfsError as exc:
+                raise VfsError(str(exc)) from None
         if path not in self.dirs:
             raise VfsError("No such file or directory")
         names = {
@@ -85,4 +151,8 @@ def host_files(host: ShellHost) -> VirtualFs:
     for vm in host.vms:
         fs.mkdirs(vm.directory)
         fs.write(vm.vmx_path, vm.vmx.to_text())
+    for volume in host.datastores:
+        for name in (volume.uuid, volume.label):
+            if name:
+                fs.mount(f"/vmfs/volumes/{name}", volume)
     return fs
