@@ -420,10 +420,8 @@ def test_uptime_numa_pnode_and_node_memory_follow_the_kernel(host: ShellHost) ->
 
 
 def test_namespaces_without_kernel_data_say_so(host: ShellHost) -> None:
-    for argv in (
-        ["storage", "filesystem", "list"],
-        ["network", "nic", "list"],
-        ["storage", "vmfs", "extent", "list"],
-    ):
+    for argv in (["network", "nic", "list"], ["network", "vm", "list"]):
         status, text = esxcli(host, argv)
         assert status == 1 and text.startswith("Error: not simulated yet")
+    # no image attached: the storage tables are empty, not invented
+    assert esxcli(host, ["storage", "filesystem", "list"]) == (0, "")
