@@ -56,10 +56,29 @@ def shell() -> Shell:
         ("{ echo a; echo b; } | wc -l", "2\n"),
         ('f() { echo "$# $1"; shift; echo "$@"; return 7; echo no; }; f a b c; echo $?', "3 a\nb c\n7\n"),
         ("count() { esxcli vm process list | grep -c 'World ID'; }; n=$(count); echo vms=$n", "vms=2\n"),
+        ("f=web.vmx; echo ${f%.vmx} ${f#*.} ${f%%e*} ${f##*[.b]}", "web vmx w vmx\n"),
+        (
+            "echo ${#HOME} ${u-dflt} ${u:+alt} ${HOME:+alt}",
+            "1 dflt alt\n",
+        ),  # an unquoted empty expansion is no field
+        ("echo a 3>/tmp/three; cat /tmp/three; echo end", "a\nend\n"),
+        ("cd /tmp; cd /etc; cd -; pwd", "/tmp\n/tmp\n"),
+        ("echo '1\n2\n3' | tail -n +2", "2\n3\n"),
     ],
 )
 def test_script_syntax(shell: Shell, line: str, out: str) -> None:
     assert sh_run(shell, line)[1] == out
+
+
+def test_errors_of_expansion_recursion_and_return_end_the_command_not_the_session(shell: Shell) -> None:
+    assert sh_run(shell, "echo ${nothing:?is required}; echo next") == (
+        0,
+        "next\n",
+        "-sh: nothing: is required\n",
+    )
+    status, _, err = sh_run(shell, "f() { f; }; f")
+    assert status == 2 and err == "-sh: f: function nesting deeper than 64\n"
+    assert sh_run(shell, "return 3") == (2, "", "-sh: return: not in a function\n")
 
 
 def test_constructs_bashlex_cannot_build_are_refused_whole(shell: Shell) -> None:

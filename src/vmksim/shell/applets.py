@@ -126,7 +126,8 @@ def grep(sh: Shell, argv: list[str], stdin: str) -> Result:
 
 
 def _count(name: str, argv: list[str]) -> tuple[int, list[str]] | Result:
-    """``-n N``, ``-N`` or ``-nN`` → (N, files); BusyBox's head/tail default is 10."""
+    """``-n N``, ``-N`` or ``-nN`` → (N, files); BusyBox's head/tail default is 10. ``tail -n +N``
+    (from line N on) comes back as -N."""
     if argv and re.fullmatch(r"-\d+", argv[0]):
         return int(argv[0][1:]), argv[1:]
     parsed = _opts(name, argv, "n:")
@@ -136,7 +137,7 @@ def _count(name: str, argv: list[str]) -> tuple[int, list[str]] | Result:
     raw = o.get("n", "10")
     if not raw.lstrip("+-").isdigit():
         return Result(1, err=f"{name}: invalid number '{raw}'\n")
-    return int(raw.lstrip("+-")), rest
+    return (-int(raw[1:]) if raw.startswith("+") else int(raw.lstrip("-"))), rest
 
 
 def head(sh: Shell, argv: list[str], stdin: str) -> Result:
@@ -145,7 +146,7 @@ def head(sh: Shell, argv: list[str], stdin: str) -> Result:
         return parsed
     n, files = parsed
     text, err, status = _inputs(sh, "head", files, stdin)
-    return Result(status, _join(_lines(text)[:n]), err)
+    return Result(status, _join(_lines(text)[: abs(n)]), err)
 
 
 def tail(sh: Shell, argv: list[str], stdin: str) -> Result:
@@ -155,6 +156,8 @@ def tail(sh: Shell, argv: list[str], stdin: str) -> Result:
     n, files = parsed
     text, err, status = _inputs(sh, "tail", files, stdin)
     lines = _lines(text)
+    if n < 0:  # tail -n +N: from line N
+        return Result(status, _join(lines[max(-n - 1, 0) :]), err)
     return Result(status, _join(lines[len(lines) - n :] if n else []), err)
 
 

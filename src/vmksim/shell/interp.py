@@ -21,6 +21,7 @@ arithmetic ``$((...))``, ``case`` or ``[[ ]]``, so those say "not supported" / s
 
 from __future__ import annotations
 
+import fnmatch
 import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -42,6 +43,9 @@ __all__ = ["BUILTINS", "TOOLS", "Shell", "ShellExit"]
 
 #: ash's status for a command that is not found / a syntax error.
 NOT_FOUND, SYNTAX, NOT_PERMITTED = 127, 2, 126
+#: Deepest function recursion the interpreter runs (ash has no limit but the C stack; Python's
+#: recursion limit would end the session instead of the command).
+MAX_FUNCTION_DEPTH = 64
 IFS = " \t\n"
 
 
@@ -49,6 +53,10 @@ class ShellExit(Exception):
     def __init__(self, code: int) -> None:
         super().__init__(code)
         self.code = code
+
+
+class _ExpansionError(Exception):
+    """``${x?message}`` on an unset variable: the command is not run (ash: status 2)."""
 
 
 class _Return(Exception):
@@ -100,6 +108,7 @@ class Shell:
         self.vars: dict[str, str] = {"HOME": "/", "PWD": "/", "HOSTNAME": host.hostname, "SHELL": "/bin/sh"}
         self.args: list[str] = []  # positional parameters $1...
         self.functions: dict[str, tuple[Any, str]] = {}  # name -> (body node, its source text)
+        self._depth = 0  # function calls in progress
         self._src = ""
 
     # --- entry points --------------------------------------------------------------------------
@@ -228,17 +237,29 @@ class Shell:
 
     def _run_function(self, name: str, args: list[str], stdin: str, io: Io) -> int:
         """A shell function: its body with $1... set to *args*; ``return N`` ends it."""
+        if self._depth >= MAX_FUNCTION_DEPTH:
+            io.err(f"-sh: {name}: function nesting deeper than {MAX_FUNCTION_DEPTH}\n")
+            return SYNTAX
         body, src = self.functions[name]
         saved = self.args, self._src
         self.args, self._src = args, src
+        self._depth += 1
         try:
             return self._exec(body, stdin, io)
         except _Return as ret:
             return ret.code
         finally:
             self.args, self._src = saved
+            self._depth -= 1
 
     def _n_command(self, node: Any, stdin: str, io: Io) -> int:
+        try:
+            return self._command(node, stdin, io)
+        except _ExpansionError as exc:
+            io.err(f"-sh: {exc}\n")
+            return SYNTAX
+
+    def _command(self, node: Any, stdin: str, io: Io) -> int:
         argv: list[str] = []
         assigns: list[tuple[str, str]] = []
         redirects = []
@@ -277,8 +298,8 @@ class Shell:
                 sink = opened
             if fd == 2:
                 err = sink
-            else:
-                out = sink
+            elif fd == 1:
+                out = sink  # other descriptors are created (the file exists) but nothing writes to them
         return Io(out, err)
 
     def _file_sink(
@@ -414,18 +435,34 @@ class Shell:
             n = int(expr)
             return self.args[n - 1] if 0 < n <= len(self.args) else ""
         if expr.startswith("#"):
-            return str(len(self.vars.get(expr[1:], "")))
-        m = re.fullmatch(r"(\w+)(:?[-=+])(.*)", expr, re.DOTALL)
+            return str(len(self._parameter(expr[1:])))
+        m = re.fullmatch(r"(\w+)(:?[-=+?]|##?|%%?)(.*)", expr, re.DOTALL)
         if m is None:
             return self.vars.get(expr, "")
-        name, op, alt = m.groups()
+        name, op, word = m.groups()
         value = self.vars.get(name)
+        if op[0] in "#%":
+            return _trim(value or "", op, word)
         unset = value is None or (op.startswith(":") and value == "")
         if op.endswith("+"):
-            return "" if unset else alt
+            return "" if unset else word
+        if unset and op.endswith("?"):
+            raise _ExpansionError(f"{name}: {word or 'parameter not set'}")
         if unset and op.endswith("="):
-            self.vars[name] = alt
-        return alt if unset else str(value)
+            self.vars[name] = word
+        return word if unset else str(value)
+
+
+def _trim(value: str, op: str, pattern: str) -> str:
+    """``${v#p}`` / ``${v##p}`` remove the shortest / longest prefix matching the glob *p*,
+    ``${v%p}`` / ``${v%%p}`` the suffix (POSIX "Parameter Expansion")."""
+    rx = re.compile(fnmatch.translate(pattern))
+    cuts = range(len(value) + 1)
+    if op[0] == "#":
+        order = reversed(cuts) if op == "##" else cuts
+        return next((value[i:] for i in order if rx.match(value[:i])), value)
+    order = cuts if op == "%%" else reversed(cuts)
+    return next((value[:i] for i in order if rx.match(value[i:])), value)
 
 
 def _split(chars: list[tuple[str, bool]], quoted: bool) -> list[str]:
@@ -446,13 +483,14 @@ def _split(chars: list[tuple[str, bool]], quoted: bool) -> list[str]:
 
 # --- builtins ------------------------------------------------------------------------------------
 def _cd(sh: Shell, args: list[str], stdin: str) -> Result:
-    target = sh.fs.resolve(sh.cwd, args[0] if args else sh.vars.get("HOME", "/"))
+    back = args == ["-"]  # cd - : to $OLDPWD, printing it
+    where = sh.vars.get("OLDPWD", sh.cwd) if back else (args[0] if args else sh.vars.get("HOME", "/"))
+    target = sh.fs.resolve(sh.cwd, where)
     if not sh.fs.is_dir(target):
-        return Result(
-            2, err=f"-sh: cd: can't cd to {args[0] if args else target}: No such file or directory\n"
-        )
-    sh.cwd = sh.vars["PWD"] = target
-    return Result(0)
+        return Result(2, err=f"-sh: cd: can't cd to {where}: No such file or directory\n")
+    sh.vars["OLDPWD"], sh.cwd = sh.cwd, target
+    sh.vars["PWD"] = target
+    return Result(0, target + "\n" if back else "")
 
 
 def _exit(sh: Shell, args: list[str], stdin: str) -> Result:
@@ -470,6 +508,8 @@ def _export(sh: Shell, args: list[str], stdin: str) -> Result:
 
 
 def _return(sh: Shell, args: list[str], stdin: str) -> Result:
+    if sh._depth == 0:
+        return Result(2, err="-sh: return: not in a function\n")
     if args and not args[0].lstrip("-").isdigit():
         return Result(2, err=f"-sh: return: Illegal number: {args[0]}\n")
     raise _Return(int(args[0]) & 0xFF if args else sh.status)
