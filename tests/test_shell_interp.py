@@ -13,6 +13,8 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 pytest.importorskip("bashlex")
 
@@ -226,3 +228,23 @@ def test_interactive_prompt_ends_on_ctrl_d_with_the_last_status(shell: Shell) ->
 
     with _typing(["false\r", "\x04"]) as pipe:
         assert interact(shell, input=pipe, output=DummyOutput()) == 1
+
+
+# --- no traceback, whatever is typed -------------------------------------------------------------
+#: Words and operators a session may contain (no while/until/sleep: they may legitimately not end).
+TOKENS = [
+    "echo", "cat", "grep", "-c", "-v", "-o", "head", "tail", "-n", "wc", "-l", "sort", "uniq", "cut", "-d,",
+    "-f2", "ps", "ls", "cd", "pwd", "test", "[", "]", "=", "!", "|", "&&", "||", ";", ">", ">>", "<", "2>&1",
+    "/tmp/x", "/", "/etc/vmware/esx.conf", "$(", ")", "`", "'", '"', "{", "}", "if", "then", "else", "fi",
+    "for", "in", "do", "done", "f()", "return", "shift", "exit", "$?", "$1", "${x:-y}", "${x?}", "${#x}",
+    "x=1", "esxcli", "vm", "process", "list", "kill", "--world-id=1", "--formatter=csv", "hardware", "cpu",
+    "vim-cmd", "vmsvc/get.summary", "vmsvc/getallvms", "1", "sched-stats", "-t", "numa-clients", "vsish",
+    "-e", "get", "/system/version", "esxtop", "-b", "uname", "-a", "sh", "nosuch", "\n",
+]  # fmt: skip
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(st.lists(st.sampled_from(TOKENS), max_size=12))
+def test_any_line_gives_a_status_never_a_traceback(shell: Shell, words: list[str]) -> None:
+    status, _, _ = sh_run(shell, " ".join(words))
+    assert isinstance(status, int) and 0 <= status <= 255

@@ -128,8 +128,12 @@ class Shell:
             io.err(f"-sh: not supported by vmksim's shell yet: {exc}\n")
             self.status = SYNTAX
             return SYNTAX
-        except (bashlex.errors.ParsingError, AssertionError) as exc:
-            io.err(f"-sh: syntax error: {getattr(exc, 'message', exc)}\n")
+        except bashlex.errors.ParsingError as exc:
+            io.err(f"-sh: syntax error: {exc.message}\n")
+            self.status = SYNTAX
+            return SYNTAX
+        except Exception:  # bashlex 0.18 itself crashes on some bad input (e.g. "` `")
+            io.err("-sh: syntax error\n")
             self.status = SYNTAX
             return SYNTAX
         saved, self._src = self._src, source
