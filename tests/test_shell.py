@@ -425,3 +425,13 @@ def test_namespaces_without_kernel_data_say_so(host: ShellHost) -> None:
         assert status == 1 and text.startswith("Error: not simulated yet")
     # no image attached: the storage tables are empty, not invented
     assert esxcli(host, ["storage", "filesystem", "list"]) == (0, "")
+
+
+def test_live_samples_of_a_paused_host_are_delay_apart(host: ShellHost) -> None:
+    from vmksim.shell.tools import live_samples
+    from vmksim.stats.sampler import Sampler
+
+    stream = live_samples(host, Sampler(host.esx), 2.0)
+    times = [next(stream).time for _ in range(3)]
+    assert [(b - a).total_seconds() for a, b in zip(times, times[1:], strict=False)] == [2.0, 2.0]
+    assert host.now_us == 6_000_000

@@ -6,11 +6,14 @@ gives ash); the test types into the master side and reads what the terminal show
 
 from __future__ import annotations
 
+import fcntl
 import os
 import re
 import select
+import struct
 import subprocess
 import sys
+import termios
 import time
 from pathlib import Path
 
@@ -32,6 +35,8 @@ ANSI = re.compile(r"\x1b(\[[0-9;?]*[ -/]*[@-~]|\][^\x07]*\x07|[()][0-9A-Za-z]|[=
 class Terminal:
     def __init__(self, argv: list[str]) -> None:
         self.master, slave = pty.openpty()
+        # a 40 x 120 terminal (a fresh pty is 0 x 0, which full-screen programs cannot draw in)
+        fcntl.ioctl(slave, termios.TIOCSWINSZ, struct.pack("HHHH", 40, 120, 0, 0))
         env = {**os.environ, "PYTHONPATH": str(SRC), "VMKSIM_ENGINE": "python", "TERM": "xterm"}
         self.proc = subprocess.Popen(argv, stdin=slave, stdout=slave, stderr=slave, env=env, close_fds=True)
         os.close(slave)
@@ -101,6 +106,27 @@ def test_interactive_session_on_a_pty(scenario: Path) -> None:
         term.expect(r"\ncompleted\n")
         term.type("exit 4\r")
         assert term.close() == 4
+    finally:
+        if term.proc.poll() is None:
+            term.proc.kill()
+
+
+def test_esxtop_screen_runs_inside_the_shell_and_returns_to_the_prompt(scenario: Path) -> None:
+    pytest.importorskip("textual")
+    term = Terminal([sys.executable, "-m", "vmksim", "shell", "--paused", str(scenario)])
+    try:
+        term.expect(r"\[root@esx-pty:~\]")
+        term.type("esxtop -d 2\r")
+        term.expect(r"PCPU USED\(%\)")  # esxtop's CPU screen header
+        term.expect(r"vm1")  # the VM's group row
+        term.type("q")
+        term.expect(r"\[root@esx-pty:~\]")
+        term.type("esxcli system stats uptime get\r")
+        # paused host: the screen moved the clock by -d per sample (at least the two it read first)
+        uptime = int(term.expect(r"\n\d+\n").strip())
+        assert uptime >= 4_000_000 and uptime % 2_000_000 == 0
+        term.type("exit\r")
+        assert term.close() == 0
     finally:
         if term.proc.poll() is None:
             term.proc.kill()

@@ -35,7 +35,7 @@ from vmksim.shell import applets
 from vmksim.shell.applets import Result
 from vmksim.shell.esxcli import esxcli
 from vmksim.shell.host import ShellHost
-from vmksim.shell.tools import esxtop, sched_stats, uname, vmware, vsish
+from vmksim.shell.tools import esxtop, esxtop_screen, sched_stats, uname, vmware, vsish
 from vmksim.shell.vfs import VfsError, VirtualFs, host_files
 from vmksim.shell.vimcmd import vim_cmd
 
@@ -109,6 +109,7 @@ class Shell:
         self.args: list[str] = []  # positional parameters $1...
         self.functions: dict[str, tuple[Any, str]] = {}  # name -> (body node, its source text)
         self._depth = 0  # function calls in progress
+        self.terminal = False  # an interactive session on a terminal: full-screen esxtop can run
         self._src = ""
 
     # --- entry points --------------------------------------------------------------------------
@@ -339,6 +340,9 @@ class Shell:
             result = builtin(self, args, stdin)
         elif name in applets.APPLETS:
             result = applets.APPLETS[name](self, args, stdin)
+        elif name == "esxtop" and self.terminal and "-b" not in args:
+            status, text = esxtop_screen(self.host, args)
+            result = Result(status, text) if status == 0 else Result(status, err=text)
         elif name in TOOLS:
             status, text = TOOLS[name](self.host, args)
             result = Result(status, text) if status == 0 else Result(status, err=text)

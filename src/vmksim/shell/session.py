@@ -60,6 +60,7 @@ def interact(shell: Shell, *, input: Any = None, output: Any = None) -> int:
     from prompt_toolkit.completion import NestedCompleter
     from prompt_toolkit.history import InMemoryHistory
 
+    shell.terminal = sys.stdin.isatty() and sys.stdout.isatty()
     session: PromptSession[str] = PromptSession(
         history=InMemoryHistory(),
         completer=NestedCompleter.from_nested_dict(completion_tree()),

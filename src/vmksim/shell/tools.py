@@ -13,7 +13,8 @@ Units: sched-stats and vsish times are in microseconds (the kernel's counters), 
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from typing import Any
 
 from vmksim.shell.host import ShellHost
 
@@ -271,7 +272,7 @@ def esxtop(h: ShellHost, argv: Sequence[str]) -> Tool:
         return 1, f"esxtop: {exc.msg}\n"
     opts = dict(pairs)
     if "-b" not in opts or rest:
-        return 1, "esxtop: only batch mode is simulated in the shell: esxtop -b [-a] -d SECONDS -n COUNT\n"
+        return 1, "esxtop: without a terminal only batch mode runs: esxtop -b [-a] -d SECONDS -n COUNT\n"
     try:
         delay, count = float(opts.get("-d", "5")), int(opts.get("-n", "1"))
     except ValueError:
@@ -288,6 +289,42 @@ def esxtop(h: ShellHost, argv: Sequence[str]) -> Tool:
         h.sleep(delay)
         writer.write(sampler.sample())
     return 0, buf.getvalue()
+
+
+def live_samples(h: ShellHost, sampler: Any, delay: float) -> Iterator[Any]:
+    """The TUI's sample stream over the running host: a paced host is sampled where the wall clock
+    has brought it (the screen's timer does the waiting); a paused one moves *delay* per sample."""
+    while True:
+        if h.paused:
+            h.sleep(delay)
+        else:
+            h.sync()
+        yield sampler.sample()
+
+
+def esxtop_screen(h: ShellHost, argv: Sequence[str]) -> Tool:
+    """``esxtop [-d SECONDS]`` at an interactive prompt: vmksim top's screens over this host."""
+    import getopt
+
+    try:
+        pairs, rest = getopt.getopt(list(argv), "ad:")
+        delay = max(float(dict(pairs).get("-d", "5")), ESXTOP_MIN_DELAY_S)
+    except (getopt.GetoptError, ValueError) as exc:
+        return 1, f"esxtop: {exc}\n"
+    if rest:
+        return 1, f"esxtop: unexpected argument {rest[0]}\n"
+    try:
+        from vmksim.esxtop.app import TopApp
+        from vmksim.esxtop.feed import Feed
+    except ImportError:
+        return 1, "esxtop: the screen needs the 'tui' extra: pip install 'vmksim[tui]'\n"
+    from vmksim.stats.sampler import Sampler
+
+    h.sync()
+    sampler = Sampler(h.esx, all_counters=any(k == "-a" for k, _ in pairs))
+    feed = Feed(sampler.host, sampler.columns, live_samples(h, sampler, delay), title=h.hostname)
+    TopApp(feed, delay=delay).run()
+    return 0, ""
 
 
 # --- vmware / uname ------------------------------------------------------------------------------
