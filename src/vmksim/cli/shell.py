@@ -19,10 +19,12 @@ examples:
   vmksim shell examples/nfv.toml -c 'esxcli --formatter=csv --format-param=fields="WorldID,DisplayName" vm process list'
 
 The simulation runs paced to the wall clock (--speed N for N times real time); with
---paused it only moves on `sleep N`. Commands: esxcli (hardware, system, vm), vim-cmd
-(vmsvc/getallvms, get.summary, power.getstate, hostsvc/hostsummary), sched-stats -t,
-vsish -e get|ls, esxtop -b, vmware -v, uname, and the applets echo cat grep head tail wc sort uniq
-cut ps date sleep ls cd pwd exit test. Power operations are not simulated yet.
+--paused it only moves on `sleep N`. Commands: esxcli (hardware, system, vm, storage over
+--datastore images), vim-cmd (vmsvc/getallvms, get.summary, get.config, power.getstate,
+hostsvc/hostsummary, advopt/view), sched-stats -t, vsish -e get|ls, esxtop (-b anywhere,
+the full screen at the prompt), vmware -v, uname, functions and the applets echo cat grep
+head tail wc sort uniq cut ps date sleep ls cd pwd exit test sh. Power operations and
+advanced-option changes are not simulated yet.
 Needs the 'shell' extra: pip install 'vmksim[shell]'.
 """
 
