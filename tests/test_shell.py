@@ -437,3 +437,15 @@ def test_live_samples_of_a_paused_host_are_delay_apart(host: ShellHost) -> None:
     times = [next(stream).time for _ in range(3)]
     assert [(b - a).total_seconds() for a, b in itertools.pairwise(times)] == [2.0, 2.0]
     assert host.now_us == 6_000_000
+
+
+def test_sched_stats_reset_counts_from_the_reset(host: ShellHost) -> None:
+    shell = Shell(host)
+    status, text, _ = sh_run(shell, "sleep 3; sched-stats -r; sleep 1; sched-stats -t vcpu-state-counts")
+    rows = [line.split() for line in text.splitlines()[1:]]
+    assert status == 0 and len(rows) == sum(len(v.vcpu_worlds) for v in host.vms)
+    assert all(sum(int(x) for x in r[3:7]) == 1_000_000 for r in rows)  # RUN+RDY+CSTP+WAIT = the 1 s since -r
+    _, pcpus, _ = sh_run(shell, "sched-stats -t pcpu-stats")
+    assert all(0 <= int(r.split()[3]) <= 1_000_000 for r in pcpus.splitlines()[1:])
+    _, moves, _ = sh_run(shell, "sched-stats -t numa-migration")
+    assert [r.split()[0] for r in moves.splitlines()[1:]] == [f"vm.{v.world_id}" for v in host.vms]

@@ -165,6 +165,7 @@ class ShellHost:
         self.uuid = host_uuid(self.hostname, scenario.name)
         self.vms = self._records()
         self.datastores = datastores
+        self.stats_reset: CounterSnapshot | None = None  # `sched-stats -r`: what the tables count from
         taken = {DATASTORE}
         for volume in datastores:
             if volume.label in taken or volume.uuid in taken:

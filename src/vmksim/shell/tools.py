@@ -16,6 +16,9 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator, Sequence
 from typing import Any
 
+import numpy as np
+import numpy.typing as npt
+
 from vmksim.shell.host import ShellHost
 
 __all__ = [
@@ -109,46 +112,66 @@ def _numa_pnode(h: ShellHost) -> str:
     return _table(("nodeID", "pcpus", "busy", "totalMem", "freeMem", "nClients"), rows)
 
 
+def _since_reset(h: ShellHost, name: str) -> npt.NDArray[np.float64]:
+    """Counter *name* of the current snapshot minus its value at the last ``sched-stats -r``."""
+    now = np.asarray(getattr(h.snapshot(), name), dtype=np.float64)
+    base = h.stats_reset
+    return now if base is None else now - np.asarray(getattr(base, name), dtype=np.float64)
+
+
 def _vcpu_states(h: ShellHost) -> str:
-    """Per vCPU world: cumulative run / ready / costop / wait time (µs) since power-on."""
-    snap = h.snapshot()
+    """Per vCPU world: run / ready / costop / wait time (µs) since power-on or ``-r``."""
+    run, ready, costop, wait = (_since_reset(h, k) for k in ("run", "ready", "costop", "wait"))
     head = ("vcpu", "vm", "name", "run", "ready", "costop", "wait")
     index = {w.world_id: i for i, w in enumerate(h.esx.worlds)}
     rows = []
     for vm in h.vms:
         for wid in vm.vcpu_worlds:
             i = index[wid]
-            rows.append((wid, vm.world_id, h.esx.worlds[i].name, int(snap.run[i]), int(snap.ready[i]),
-                         int(snap.costop[i]), int(snap.wait[i])))  # fmt: skip
+            rows.append((wid, vm.world_id, h.esx.worlds[i].name, int(run[i]), int(ready[i]),
+                         int(costop[i]), int(wait[i])))  # fmt: skip
     return _table(head, rows)
 
 
 def _pcpu_stats(h: ShellHost) -> str:
-    """Per PCPU: its core and node, busy (unhalted) µs and charged (used) µs since power-on."""
-    snap = h.snapshot()
+    """Per PCPU: its core and node, busy (unhalted) µs and charged (used) µs since power-on or ``-r``."""
+    busy, used = _since_reset(h, "pcpu_busy"), _since_reset(h, "pcpu_used")
     t = h.scenario.host
-    rows = [
-        (p.id, p.core, p.node, int(snap.pcpu_busy[p.id]), round(float(snap.pcpu_used[p.id])))
-        for p in t.pcpu_list
-    ]
+    rows = [(p.id, p.core, p.node, int(busy[p.id]), round(float(used[p.id]))) for p in t.pcpu_list]
     return _table(("cpu", "core", "node", "busy", "used"), rows)
+
+
+def _numa_migration(h: ShellHost) -> str:
+    """Per VM: NUMA migrations of its clients (the rebalancer's moves) since power-on or ``-r``."""
+    moves = _since_reset(h, "numa_migrations")
+    gidx = {g.group_id: i for i, g in enumerate(h.esx.groups)}
+    rows = [(f"vm.{vm.world_id}", vm.group_id, int(moves[gidx[vm.group_id]])) for vm in h.vms]
+    return _table(("groupName", "groupID", "nMigrations"), rows)
 
 
 SCHED_STATS: dict[str, Callable[[ShellHost], str]] = {
     "ncpus": _ncpus,
     "numa-clients": _numa_clients,
     "numa-pnode": _numa_pnode,
+    "numa-migration": _numa_migration,
     "vcpu-state-counts": _vcpu_states,
     "pcpu-stats": _pcpu_stats,
 }
 
 
 def sched_stats(h: ShellHost, argv: Sequence[str]) -> Tool:
+    """``sched-stats -t TYPE``; ``sched-stats -r`` resets the counters the tables count from."""
+    if list(argv) == ["-r"]:
+        h.stats_reset = h.snapshot()
+        return 0, ""
     if len(argv) == 2 and argv[0] == "-t" and argv[1] in SCHED_STATS:
         return 0, SCHED_STATS[argv[1]](h)
     if len(argv) == 2 and argv[0] == "-t":
         return 1, f"sched-stats: type '{argv[1]}' is not simulated yet (known: {', '.join(SCHED_STATS)})\n"
-    return 1, "usage: sched-stats -t ncpus|numa-clients|numa-pnode|vcpu-state-counts|pcpu-stats\n"
+    return (
+        1,
+        "usage: sched-stats -r | -t ncpus|numa-clients|numa-pnode|numa-migration|vcpu-state-counts|pcpu-stats\n",
+    )
 
 
 # --- vsish ---------------------------------------------------------------------------------------
