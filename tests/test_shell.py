@@ -449,3 +449,16 @@ def test_sched_stats_reset_counts_from_the_reset(host: ShellHost) -> None:
     assert all(0 <= int(r.split()[3]) <= 1_000_000 for r in pcpus.splitlines()[1:])
     _, moves, _ = sh_run(shell, "sched-stats -t numa-migration")
     assert [r.split()[0] for r in moves.splitlines()[1:]] == [f"vm.{v.world_id}" for v in host.vms]
+
+
+def test_vsish_sched_groups_show_the_numa_clients_of_the_runtime(host: ShellHost) -> None:
+    shell = Shell(host)
+    assert sh_run(shell, "vsish -e ls /sched/groups")[1].split() == [f"{v.group_id}/" for v in host.vms]
+    for vm in host.vms:
+        clients = [c for c in host.esx.kernel.numa.clients if c.group == vm.index]
+        base = f"/sched/groups/{vm.group_id}"
+        assert sh_run(shell, f"vsish -e ls {base}/numaClients")[1].split() == [f"{c.index}/" for c in clients]
+        for c in clients:
+            assert sh_run(shell, f"vsish -e get {base}/numaClients/{c.index}/home")[1] == f"{c.home}\n"
+        assert sh_run(shell, f"vsish -e get {base}/vcpuLeaderID")[1] == f"{vm.vcpu_worlds[0]}\n"
+    assert sh_run(shell, "vsish -e get /sched/groups/1/vcpuLeaderID")[0] == 1  # not a VM group

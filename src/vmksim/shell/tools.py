@@ -208,6 +208,33 @@ def _state_times(h: ShellHost, wid: int) -> str | None:
         ("wait", f"{int(s.wait[i])} usec")))  # fmt: skip
 
 
+def _vsi_groups(h: ShellHost, path: list[str], op: str) -> str | list[str] | None:
+    """/sched/groups/GID/{vcpuLeaderID, numaClients/N/{home, clientAffinity}} of the VMs' groups:
+    the leader is the first vCPU world, home and affinity come from the NUMA runtime's clients.
+    Scalar leaves print as the bare value (unverified)."""
+    vms = {str(v.group_id): v for v in h.vms}
+    if not path:
+        return [f"{g}/" for g in vms] if op == "ls" else None
+    vm = vms.get(path[0])
+    if vm is None:
+        return None
+    clients = [c for c in h.esx.kernel.numa.clients if c.group == vm.index]
+    rest = path[1:]
+    tree: dict[tuple[str, ...], list[str]] = {
+        (): ["numaClients/", "vcpuLeaderID"],
+        ("numaClients",): [f"{c.index}/" for c in clients],
+        **{("numaClients", str(c.index)): ["clientAffinity", "home"] for c in clients},
+    }
+    if op == "ls":
+        return tree.get(tuple(rest))
+    leaves: dict[tuple[str, ...], str] = {("vcpuLeaderID",): str(vm.vcpu_worlds[0])}
+    for c in clients:
+        leaves[("numaClients", str(c.index), "home")] = str(c.home)
+        leaves[("numaClients", str(c.index), "clientAffinity")] = f"0x{sum(1 << n for n in c.nodes):x}"
+    value = leaves.get(tuple(rest))
+    return None if value is None else value + "\n"
+
+
 def _vsi_get(h: ShellHost, path: list[str]) -> str | None:
     t = h.scenario.host
     fixed: dict[tuple[str, ...], Callable[[], str]] = {
@@ -248,7 +275,7 @@ def _vsi_ls(h: ShellHost, path: list[str]) -> list[str] | None:
         ("hardware", "cpuTopology", "numa"): ["nodes/"],
         ("hardware", "cpuTopology", "numa", "nodes"): [f"{n}" for n in range(t.numa_nodes)],
         ("system",): ["version"],
-        ("sched",): ["Vcpus/"],
+        ("sched",): ["Vcpus/", "groups/"],
         ("sched", "Vcpus"): [f"{w}/" for vm in h.vms for w in vm.vcpu_worlds],
     }
     key = tuple(path)
@@ -269,7 +296,11 @@ def vsish(h: ShellHost, argv: Sequence[str]) -> Tool:
     if op == "set":
         return 1, "vsish: set is not simulated yet\n"
     h.sync()
-    out: str | list[str] | None = _vsi_get(h, path) if op == "get" else _vsi_ls(h, path)
+    out: str | list[str] | None
+    if path[:2] == ["sched", "groups"]:
+        out = _vsi_groups(h, path[2:], op)
+    else:
+        out = _vsi_get(h, path) if op == "get" else _vsi_ls(h, path)
     if out is None:
         return 1, f"vsish: {argv[2]}: no such node (or not simulated)\n"
     return 0, out if isinstance(out, str) else "".join(e + "\n" for e in out)
@@ -280,8 +311,8 @@ def esxtop(h: ShellHost, argv: Sequence[str]) -> Tool:
     """``esxtop -b [-a] -d SECONDS -n COUNT``: batch CSV of the running host (vmksim.esxtop.writer).
 
     Each interval is a ``sleep`` of the host (paused hosts jump, paced hosts wait). The rows are
-    printed when the run ends (the shell collects command output). The TUI is not available
-    inside the shell: run ``vmksim top SCENARIO`` for it.
+    printed when the run ends (the shell collects command output). Without ``-b``, an interactive
+    session shows the full screen (:func:`esxtop_screen`).
     """
     import getopt
     import io
