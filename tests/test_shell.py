@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import csv
 import io
+import json
 import re
 import xml.etree.ElementTree as ET
 from pathlib import Path
@@ -462,3 +463,33 @@ def test_vsish_sched_groups_show_the_numa_clients_of_the_runtime(host: ShellHost
             assert sh_run(shell, f"vsish -e get {base}/numaClients/{c.index}/home")[1] == f"{c.home}\n"
         assert sh_run(shell, f"vsish -e get {base}/vcpuLeaderID")[1] == f"{vm.vcpu_worlds[0]}\n"
     assert sh_run(shell, "vsish -e get /sched/groups/1/vcpuLeaderID")[0] == 1  # not a VM group
+
+
+def test_numa_clients_agree_with_vmksim_plan_on_the_shells_own_vmx_files(
+    host: ShellHost, run_cli, tmp_path: Path
+) -> None:
+    """The .vmx files the shell shows, given to `vmksim plan` for the same host, plan the clients
+    that sched-stats -t numa-clients reports for the running VMs."""
+    shell = Shell(host)
+    paths = []
+    for vm in host.vms:
+        path = tmp_path / f"{vm.name}.vmx"
+        path.write_text(sh_run(shell, f"cat {vm.vmx_path}")[1])
+        paths.append(str(path))
+    t = host.scenario.host
+    spec = f"sockets={t.sockets},cores_per_socket={t.cores_per_socket},threads_per_core={t.threads_per_core},numa_nodes={t.numa_nodes},memory_gb={t.memory_mb // 1024}"
+    code, out, err = run_cli("plan", "--host", spec, "--esxi", host.scenario.esxi, "--json", *paths)
+    assert code == 0, err
+    planned = sorted(
+        (p["name"], i, home, size)
+        for p in json.loads(out)
+        for i, (home, size) in enumerate(zip(p["home_nodes"], p["vcpus_per_numa_client"], strict=True))
+    )
+    _, text, _ = sh_run(shell, "sched-stats -t numa-clients")
+    head, *rows = [line.split() for line in text.splitlines()]
+    by_world = {f"vm.{v.world_id}": v.name for v in host.vms}
+    shown = sorted(
+        (by_world[r["groupName"]], int(r["clientID"]), int(r["homeNode"]), int(r["nWorlds"]))
+        for r in (dict(zip(head, row, strict=True)) for row in rows)
+    )
+    assert shown == planned and len(planned) == 3
