@@ -7,6 +7,7 @@ applied by hand to the inputs each test writes.
 from __future__ import annotations
 
 import contextlib
+import io
 import threading
 import time
 from collections.abc import Iterator
@@ -248,3 +249,10 @@ TOKENS = [
 def test_any_line_gives_a_status_never_a_traceback(shell: Shell, words: list[str]) -> None:
     status, _, _ = sh_run(shell, " ".join(words))
     assert isinstance(status, int) and 0 <= status <= 255
+
+
+def test_cli_reads_a_script_from_standard_input_when_it_is_not_a_terminal(
+    run_cli, scenario_file: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr("sys.stdin", io.StringIO("x=$(uname)\necho $x\nexit 3\necho never\n"))
+    assert run_cli("shell", "--paused", str(scenario_file)) == (3, "VMkernel\n", "")
