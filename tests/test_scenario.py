@@ -106,7 +106,7 @@ def test_vmx_file_is_an_alternative_source(tmp_path: Path) -> None:
         (("duration_s = 60", "duration_s = 1"), "run.interval_s", "5"),
         (("seed = 7", "seed = 7\nspeed = 3"), "run", "speed"),
         (('preset = "nfv-2x24-ht"', 'preset = "nfv-9000"'), "host", "nfv-9000"),
-        (('"sched.cpu.min" = 22400', '"sched.cpu.min" = "lots"'), "vm[0].settings", "lots"),
+        (('"sched.cpu.min" = 22400', '"sched.cpu.min" = "lots"'), "vm[0].settings.sched.cpu.min", "lots"),
         (('shares = "high"', 'shares = "huge"'), "pool[0].shares", "'huge'"),
     ],
 )
@@ -184,3 +184,45 @@ def test_constant_and_trace_workloads_do_not_depend_on_the_seed(run_cli) -> None
         assert code == 0, err
         outs.append(out.replace(f"seed {seed}", ""))
     assert outs[0] == outs[1]
+
+
+# --- errors name the scenario key the user wrote, warnings name unknown host settings -----------
+
+_SMALL = "[host]\nsockets = 1\ncores_per_socket = 4\n[run]\nduration_s = 2\ninterval_s = 1\n"
+
+
+@pytest.mark.parametrize(
+    ("vm", "place", "problem"),
+    [
+        ("vcpus = 64", "vm[0].vcpus", "numvcpus = 64 is more than the host's 4 logical CPUs"),
+        ("vcpus = 2\nmemory_gb = 30000", "vm[0].memory_gb", "memSize must be at most 25165824"),
+        ('vcpus = 2\n[vm.settings]\n"numa.vcpu.min" = "x"', "vm[0].settings.numa.vcpu.min", "numa.vcpu.min must"),
+    ],
+    ids=["vcpus-above-host", "memory-above-24tb", "setting"],
+)  # fmt: skip
+def test_vm_errors_name_the_scenario_key(tmp_path: Path, run_cli, vm: str, place: str, problem: str) -> None:
+    """QA: `vcpus = 64` was reported at `vm[0].settings: numvcpus = 64 ...`."""
+    path = write(tmp_path, _SMALL + f'[[vm]]\nname = "a"\n{vm}\n')
+    code, _, err = run_cli("run", str(path))
+    assert code == 1
+    assert err.startswith(f"vmksim: error: {path}:{place}: {problem}"), err
+
+
+def test_a_bad_key_of_a_base_vmx_names_the_vmx_file_and_line(tmp_path: Path, run_cli) -> None:
+    (tmp_path / "b.vmx").write_text('displayName = "b"\nnumvcpus = "2"\nnuma.vcpu.min = "x"\n')
+    path = write(tmp_path, _SMALL + '[[vm]]\nvmx = "b.vmx"\nmemory_gb = 2\n')
+    code, _, err = run_cli("run", str(path))
+    assert code == 1
+    assert f"{tmp_path / 'b.vmx'}:3: numa.vcpu.min must be a whole number" in err, err
+
+
+def test_unknown_host_setting_in_a_scenario_warns(tmp_path: Path, run_cli) -> None:
+    settings = '[host.settings]\n"Numa.PrefrHT" = 1\n"Numa.RebalancePeriod" = 4000\n'
+    path = write(tmp_path, _SMALL.replace("[run]", settings + "[run]") + '[[vm]]\nname = "a"\nvcpus = 1\n')
+    code, _, err = run_cli("run", str(path))
+    assert code == 0, err
+    assert err.count("unknown host advanced setting") == 1
+    assert (
+        f"vmksim: warning: {path}:host.settings.Numa.PrefrHT: unknown host advanced setting "
+        "(did you mean 'Numa.PreferHT'?); it has no effect"
+    ) in err

@@ -187,3 +187,22 @@ def test_topology_cli(run_cli) -> None:
     assert code == 0 and all(name in out for name in PRESETS)
     code, _, err = run_cli("topology", "show", "sockets=2,cores_per_socket=3,numa_nodes=4")
     assert code == 1 and err.count("\n") == 1 and err.startswith("vmksim: error:")
+
+
+@pytest.mark.parametrize(
+    ("argv", "line"),
+    [
+        (["plan", "--vcpus", "4", "--host", "sockets=0,cores_per_socket=4"], "--host:sockets: sockets must be at least 1, got 0"),
+        (["plan", "--vcpus", "4", "--host", "sockets=1,cores_per_socket=0"], "--host:cores_per_socket: cores_per_socket must be at least 1"),
+        (["plan", "--vcpus", "4", "--host", "sockets=1,cores_per_socket=4,numa_nodes=0"], "--host:numa_nodes: numa_nodes must be at least 1"),
+        (["topology", "show", "sockets=2,cores_per_socket=4,numa_nodes=3"], "HOST:numa_nodes: numa_nodes (3) must be a multiple of sockets (2)"),
+        (["topology", "show", "X"], "HOST: 'X' is not a preset"),
+        (["topology", "show", "sockets"], "HOST: 'sockets' is not a preset"),
+        (["topology", "show", "sockets=2,x"], "HOST: expected key=value, got 'x'"),
+    ],
+)  # fmt: skip
+def test_host_errors_name_the_argument_and_the_key(run_cli, argv: list[str], line: str) -> None:
+    """QA: sockets=0 read "numa_nodes (0) must be a multiple of sockets (0)"; HOST is positional."""
+    code, out, err = run_cli(*argv)
+    assert code == 1 and not out
+    assert err.startswith(f"vmksim: error: {line}"), err

@@ -49,6 +49,8 @@ from typing import Any
 from vmksim.errors import ScenarioError, TopologyError, VmxError
 from vmksim.topology import HostTopology, host_from_mapping
 from vmksim.vmx import VmConfig, load_vm, vm_from_options
+from vmksim.vmx.advanced import warn_unknown_host_settings
+from vmksim.vmx.config import NAME_FORBIDDEN
 
 __all__ = [
     "DEFAULT_START",
@@ -446,6 +448,7 @@ def _host(ctx: _Ctx, raw: Any) -> tuple[HostTopology, dict[str, str]]:
         if isinstance(value, dict | list):
             raise ctx.error(f"must be a number, string or boolean, got {value!r}", f"host.settings.{key}")
         host_settings[str(key)] = _setting_text(value)
+    warn_unknown_host_settings(host_settings, f"{ctx.source}:host.settings.")
     try:
         host = host_from_mapping(table, source=ctx.source, default_name=table.get("name", "host"))
     except TopologyError as exc:
@@ -503,6 +506,9 @@ def _pools(ctx: _Ctx, raw: Any) -> tuple[PoolSpec, ...]:
         if "name" not in table:
             raise ctx.error("missing key 'name'", where)
         name = ctx.string(table, "name", where)
+        if NAME_FORBIDDEN.intersection(name):
+            # a pool is a group in the esxtop CSV, one line per row (vmx.config._display_name)
+            raise ctx.error(f"the pool name {name[:40]!r} holds a line break or NUL", f"{where}.name")
         if name in names:
             raise ctx.error(f"duplicate pool name {name!r}", f"{where}.name")
         names.add(name)
@@ -651,10 +657,17 @@ def _vm_config(ctx: _Ctx, table: Mapping[str, Any], where: str, name: str, vcpus
             memory_gb=memory,
             settings=text,
             base=base,
-            source=f"{ctx.source}:{where}.settings",
+            source=ctx.source,
+            names={
+                "name": f"{where}.name",
+                "vcpus": f"{where}.vcpus",
+                "cores_per_socket": f"{where}.cores_per_socket",
+                "memory_gb": f"{where}.memory_gb",
+                "settings": f"{where}.settings.",
+            },
         )
-    except VmxError as exc:
-        raise ctx.error(exc.problem, f"{where}.settings") from None
+    except VmxError as exc:  # already names the scenario key, or the base .vmx file and line
+        raise ScenarioError(exc.problem, source=exc.source, where=exc.where) from None
     return config
 
 
