@@ -2,12 +2,23 @@
 
 from __future__ import annotations
 
+import math
+import tomllib
 from pathlib import Path
 
 import pytest
 
+from conftest import ROOT
 from vmksim.errors import ScenarioError
-from vmksim.scenario import Distribution, WorkloadKind, load_scenario, scenario_from_mapping
+from vmksim.esxtop.reader import read_capture
+from vmksim.scenario import (
+    DEFAULT_MEMORY_PER_VM_MEMORY,
+    Distribution,
+    WorkloadKind,
+    load_scenario,
+    scenario_from_mapping,
+)
+from vmksim.stats.sampler import MEM_STATE_THRESHOLDS
 from vmksim.vmx import LatencySensitivity
 
 BASE = """
@@ -226,3 +237,38 @@ def test_unknown_host_setting_in_a_scenario_warns(tmp_path: Path, run_cli) -> No
         f"vmksim: warning: {path}:host.settings.Numa.PrefrHT: unknown host advanced setting "
         "(did you mean 'Numa.PreferHT'?); it has no effect"
     ) in err
+
+
+# --- a host without memory_gb (QA: Machine 0, Free 0 but NonKernel 12288 MB) ----------------------
+
+
+@pytest.mark.parametrize("example", ["limits.toml", "latency-sensitive.toml"])
+def test_a_host_without_memory_gets_the_documented_default(tmp_path: Path, run_cli, example: str) -> None:
+    """Machine = DEFAULT_MEMORY_PER_VM_MEMORY x the VMs' memory (whole GB per node), and every
+    Memory host counter agrees with it (esxi-memory.md §4.1, §4.3; esxtop.md §1.4)."""
+    path = ROOT / "examples" / example
+    assert "memory_gb" not in tomllib.loads(path.read_text())["host"]
+    scenario = load_scenario(path)
+    vm_mb = sum(vm.config.memory_mb for vm in scenario.vms)
+    nodes = scenario.host.numa_nodes
+    expected = math.ceil(vm_mb * DEFAULT_MEMORY_PER_VM_MEMORY / 1024 / nodes) * 1024 * nodes
+    assert scenario.host.memory_mb == expected > vm_mb
+    out = tmp_path / "m.csv"
+    code, _, err = run_cli("run", str(path), "--batch", str(out), "--duration", "10")
+    assert code == 0, err
+    rec = read_capture(out, ["Memory"])
+    assert len(rec.samples) == 2 and len(rec.columns) >= 12
+    for sample in rec.samples:
+        m = {c.counter: v for c, v in zip(rec.columns, sample.values, strict=True)}
+        assert m["Machine MBytes"] == expected
+        assert m["NonKernel MBytes"] == vm_mb  # every configured MB backed
+        assert abs(m["Machine MBytes"] - m["Kernel MBytes"] - m["NonKernel MBytes"] - m["Free MBytes"]) <= 1
+        assert abs(m["Kernel Managed MBytes"] - (m["Machine MBytes"] - m["Kernel MBytes"])) <= 1
+        assert m["Kernel Unreserved MBytes"] == m["Kernel Managed MBytes"] - m["Kernel Reserved MBytes"]
+        assert m["Free MBytes"] >= MEM_STATE_THRESHOLDS[0] * m["Kernel MinFree MBytes"]
+        assert m["Kernel State"] == 0  # high: no reclamation on a host sized for its VMs
+
+
+def test_a_host_with_memory_keeps_it(tmp_path: Path) -> None:
+    text = '[host]\nsockets = 2\ncores_per_socket = 4\nmemory_gb = 6\n[[vm]]\nname = "a"\nvcpus = 1\nmemory_gb = 64\n'
+    assert load_scenario(write(tmp_path, text)).host.memory_mb == 6 * 1024
