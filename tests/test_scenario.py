@@ -272,3 +272,15 @@ def test_a_host_without_memory_gets_the_documented_default(tmp_path: Path, run_c
 def test_a_host_with_memory_keeps_it(tmp_path: Path) -> None:
     text = '[host]\nsockets = 2\ncores_per_socket = 4\nmemory_gb = 6\n[[vm]]\nname = "a"\nvcpus = 1\nmemory_gb = 64\n'
     assert load_scenario(write(tmp_path, text)).host.memory_mb == 6 * 1024
+
+
+def test_whatif_errors_name_the_changed_scenario_as_a_place(tmp_path: Path, run_cli) -> None:
+    """QA: `simulated with the changes:vm[2].settings: ...` (a label glued to a key)."""
+    capture = tmp_path / "c.csv"
+    code, _, err = run_cli("run", str(ROOT / "examples" / "limits.toml"), "--batch", str(capture), "-a")
+    assert code == 0, err
+    code, _, err = run_cli("whatif", str(capture), "--set", "capped:numvcpus=64", "--duration", "5")
+    assert code == 1
+    assert err.startswith(
+        "vmksim: error: <simulated with the changes>:vm[2].settings.numvcpus: numvcpus = 64 is more than"
+    ), err
