@@ -5,7 +5,9 @@ which writes Microsoft's PDH-CSV dialect (esxtop.md §1.3): first cell
 ``(PDH-CSV 4.0) (UTC)(0)``, then one ``\\\\HOST\\Object(Instance)\\Counter``
 path per column; data rows start with the UTC time ``MM/DD/YYYY HH:MM:SS``;
 every cell is double-quoted, a ``"`` inside a cell (a VM name) doubled as in
-RFC 4180 (the PDH-CSV quoting, esxtop.md §1.3); percentages, rates and latencies have two
+RFC 4180 (https://www.rfc-editor.org/rfc/rfc4180 §2.7; esxtop.md §1.3 saw no quote
+inside a cell in real captures, so this is the CSV rule every reader follows, not
+an observation); percentages, rates and latencies have two
 decimals, sizes, counts and yes/no fields are integers (the format of each
 counter comes from :mod:`vmksim.metrics`); LF line ends; every line ends with
 a comma, as in the default-fields captures.
