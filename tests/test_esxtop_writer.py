@@ -2,17 +2,22 @@
 
 from __future__ import annotations
 
+import csv
 import io
+import json
 import os
 from datetime import UTC, datetime
 from pathlib import Path
 
 import numpy as np
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from vmksim.counters import GroupInfo, WorldInfo, WorldKind
 from vmksim.errors import InputError
 from vmksim.esxtop import BatchWriter, format_entities, parse_entities, write_batch
+from vmksim.esxtop.reader import read_capture
 from vmksim.stats.fake import SteadySource
 from vmksim.stats.sample import Column, Recording, Sample
 from vmksim.stats.sampler import Sampler, run_batch
@@ -283,3 +288,81 @@ def test_simulated_capture_has_a_real_captures_objects_sets_and_encodings(mappin
     members = [int(v) for c, v in cell.items() if c.object == "Group Cpu" and c.counter == "Members"
                and int(c.instance.split(":")[0]) >= 10000]  # type: ignore[union-attr]  # fmt: skip
     assert all(8 <= m <= 11 for m in members)  # 7-11 worlds per 1-4 vCPU VM on real hosts
+
+
+# --- VM names holding CSV metacharacters (QA: a name with '"' made a broken CSV) -------------------
+
+#: Characters a VM display name may hold that mean something to CSV, PDH paths or the reader's
+#: "safe split" (esxtop.md §1.3), drawn often; any other printable character too.
+_NAME_CHARS = st.one_of(
+    st.sampled_from('"",,\\()::  -é漢\u2028\t\x1b\x0b\x0c\x85'),
+    st.characters(blacklist_categories=("Cs",), blacklist_characters="\r\n\x00"),
+)
+
+
+def named_source(name: str) -> SteadySource:
+    """tiny_source with the VM called *name* (its group and its vCPU worlds)."""
+    host = HostTopology.from_counts(name="tiny", sockets=1, cores_per_socket=2, memory_gb=8)
+    groups = (GroupInfo(1, "system", False, 0, 0), GroupInfo(12345, name, True, 1, 2048))
+    worlds = (
+        WorldInfo(65537, 0, WorldKind.SYSTEM, "idle1", -1),
+        WorldInfo(2002, 1, WorldKind.VCPU, f"vmx-vcpu-0:{name}", 0),
+    )
+    return SteadySource(host, groups, worlds, {1: (0.5, 0.1, 0.0)}, host_name="h")
+
+
+def write_named(path: Path, name: str) -> None:
+    src = named_source(name)
+    sampler = Sampler(src, all_counters=False)
+    rec = Recording(sampler.host, sampler.columns, list(run_batch(sampler, src.advance, 5_000_000, 2)))
+    with open(path, "w", encoding="utf-8", newline="") as fh:
+        write_batch(rec, fh)
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(name=st.text(_NAME_CHARS, min_size=1, max_size=24))
+def test_any_vm_name_round_trips_through_the_csv(tmp_path: Path, name: str) -> None:
+    import pandas as pd
+    import polars as pl
+
+    path = tmp_path / "n.csv"
+    write_named(path, name)
+    with open(path, encoding="utf-8", newline="") as fh:
+        rows = list(csv.reader(fh))
+    assert len({len(r) for r in rows}) == 1, "every row has as many cells as the header"
+    width = len(rows[0]) - 1  # the empty cell after the trailing comma (esxtop.md §1.3)
+    rec = read_capture(path)
+    instances = {c.instance for c in rec.columns if c.object == "Group Cpu"}
+    assert f"12345:{name}" in instances
+    assert len(rec.columns) == width - 1 and len(rec.samples) == 2
+    assert pd.read_csv(path).shape[1] == len(rows[0])
+    assert pl.read_csv(path).width == len(rows[0])
+
+
+@pytest.mark.parametrize("name", ['db "prod"', 'web "1", prod:a\\b', "ü (x), y\\"])
+def test_a_quoted_vm_name_survives_run_then_analyze(tmp_path: Path, run_cli, name: str) -> None:
+    """The QA case through the CLI: the VM vanished from `analyze` ("0 VMs ... No findings")."""
+    toml_name = name.replace("\\", "\\\\").replace('"', '\\"')
+    scenario = tmp_path / "q.toml"
+    scenario.write_text(
+        "[host]\nsockets = 1\ncores_per_socket = 2\nmemory_gb = 8\n[run]\nduration_s = 4\ninterval_s = 2\n"
+        f'[[vm]]\nname = "{toml_name}"\nvcpus = 1\n[vm.workload]\nkind = "constant"\ndemand_pct = 50\n',
+        encoding="utf-8",
+    )
+    csv_path = tmp_path / "q.csv"
+    code, _, err = run_cli("run", str(scenario), "--batch", str(csv_path))
+    assert code == 0, err
+    code, out, err = run_cli("analyze", str(csv_path), "--json")
+    assert code == 0, err
+    vms = [vm["name"] for vm in json.loads(out)["vms"]]
+    assert vms == [name]
+
+
+def test_a_line_break_in_a_vm_name_is_refused(tmp_path: Path, run_cli) -> None:
+    """A line break cannot be written in a one-line-per-row CSV or .vmx: one clear error."""
+    scenario = tmp_path / "q.toml"
+    scenario.write_text('[host]\nsockets = 1\ncores_per_socket = 2\n[[vm]]\nname = "a\\nb"\nvcpus = 1\n')
+    code, _, err = run_cli("run", str(scenario), "--batch", str(tmp_path / "q.csv"))
+    assert code == 1
+    assert f"{scenario}:vm[0].name: the VM name 'a\\nb' holds '\\n'; a name cannot hold a line break" in err
+    assert not (tmp_path / "q.csv").exists()

@@ -105,7 +105,7 @@ def test_host_spec_with_a_part_longer_than_a_file_name(run_cli) -> None:
 
 def test_a_long_unknown_host_word_is_one_short_line(run_cli) -> None:
     line = one_error(run_cli("topology", "show", "x" * 300))
-    assert line.startswith("vmksim: error: --host: 'xxx") and "is not a preset" in line
+    assert line.startswith("vmksim: error: HOST: 'xxx") and "is not a preset" in line
     assert len(line) < 400
 
 
@@ -113,8 +113,7 @@ def test_a_long_unknown_host_word_is_one_short_line(run_cli) -> None:
 def test_host_memory_must_be_finite(run_cli, value: str) -> None:
     line = one_error(run_cli("topology", "show", f"sockets=1,cores_per_socket=4,memory_gb={value}"))
     assert (
-        line
-        == f"vmksim: error: --host:memory_gb: host key 'memory_gb' must be a finite number, got '{value}'"
+        line == f"vmksim: error: HOST:memory_gb: host key 'memory_gb' must be a finite number, got '{value}'"
     )
 
 
@@ -138,7 +137,7 @@ def test_host_memory_must_be_finite(run_cli, value: str) -> None:
 def test_host_sizes_are_bounded_by_esxi_maxima(run_cli, spec: str, problem: str) -> None:
     started = time.monotonic()
     line = one_error(run_cli("topology", "show", spec))
-    assert line.startswith("vmksim: error: --host")
+    assert line.startswith("vmksim: error: HOST")
     assert problem in line
     assert time.monotonic() - started < 5
 
@@ -324,12 +323,12 @@ def test_threads_above_vcpus_is_refused(tmp_path: Path, run_cli) -> None:
     [
         (
             '"sched.cpu.min" = 1000\n"sched.cpu.max" = 500\n',
-            "vm[0].settings",
+            "vm[0].settings.sched.cpu.max",
             "sched.cpu.max = 500 is below sched.cpu.min = 1000",
         ),
         (
             '"sched.mem.min" = 2048\n"sched.mem.max" = 1024\n',
-            "vm[0].settings",
+            "vm[0].settings.sched.mem.max",
             "sched.mem.max = 1024 is below sched.mem.min = 2048",
         ),
     ],
@@ -377,7 +376,7 @@ def test_misspelt_vmx_key_in_a_scenario_names_the_nearest(tmp_path: Path, run_cl
     assert code == 0, err
     warnings = [line for line in err.splitlines() if line.startswith("vmksim: warning:")]
     assert warnings == [
-        f"vmksim: warning: {path}:vm[0].settings: unknown .vmx key 'sched.cpu.shars' "
+        f"vmksim: warning: {path}:vm[0].settings.sched.cpu.shars: unknown .vmx key 'sched.cpu.shars' "
         "(did you mean 'sched.cpu.shares'?); it is kept but has no effect"
     ]
 
@@ -620,7 +619,7 @@ def test_warnings_do_not_precede_an_error(tmp_path: Path, run_cli) -> None:
         '[[vm]]\nname = "b"\nvcpus = 1\n[vm.settings]\n"numvcpus" = "x"\n'
     )
     line = one_error(run_scenario(run_cli, scenario(tmp_path, body)))
-    assert ":vm[1].settings: numvcpus must be a whole number" in line
+    assert ":vm[1].settings.numvcpus: numvcpus must be a whole number" in line
     esx = tmp_path / "esx.txt"
     esx.write_text("CPU:0\n   Package Id: zero\n")  # no Core Id (would warn) and a bad number
     line = one_error(run_cli("topology", "show", str(esx)))

@@ -17,6 +17,7 @@ from vmksim.errors import VmxError
 from vmksim.numa.plan import plan_vm, plan_vms
 from vmksim.topology import PRESETS, HostTopology
 from vmksim.vmx import vm_from_options
+from vmksim.vmx.advanced import MODELLED_HOST_SETTINGS
 
 CASES_FILE = SHARED / "data" / "vnuma-cases-A.yaml"
 
@@ -186,3 +187,59 @@ def test_layout_invariants(
             assert len(client.nodes) == min(math.ceil(client.size / host.cores_per_node), host.numa_nodes)
         assert all(0 <= n < host.numa_nodes for n in client.nodes)
     assert plan.virtual_sockets * plan.cores_per_virtual_socket == vcpus
+
+
+# --- errors name the option the user typed (QA: `--vcpus:memSize:` for a bad --memory-gb) ------
+
+
+@pytest.mark.parametrize(
+    ("argv", "line"),
+    [
+        (["--memory-gb", "-1"], "vmksim: error: --memory-gb: memSize must be at least 0, got -1024"),
+        # ESXi 8.0's VM maximum is 24 TB (vmx.config.MAX_VM_MEMORY_MB)
+        (["--memory-gb", "100000"], "vmksim: error: --memory-gb: memSize must be at most 25165824, got"),
+        (["--cores-per-socket", "3"], "vmksim: error: --cores-per-socket: cpuid.coresPerSocket = 3 does not"),
+        (["--set", "numa.vcpu.min=x"], "vmksim: error: --set numa.vcpu.min: numa.vcpu.min must be a whole"),
+        (
+            ["--host", "sockets=0,cores_per_socket=4"],
+            "vmksim: error: --host:sockets: sockets must be at least 1",
+        ),
+        (
+            ["--vcpus", "200"],
+            "vmksim: error: --vcpus: numvcpus = 200 is more than the host's 96 logical CPUs",
+        ),
+    ],
+    ids=["memory-negative", "memory-above-24tb", "cores", "set", "sockets", "vcpus-above-host"],
+)
+def test_plan_errors_name_the_option(run_cli, argv: list[str], line: str) -> None:
+    code, out, err = run_cli("plan", "--vcpus", "4", *argv)
+    assert code == 1 and not out
+    assert err.startswith(line), err
+
+
+def test_unknown_host_setting_warns_with_the_nearest_known_one(run_cli) -> None:
+    code, _, err = run_cli(
+        "plan", "--vcpus", "4", "--host-setting", "Numa.Bogus=1", "--host-setting", "Numa.PrefrHT=1"
+    )
+    assert code == 0
+    warnings = [w for w in err.splitlines() if w.startswith("vmksim: warning: --host-setting")]
+    assert warnings == [
+        "vmksim: warning: --host-setting Numa.Bogus: unknown host advanced setting (vmksim models "
+        + ", ".join(MODELLED_HOST_SETTINGS)
+        + "); it has no effect",
+        "vmksim: warning: --host-setting Numa.PrefrHT: unknown host advanced setting "
+        "(did you mean 'Numa.PreferHT'?); it has no effect",
+    ]
+
+
+def test_every_host_setting_vmksim_reads_is_in_the_catalogue() -> None:
+    """The warning's list (vmx.advanced) holds every key the planner and the scheduler read."""
+    import inspect
+
+    from vmksim.numa import plan as numa_plan
+    from vmksim.sched.params import HOST_SETTING_FIELDS
+
+    modelled = {k.lower() for k in MODELLED_HOST_SETTINGS}
+    read_by_plan = set(re.findall(r'_host_flag\([^)]*"([A-Za-z.]+)"', inspect.getsource(numa_plan)))
+    assert read_by_plan and {k.lower() for k in read_by_plan} <= modelled
+    assert set(HOST_SETTING_FIELDS) <= modelled

@@ -2,12 +2,23 @@
 
 from __future__ import annotations
 
+import math
+import tomllib
 from pathlib import Path
 
 import pytest
 
+from conftest import ROOT
 from vmksim.errors import ScenarioError
-from vmksim.scenario import Distribution, WorkloadKind, load_scenario, scenario_from_mapping
+from vmksim.esxtop.reader import read_capture
+from vmksim.scenario import (
+    DEFAULT_MEMORY_PER_VM_MEMORY,
+    Distribution,
+    WorkloadKind,
+    load_scenario,
+    scenario_from_mapping,
+)
+from vmksim.stats.sampler import MEM_STATE_THRESHOLDS
 from vmksim.vmx import LatencySensitivity
 
 BASE = """
@@ -106,7 +117,7 @@ def test_vmx_file_is_an_alternative_source(tmp_path: Path) -> None:
         (("duration_s = 60", "duration_s = 1"), "run.interval_s", "5"),
         (("seed = 7", "seed = 7\nspeed = 3"), "run", "speed"),
         (('preset = "nfv-2x24-ht"', 'preset = "nfv-9000"'), "host", "nfv-9000"),
-        (('"sched.cpu.min" = 22400', '"sched.cpu.min" = "lots"'), "vm[0].settings", "lots"),
+        (('"sched.cpu.min" = 22400', '"sched.cpu.min" = "lots"'), "vm[0].settings.sched.cpu.min", "lots"),
         (('shares = "high"', 'shares = "huge"'), "pool[0].shares", "'huge'"),
     ],
 )
@@ -184,3 +195,92 @@ def test_constant_and_trace_workloads_do_not_depend_on_the_seed(run_cli) -> None
         assert code == 0, err
         outs.append(out.replace(f"seed {seed}", ""))
     assert outs[0] == outs[1]
+
+
+# --- errors name the scenario key the user wrote, warnings name unknown host settings -----------
+
+_SMALL = "[host]\nsockets = 1\ncores_per_socket = 4\n[run]\nduration_s = 2\ninterval_s = 1\n"
+
+
+@pytest.mark.parametrize(
+    ("vm", "place", "problem"),
+    [
+        ("vcpus = 64", "vm[0].vcpus", "numvcpus = 64 is more than the host's 4 logical CPUs"),
+        ("vcpus = 2\nmemory_gb = 30000", "vm[0].memory_gb", "memSize must be at most 25165824"),
+        ('vcpus = 2\n[vm.settings]\n"numa.vcpu.min" = "x"', "vm[0].settings.numa.vcpu.min", "numa.vcpu.min must"),
+    ],
+    ids=["vcpus-above-host", "memory-above-24tb", "setting"],
+)  # fmt: skip
+def test_vm_errors_name_the_scenario_key(tmp_path: Path, run_cli, vm: str, place: str, problem: str) -> None:
+    """QA: `vcpus = 64` was reported at `vm[0].settings: numvcpus = 64 ...`."""
+    path = write(tmp_path, _SMALL + f'[[vm]]\nname = "a"\n{vm}\n')
+    code, _, err = run_cli("run", str(path))
+    assert code == 1
+    assert err.startswith(f"vmksim: error: {path}:{place}: {problem}"), err
+
+
+def test_a_bad_key_of_a_base_vmx_names_the_vmx_file_and_line(tmp_path: Path, run_cli) -> None:
+    (tmp_path / "b.vmx").write_text('displayName = "b"\nnumvcpus = "2"\nnuma.vcpu.min = "x"\n')
+    path = write(tmp_path, _SMALL + '[[vm]]\nvmx = "b.vmx"\nmemory_gb = 2\n')
+    code, _, err = run_cli("run", str(path))
+    assert code == 1
+    assert f"{tmp_path / 'b.vmx'}:3: numa.vcpu.min must be a whole number" in err, err
+
+
+def test_unknown_host_setting_in_a_scenario_warns(tmp_path: Path, run_cli) -> None:
+    settings = '[host.settings]\n"Numa.PrefrHT" = 1\n"Numa.RebalancePeriod" = 4000\n'
+    path = write(tmp_path, _SMALL.replace("[run]", settings + "[run]") + '[[vm]]\nname = "a"\nvcpus = 1\n')
+    code, _, err = run_cli("run", str(path))
+    assert code == 0, err
+    assert err.count("unknown host advanced setting") == 1
+    assert (
+        f"vmksim: warning: {path}:host.settings.Numa.PrefrHT: unknown host advanced setting "
+        "(did you mean 'Numa.PreferHT'?); it has no effect"
+    ) in err
+
+
+# --- a host without memory_gb (QA: Machine 0, Free 0 but NonKernel 12288 MB) ----------------------
+
+
+@pytest.mark.parametrize("example", ["limits.toml", "latency-sensitive.toml"])
+def test_a_host_without_memory_gets_the_documented_default(tmp_path: Path, run_cli, example: str) -> None:
+    """Machine = DEFAULT_MEMORY_PER_VM_MEMORY x the VMs' memory (whole GB per node), and every
+    Memory host counter agrees with it (esxi-memory.md §4.1, §4.3; esxtop.md §1.4)."""
+    path = ROOT / "examples" / example
+    assert "memory_gb" not in tomllib.loads(path.read_text())["host"]
+    scenario = load_scenario(path)
+    vm_mb = sum(vm.config.memory_mb for vm in scenario.vms)
+    nodes = scenario.host.numa_nodes
+    expected = math.ceil(vm_mb * DEFAULT_MEMORY_PER_VM_MEMORY / 1024 / nodes) * 1024 * nodes
+    assert scenario.host.memory_mb == expected > vm_mb
+    out = tmp_path / "m.csv"
+    code, _, err = run_cli("run", str(path), "--batch", str(out), "--duration", "10")
+    assert code == 0, err
+    rec = read_capture(out, ["Memory"])
+    assert len(rec.samples) == 2 and len(rec.columns) >= 12
+    for sample in rec.samples:
+        m = {c.counter: v for c, v in zip(rec.columns, sample.values, strict=True)}
+        assert m["Machine MBytes"] == expected
+        assert m["NonKernel MBytes"] == vm_mb  # every configured MB backed
+        assert abs(m["Machine MBytes"] - m["Kernel MBytes"] - m["NonKernel MBytes"] - m["Free MBytes"]) <= 1
+        assert abs(m["Kernel Managed MBytes"] - (m["Machine MBytes"] - m["Kernel MBytes"])) <= 1
+        assert m["Kernel Unreserved MBytes"] == m["Kernel Managed MBytes"] - m["Kernel Reserved MBytes"]
+        assert m["Free MBytes"] >= MEM_STATE_THRESHOLDS[0] * m["Kernel MinFree MBytes"]
+        assert m["Kernel State"] == 0  # high: no reclamation on a host sized for its VMs
+
+
+def test_a_host_with_memory_keeps_it(tmp_path: Path) -> None:
+    text = '[host]\nsockets = 2\ncores_per_socket = 4\nmemory_gb = 6\n[[vm]]\nname = "a"\nvcpus = 1\nmemory_gb = 64\n'
+    assert load_scenario(write(tmp_path, text)).host.memory_mb == 6 * 1024
+
+
+def test_whatif_errors_name_the_changed_scenario_as_a_place(tmp_path: Path, run_cli) -> None:
+    """QA: `simulated with the changes:vm[2].settings: ...` (a label glued to a key)."""
+    capture = tmp_path / "c.csv"
+    code, _, err = run_cli("run", str(ROOT / "examples" / "limits.toml"), "--batch", str(capture), "-a")
+    assert code == 0, err
+    code, _, err = run_cli("whatif", str(capture), "--set", "capped:numvcpus=64", "--duration", "5")
+    assert code == 1
+    assert err.startswith(
+        "vmksim: error: <simulated with the changes>:vm[2].settings.numvcpus: numvcpus = 64 is more than"
+    ), err

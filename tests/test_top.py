@@ -13,8 +13,8 @@ from vmksim.cli import main
 from vmksim.esxtop import CaptureReader, write_batch
 from vmksim.esxtop.app import KEYS, TopApp
 from vmksim.esxtop.feed import Feed
-from vmksim.esxtop.screens import PANELS, Frame, Topology, ViewState, render
-from vmksim.metrics import Panel
+from vmksim.esxtop.screens import PANELS, Frame, Topology, ViewState, render, reorder
+from vmksim.metrics import EsxObject, Panel
 from vmksim.stats.fake import FakeSource
 from vmksim.stats.sample import Recording
 from vmksim.stats.sampler import Sampler, run_batch
@@ -55,8 +55,12 @@ def table(app: TopApp) -> tuple[list[str], list[list[str]]]:
 
 
 def drive(path: Path, keys: list[str], check: object) -> None:
+    drive_feed(feed_of(path), keys, check)
+
+
+def drive_feed(feed: Feed, keys: list[str], check: object) -> None:
     async def go() -> None:
-        app = TopApp(feed_of(path), delay=3600, autoplay=False)
+        app = TopApp(feed, delay=3600, autoplay=False)
         async with app.run_test(size=(200, 50)) as pilot:
             await pilot.pause()
             for key in keys:
@@ -329,3 +333,80 @@ def test_sample_label_says_what_it_counts(capture: Path) -> None:
     assert feed.label() == "sample 3: the 5 s interval ending 00:00:15 (the last of 3)"
     assert feed.back()
     assert feed.label() == "sample 2: the 5 s interval ending 00:00:10 (3 in all)"
+
+
+# --- live view over a simulation (QA: no NUMA fields without -a, empty `i` panel, `o` unlisted) ---
+
+
+def live_feed(tmp_path: Path, run_cli, monkeypatch: pytest.MonkeyPatch, *argv: str) -> Feed:
+    """The feed `vmksim top SCENARIO` gives the TUI, through the CLI (the TUI itself not run)."""
+    pytest.importorskip("vmksim.kernel")
+    import vmksim.cli.top as top_cli
+
+    scenario = tmp_path / "s.toml"
+    scenario.write_text(SCENARIO)
+    feeds: list[Feed] = []
+    monkeypatch.setattr(top_cli, "_interactive", lambda feed, args: feeds.append(feed) or 0)
+    code, _, err = run_cli("top", *argv, str(scenario))
+    assert code == 0 and len(feeds) == 1, err
+    return feeds[0]
+
+
+def test_live_view_has_every_counter_batch_keeps_the_default_set(
+    tmp_path: Path, run_cli, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    live = live_feed(tmp_path, run_cli, monkeypatch)
+    every = live_feed(tmp_path, run_cli, monkeypatch, "-a")
+    assert live.columns == every.columns
+    numa = {c.counter for c in live.columns if c.object == "Group Memory"}
+    assert {"Numa Home Nodes", "Numa % Local"} <= numa
+    out = tmp_path / "b.csv"
+    code, _, err = run_cli("top", "--batch", "-n", "1", str(tmp_path / "s.toml"), "-o", str(out))
+    assert code == 0, err
+    batch = CaptureReader(out).columns
+    assert len(batch) < len(live.columns)  # esxtop -b without -a: the default set only
+
+    def memory(app: TopApp) -> None:
+        heads, _rows = table(app)
+        assert heads[:7] == ["GID", "NAME", "NHN", "NMIG", "NRMEM", "NLMEM", "N%L"]
+
+    drive_feed(live, ["m"], memory)
+
+
+def test_a_panel_the_data_lacks_is_not_shown_empty(
+    tmp_path: Path, run_cli, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    feed = live_feed(tmp_path, run_cli, monkeypatch)
+    assert not any(c.object == EsxObject.INTERRUPT for c in feed.columns)  # a simulated host has none
+
+    def stayed(app: TopApp) -> None:
+        assert app.state.panel is Panel.CPU
+        assert text(app, "#status").startswith("CPU |")
+        notes = [str(n.message) for n in app._notifications]
+        assert notes == [
+            "no interrupt vectors in this data (interrupt panel: no 'Interrupt Cookie' counters)"
+        ]
+
+    drive_feed(feed, ["i"], stayed)
+
+
+def test_o_reorders_field_groups_and_is_in_the_help(capture: Path) -> None:
+    def check(app: TopApp) -> None:
+        heads, _rows = table(app)
+        # CPU groups in screen order: A NWLD, B %STATE TIMES, ...; "B" moves the state times first.
+        assert heads[3] == "%USED" and heads.index("%USED") < heads.index("NWLD")
+
+    drive(capture, ["o", "B", "enter"], check)
+
+    def helped(app: TopApp) -> None:
+        assert "     o  change the order of field groups" in str(app.screen.query_one("#help").render())
+
+    drive(capture, ["h"], helped)
+
+
+@pytest.mark.parametrize(
+    ("answer", "result"),
+    [("b", ("y", "x", "z")), ("CA", ("z", "x", "y")), ("", ("x", "y", "z")), ("D", "'D' is not a field letter (A to C)"), ("AA", "'A' is given twice")],
+)  # fmt: skip
+def test_reorder_answers(answer: str, result: object) -> None:
+    assert reorder(["x", "y", "z"], answer) == result

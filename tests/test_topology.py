@@ -198,3 +198,22 @@ def test_esxcli_text_with_long_blank_runs_parses_in_linear_time(tmp_path: Path) 
         resolve_host(str(padded))
     padded.write_text(text.replace("Core Speed:", "Core Speed:" + " " * 400_000, 1))
     assert shape(resolve_host(str(padded))) == (2, 1, 10, 2, 128 * 1024, 1)
+
+
+@pytest.mark.parametrize(
+    ("argv", "line"),
+    [
+        (["plan", "--vcpus", "4", "--host", "sockets=0,cores_per_socket=4"], "--host:sockets: sockets must be at least 1, got 0"),
+        (["plan", "--vcpus", "4", "--host", "sockets=1,cores_per_socket=0"], "--host:cores_per_socket: cores_per_socket must be at least 1"),
+        (["plan", "--vcpus", "4", "--host", "sockets=1,cores_per_socket=4,numa_nodes=0"], "--host:numa_nodes: numa_nodes must be at least 1"),
+        (["topology", "show", "sockets=2,cores_per_socket=4,numa_nodes=3"], "HOST:numa_nodes: numa_nodes (3) must be a multiple of sockets (2)"),
+        (["topology", "show", "X"], "HOST: 'X' is not a preset"),
+        (["topology", "show", "sockets"], "HOST: 'sockets' is not a preset"),
+        (["topology", "show", "sockets=2,x"], "HOST: expected key=value, got 'x'"),
+    ],
+)  # fmt: skip
+def test_host_errors_name_the_argument_and_the_key(run_cli, argv: list[str], line: str) -> None:
+    """QA: sockets=0 read "numa_nodes (0) must be a multiple of sockets (0)"; HOST is positional."""
+    code, out, err = run_cli(*argv)
+    assert code == 1 and not out
+    assert err.startswith(f"vmksim: error: {line}"), err

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
@@ -110,3 +112,20 @@ def test_long_runs_of_blanks_parse_in_linear_time() -> None:
     # A lazy value regex followed by \s*$ was quadratic here (fuzz suite): 400,000 blanks took minutes.
     vmx = parse_vmx('numvcpus = "2"' + " " * 400_000 + '\nguestOS = "x' + " " * 400_000 + '"\n')
     assert vmx.get("numvcpus") == "2" and vmx.get("guestOS") == "x" + " " * 400_000
+
+
+def test_a_utf8_byte_order_mark_is_not_part_of_the_first_key(tmp_path, run_cli) -> None:
+    """QA: `g9.vmx:1: malformed line '\\ufeffnumvcpus = "4"'`; ESXi's .vmx is UTF-8 (.encoding)."""
+    path = tmp_path / "g9.vmx"
+    path.write_bytes('\ufeffnumvcpus = "4"\n.encoding = "UTF-8"\ndisplayName = "Größe"\n'.encode())
+    vmx = read_vmx(path)
+    assert vmx.line_of("numvcpus") == 1 and vm_from_vmx(vmx).vcpus == 4
+    code, out, err = run_cli("plan", str(path), "--json")
+    assert code == 0, err
+    plan = json.loads(out)
+    assert plan["vcpus"] == 4 and plan["name"] == "Größe"
+
+
+def test_a_byte_order_mark_elsewhere_is_still_malformed() -> None:
+    with pytest.raises(VmxError, match=r"<vmx>:2: malformed line"):
+        parse_vmx('numvcpus = "4"\n\ufeffmemSize = "4"\n')

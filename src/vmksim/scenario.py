@@ -24,6 +24,7 @@ Format (see ``examples/nfv.toml``)::
                                 start = 2026-01-01T00:00:00Z  (wall-clock time of t = 0, UTC)
     [[pool]]                    name, parent, shares (number or low/normal/high),
                                 reservation_mhz, limit_mhz
+                                (without memory_gb: 4/3 of the VMs' memory, DEFAULT_MEMORY_PER_VM_MEMORY)
     [[vm]]                      name, count, vcpus, cores_per_socket, memory_gb, vmx, pool
     [vm.settings]               any .vmx key, e.g. "sched.cpu.shares" = "high"
     [vm.workload]               kind = constant|onoff|periodic|threads|trace, ... (WorkloadSpec);
@@ -40,7 +41,7 @@ import math
 import tomllib
 import warnings
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime
 from enum import Enum
 from pathlib import Path
@@ -48,7 +49,10 @@ from typing import Any
 
 from vmksim.errors import ScenarioError, TopologyError, VmxError
 from vmksim.topology import HostTopology, host_from_mapping
+from vmksim.topology.model import MAX_MEMORY_GB
 from vmksim.vmx import VmConfig, load_vm, vm_from_options
+from vmksim.vmx.advanced import warn_unknown_host_settings
+from vmksim.vmx.config import NAME_FORBIDDEN
 
 __all__ = [
     "DEFAULT_START",
@@ -378,6 +382,7 @@ def _build(data: Mapping[str, Any], source: str, base_dir: Path | None, name: st
     run = _run(ctx, data.get("run", {}))
     pools = _pools(ctx, data.get("pool", []))
     vms = _vms(ctx, data.get("vm"), {p.name for p in pools})
+    host = _with_default_memory(host, vms)
     _admit_memory(ctx, host, vms)
     scenario_name = str(data.get("name", name))
     return Scenario(
@@ -395,6 +400,31 @@ def _build(data: Mapping[str, Any], source: str, base_dir: Path | None, name: st
 
 
 _HOST_EXTRA_KEYS = ("system", "power_policy")
+
+#: Memory a host without ``memory_gb`` gets, as a multiple of its VMs' configured memory.
+#: The VMkernel backs every configured MB (esxtop's NonKernel, esxi-memory.md §4.1), keeps
+#: about 1 % for itself (stats.sampler.KERNEL_MEMORY_FRACTION) and stays in the high memory
+#: state while free memory is at least 4 × minFree (esxi-memory.md §2.2); minFree is at most
+#: 6 % of managed memory (its first band, §2.1). So 1.01·M + 0.24·M ≤ M·(1 + 0.25) is enough:
+#: 4/3 leaves the state high with no reclamation, and Machine = Kernel + NonKernel + Free
+#: holds (esxi-memory.md §4.1) instead of a 0 MB machine holding 12 GB of VMs.
+DEFAULT_MEMORY_PER_VM_MEMORY = 4 / 3
+#: Least memory per NUMA node a defaulted host gets (hosts whose VMs have no memory).
+DEFAULT_MIN_MEMORY_PER_NODE_GB = 1
+
+
+def _with_default_memory(host: HostTopology, vms: tuple[VmSpec, ...]) -> HostTopology:
+    """*host*, or when it was given without memory, with DEFAULT_MEMORY_PER_VM_MEMORY × its VMs'
+    configured memory, rounded up to whole GB per NUMA node (at most ESXi's 24 TB)."""
+    if host.memory_mb:
+        return host
+    vm_mb = sum(vm.config.memory_mb for vm in vms)
+    per_node_gb = max(
+        math.ceil(vm_mb * DEFAULT_MEMORY_PER_VM_MEMORY / 1024 / host.numa_nodes),
+        DEFAULT_MIN_MEMORY_PER_NODE_GB,
+    )
+    per_node_gb = min(per_node_gb, MAX_MEMORY_GB // host.numa_nodes)
+    return replace(host, memory_per_node_mb=per_node_gb * 1024)
 
 
 def _host_extras(ctx: _Ctx, raw: Mapping[str, Any]) -> tuple[SystemSpec, PowerPolicy]:
@@ -446,6 +476,7 @@ def _host(ctx: _Ctx, raw: Any) -> tuple[HostTopology, dict[str, str]]:
         if isinstance(value, dict | list):
             raise ctx.error(f"must be a number, string or boolean, got {value!r}", f"host.settings.{key}")
         host_settings[str(key)] = _setting_text(value)
+    warn_unknown_host_settings(host_settings, f"{ctx.source}:host.settings.")
     try:
         host = host_from_mapping(table, source=ctx.source, default_name=table.get("name", "host"))
     except TopologyError as exc:
@@ -503,6 +534,9 @@ def _pools(ctx: _Ctx, raw: Any) -> tuple[PoolSpec, ...]:
         if "name" not in table:
             raise ctx.error("missing key 'name'", where)
         name = ctx.string(table, "name", where)
+        if NAME_FORBIDDEN.intersection(name):
+            # a pool is a group in the esxtop CSV, one line per row (vmx.config._display_name)
+            raise ctx.error(f"the pool name {name[:40]!r} holds a line break or NUL", f"{where}.name")
         if name in names:
             raise ctx.error(f"duplicate pool name {name!r}", f"{where}.name")
         names.add(name)
@@ -590,7 +624,7 @@ def _admit_memory(ctx: _Ctx, host: HostTopology, vms: tuple[VmSpec, ...]) -> Non
     own memory and per-VM overhead are not subtracted). A VM's *configured* memory above the
     host's is not refused: the part outside the reservation is backed by its swap file
     (memory overcommitment, esxi-memory.md §1.2), so ESXi powers it on, and vmksim only warns
-    (vmksim plan) that it cannot be local. A host given without memory is not checked.
+    (vmksim plan) that it cannot be local. A host given without memory gets one (_with_default_memory) first.
     """
     if not host.memory_mb:
         return
@@ -651,10 +685,17 @@ def _vm_config(ctx: _Ctx, table: Mapping[str, Any], where: str, name: str, vcpus
             memory_gb=memory,
             settings=text,
             base=base,
-            source=f"{ctx.source}:{where}.settings",
+            source=ctx.source,
+            names={
+                "name": f"{where}.name",
+                "vcpus": f"{where}.vcpus",
+                "cores_per_socket": f"{where}.cores_per_socket",
+                "memory_gb": f"{where}.memory_gb",
+                "settings": f"{where}.settings.",
+            },
         )
-    except VmxError as exc:
-        raise ctx.error(exc.problem, f"{where}.settings") from None
+    except VmxError as exc:  # already names the scenario key, or the base .vmx file and line
+        raise ScenarioError(exc.problem, source=exc.source, where=exc.where) from None
     return config
 
 

@@ -295,7 +295,8 @@ def simulated_recording(
     from vmksim.scenario import scenario_from_mapping
     from vmksim.stats.observer import SampleObserver
 
-    scenario = scenario_from_mapping(mapping, source=label, name=label)
+    # A label, not a file: bracketed as "<options>" is, so "<label>:vm[2].vcpus: ..." reads as a place.
+    scenario = scenario_from_mapping(mapping, source=f"<{label}>", name=label)
     kernel = build_kernel(scenario, jit=jit)
     sampler = Sampler(kernel, all_counters=all_counters)
     rec = Recording(sampler.host, sampler.columns)

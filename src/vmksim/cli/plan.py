@@ -61,21 +61,33 @@ def register(sub: Any) -> None:
     p.set_defaults(func=run)
 
 
+#: The options of `plan` that build a VM, named in errors about their values (vm_from_options).
+_OPTION_NAMES = {
+    "name": "--name",
+    "vcpus": "--vcpus",
+    "cores_per_socket": "--cores-per-socket",
+    "memory_gb": "--memory-gb",
+    "settings": "--set ",
+}
+
+
 def run(args: argparse.Namespace) -> int:
     from vmksim.errors import InputError
     from vmksim.numa.plan import parse_esxi_version, plan_vms
     from vmksim.topology import resolve_host
-    from vmksim.vmx import read_vmx, vm_from_options, vm_from_vmx
+    from vmksim.vmx import Place, read_vmx, vm_from_options, vm_from_vmx
+    from vmksim.vmx.advanced import warn_unknown_host_settings
 
     host = resolve_host(args.host)
     parse_esxi_version(args.esxi)
     host_settings = parse_key_values(args.host_setting, "--host-setting")
+    warn_unknown_host_settings(host_settings, "--host-setting ")
     overrides = parse_key_values(args.set, "--set")
     vms = []
     for path in args.vmx:
         vmx = read_vmx(input_file(path))
         for key, value in overrides.items():
-            vmx[key] = value
+            vmx.set(key, value, Place(None, f"--set {key}"))
         vms.append(vm_from_vmx(vmx))
     if args.vcpus is not None:
         if args.vcpus < 1:
@@ -86,7 +98,8 @@ def run(args: argparse.Namespace) -> int:
             cores_per_socket=args.cores_per_socket,
             memory_gb=args.memory_gb,
             settings=overrides,
-            source="--vcpus",
+            source=None,
+            names=_OPTION_NAMES,
         )
         vms.append(vm)
     if not vms:

@@ -59,7 +59,12 @@ def register(sub: Any) -> None:
     p.add_argument(
         "--batch", "-b", action="store_true", help="write batch CSV to stdout (or -o) like esxtop -b"
     )
-    p.add_argument("-a", dest="all_counters", action="store_true", help="all counters, not the default set")
+    p.add_argument(
+        "-a",
+        dest="all_counters",
+        action="store_true",
+        help="batch: all counters, not esxtop -b's default set (the live view always has all)",
+    )
     p.add_argument("-d", dest="delay", type=float, default=None, metavar="SECONDS",
                    help=f"seconds between samples (default {DEFAULT_DELAY_S:g}; live/batch minimum {MIN_DELAY_S:g})")  # fmt: skip
     p.add_argument("-n", dest="iterations", type=int, default=None, metavar="N",
@@ -180,7 +185,10 @@ def _simulate(args: argparse.Namespace) -> int:
         groups = parse_entities(text, source=args.import_entity).groups
     # -d and -n default to the scenario's [run] interval and duration.
     delay = max(args.delay or scenario.run.interval_s, MIN_DELAY_S)
-    sampler = Sampler(src, all_counters=args.all_counters, groups=groups)
+    # Interactive esxtop has every field and lets `f` hide field groups (esxtop.md §3); `-a`
+    # matters for what batch mode writes (§1.2, default set vs all). A live simulation has
+    # every counter, so the live view takes them all and `f` chooses what is shown.
+    sampler = Sampler(src, all_counters=args.all_counters or not args.batch, groups=groups)
     interval_us = round(delay * 1_000_000)
     if args.batch:
         count = args.iterations or scenario.run.iterations

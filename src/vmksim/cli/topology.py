@@ -45,7 +45,7 @@ def register(sub: Any) -> None:
 def run_show(args: argparse.Namespace) -> int:
     from vmksim.topology import resolve_host
 
-    host = resolve_host(args.host)
+    host = resolve_host(args.host, option="HOST")
     if args.json:
         data = host.to_dict()
         data["pcpu_list"] = [p._asdict() for p in host.pcpu_list]

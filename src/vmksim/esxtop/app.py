@@ -35,7 +35,9 @@ from vmksim.esxtop.screens import (
     ViewState,
     field_groups,
     field_menu,
+    missing_note,
     render,
+    reorder,
 )
 from vmksim.metrics import Panel
 
@@ -50,6 +52,7 @@ KEYS: tuple[tuple[str, str, str], ...] = (
     ("V", "toggle_vms", "show only VMs"),
     ("e", "expand", "expand / collapse the highlighted group into its worlds"),
     ("f", "fields", "choose field groups"),
+    ("o", "order", "change the order of field groups"),
     ("U", "sort('U')", "sort by %USED (CPU)"),
     ("R", "sort('R')", "sort by %RDY (CPU)"),
     ("M", "sort('M')", "sort by MEMSZ (memory)"),
@@ -222,6 +225,10 @@ class TopApp(App[None]):
 
     # --- actions (one per row of KEYS) -------------------------------------------------
     def action_panel(self, key: str) -> None:
+        note = missing_note(PANELS[key], self.topo)
+        if note is not None:  # an empty table with a header would look broken: stay, and say why
+            self.notify(note, severity="warning")
+            return
         self.state.panel = Panel(key)
         self._cursor_key = None
         self.redraw()
@@ -255,6 +262,23 @@ class TopApp(App[None]):
                 self.redraw()
 
         self.push_screen(FieldsScreen(field_menu(spec, self.topo), self.state.hidden), done)
+
+    def action_order(self) -> None:
+        spec = PANELS[self.state.panel.value]
+        groups = field_groups(spec, self.topo, self.state.order.get(spec.panel, ()))
+        listing = ", ".join(f"{chr(ord('A') + i)} {g}" for i, g in enumerate(groups))
+
+        def done(answer: str | None) -> None:
+            if not answer:
+                return
+            order = reorder(groups, answer)
+            if isinstance(order, str):
+                self.notify(order, severity="warning")
+                return
+            self.state.order[spec.panel] = order
+            self.redraw()
+
+        self.push_screen(AskScreen(f"Field order: {listing}.\nType letters to move first, in order:"), done)
 
     def action_limit(self) -> None:
         def done(answer: str | None) -> None:

@@ -98,6 +98,27 @@ _NOT_IN_A_NUMBER = re.compile(rb'[,"\r\n]')
 _MIXED_LINE_ENDS = "a line break of another kind inside a line (mixed CR/LF line ends): the file is damaged"
 
 
+# A header cell the csv module read from a junk field glued to a quoted path: '   -"\\h\...\C"'.
+_HEADER_JUNK_CELL = re.compile(r'^[^"\\]*"(\\\\.*)"$', re.DOTALL)
+
+
+def _unglue_header_junk(cells: list[str]) -> bool:
+    """Drop the unquoted junk glued before header paths (esxtop.md §1.3 quirk); True if any was.
+
+    Done on the csv module's cells, not on the raw line: a VM name may hold ``"``
+    (doubled inside its quoted cell, RFC 4180), which a pattern over the raw bytes
+    would take for a cell boundary.
+    """
+    found = False
+    for i, cell in enumerate(cells):
+        if not cell.startswith("\\\\"):
+            m = _HEADER_JUNK_CELL.match(cell)
+            if m is not None:
+                cells[i] = m.group(1).replace('""', '"')
+                found = True
+    return found
+
+
 class _Batch:
     """Framed data lines waiting for the engine: line numbers, timestamps and number bodies."""
 
@@ -415,9 +436,8 @@ class CaptureReader:
     def _parse_header(
         self, line: bytes, sep: bytes, quoted: bool, number: int
     ) -> tuple[tuple[bool], str, tuple[Column, ...]]:
-        junk = quoted and _GLUED_JUNK.search(line) is not None
         if quoted:
-            line = self._repair(line, junk)
+            line = self._repair(line, junk=False)  # cut the trailing comma / final junk field only
         if not quoted or sep == b"\r" or self._crlf_seen:
             self._warn(
                 "this file was re-saved by a spreadsheet (quotes, line ends or timestamps changed): "
@@ -438,6 +458,7 @@ class CaptureReader:
             ) from None
         while cells and cells[-1] == "":
             cells.pop()
+        junk = quoted and _unglue_header_junk(cells)
         host = ""
         columns = []
         for i, cell in enumerate(cells[1:], start=2):

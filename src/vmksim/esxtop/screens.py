@@ -34,8 +34,11 @@ __all__ = [
     "Screen",
     "Topology",
     "ViewState",
+    "field_groups",
     "field_menu",
+    "missing_note",
     "render",
+    "reorder",
 ]
 
 #: Memory\Kernel State codes as esxtop.md §2.3 reads them (ESXi 6.x).
@@ -67,6 +70,7 @@ class ViewState:
     sort: dict[Panel, str] = field(default_factory=dict)
     limit: int | None = None
     hidden: set[str] = field(default_factory=set)
+    order: dict[Panel, tuple[str, ...]] = field(default_factory=dict)  # field groups moved first (o)
 
 
 @dataclass(slots=True)
@@ -235,6 +239,8 @@ class PanelSpec:
     """Field groups drawn right after the id columns, so they fit an 80-column terminal."""
     letters: dict[str, str] = field(default_factory=dict)
     """esxtop's letter of each field group in the ``f`` menu, where a source gives it."""
+    noun: str = "rows"
+    """What a row is, for the note when the data has none (``no interrupt vectors in this data``)."""
 
 
 #: esxtop's CPU field groups and their letters (esxtop.md §1.2, S36: A ID, B GID, C LWID, D NAME,
@@ -263,14 +269,37 @@ PANELS: dict[str, PanelSpec] = {
         PanelSpec(Panel.POWER, "power", EsxObject.PCPU_POWER, None, ("CPU",),
                   {"N": BY_ID}, BY_ID, _power_header, extra_object=EsxObject.PCPU),
         PanelSpec(Panel.INTERRUPT, "interrupt", EsxObject.INTERRUPT, EsxObject.INTERRUPT, ("VECTOR",),
-                  {"N": BY_ID}, BY_ID, _interrupt_header),
+                  {"N": BY_ID}, BY_ID, _interrupt_header, noun="interrupt vectors"),
     )
 }  # fmt: skip
 
 
-def field_groups(spec: PanelSpec, topo: Topology) -> list[str]:
+def field_groups(spec: PanelSpec, topo: Topology, order: tuple[str, ...] = ()) -> list[str]:
     """Field groups of a panel's columns present in the data, in screen order."""
-    return list(dict.fromkeys(m.group for m in visible_metrics(spec, topo, set())))
+    return list(dict.fromkeys(m.group for m in visible_metrics(spec, topo, set(), order)))
+
+
+def missing_note(spec: PanelSpec, topo: Topology) -> str | None:
+    """Why the panel would be empty, or None: the data has no row of its object at all (a
+    simulated host has no interrupt vectors; a capture may lack a panel's object)."""
+    if any(i is not None for i in topo.index.instances(spec.row_object)):
+        return None
+    return f"no {spec.noun} in this data ({spec.title} panel: no '{spec.row_object.value}' counters)"
+
+
+def reorder(groups: list[str], letters: str) -> tuple[str, ...] | str:
+    """esxtop's ``o``, simplified: *letters* name field groups (A = the first shown) in their new
+    order; those named come first, the others keep their order after them. Returns the new
+    order, or a one-line problem with the answer."""
+    picked: list[str] = []
+    for ch in letters.replace(" ", "").upper():
+        at = ord(ch) - ord("A")
+        if not 0 <= at < len(groups):
+            return f"{ch!r} is not a field letter (A to {chr(ord('A') + len(groups) - 1)})"
+        if groups[at] in picked:
+            return f"{ch!r} is given twice"
+        picked.append(groups[at])
+    return tuple(picked + [g for g in groups if g not in picked])
 
 
 class FieldGroup(NamedTuple):
@@ -299,19 +328,24 @@ def field_menu(spec: PanelSpec, topo: Topology) -> list[FieldGroup]:
     return out
 
 
-def _ordered(spec: PanelSpec, metrics: tuple[Metric, ...] | list[Metric]) -> list[Metric]:
-    """Catalogue order, with the panel's lead groups first."""
-    lead = [m for g in spec.lead_groups for m in metrics if m.group == g]
-    return lead + [m for m in metrics if m.group not in spec.lead_groups]
+def _ordered(
+    spec: PanelSpec, metrics: tuple[Metric, ...] | list[Metric], order: tuple[str, ...] = ()
+) -> list[Metric]:
+    """The user's order (``o``) first, then catalogue order with the panel's lead groups first."""
+    first = (*order, *(g for g in spec.lead_groups if g not in order))
+    lead = [m for g in first for m in metrics if m.group == g]
+    return lead + [m for m in metrics if m.group not in first]
 
 
-def visible_metrics(spec: PanelSpec, topo: Topology, hidden: set[str]) -> list[Metric]:
+def visible_metrics(
+    spec: PanelSpec, topo: Topology, hidden: set[str], order: tuple[str, ...] = ()
+) -> list[Metric]:
     present = {c.counter for c in topo.index.columns if c.object == spec.row_object}
     out = [m for m in by_object(spec.row_object) if m.counter in present and m.group not in hidden]
     if spec.extra_object is not None:
         extra = {c.counter for c in topo.index.columns if c.object == spec.extra_object}
         out += [m for m in by_object(spec.extra_object) if m.counter in extra and m.group not in hidden]
-    return _ordered(spec, out)
+    return _ordered(spec, out, order)
 
 
 def _cells(
@@ -343,7 +377,7 @@ def _sort_value(frame: Frame, spec: PanelSpec, sort: str, instance: str) -> tupl
 def render(frame: Frame, state: ViewState) -> Screen:
     """The header lines, column titles and rows of the panel *state* shows."""
     spec = PANELS[state.panel.value]
-    metrics = visible_metrics(spec, frame.topo, state.hidden)
+    metrics = visible_metrics(spec, frame.topo, state.hidden, state.order.get(spec.panel, ()))
     columns = [*spec.id_columns, *(m.column for m in metrics)]
     instances = [i for i in frame.topo.index.instances(spec.row_object) if i is not None]
     if spec.panel is Panel.INTERRUPT:
@@ -365,7 +399,8 @@ def render(frame: Frame, state: ViewState) -> Screen:
                     frame, spec, metrics, spec.child_object, kid, None
                 )
                 rows.append(Row(kid, tuple(cells), 1, False))
-    return Screen(spec.header(frame), columns, rows)
+    note = missing_note(spec, frame.topo)
+    return Screen([*spec.header(frame), *([note] if note else [])], columns, rows)
 
 
 def _pcpu_of(instance: str) -> str | None:

@@ -4,7 +4,10 @@ ESXi counterpart: esxtop's batch mode (``esxtop -b [-a] -d D -n N > file.csv``),
 which writes Microsoft's PDH-CSV dialect (esxtop.md §1.3): first cell
 ``(PDH-CSV 4.0) (UTC)(0)``, then one ``\\\\HOST\\Object(Instance)\\Counter``
 path per column; data rows start with the UTC time ``MM/DD/YYYY HH:MM:SS``;
-every cell is double-quoted; percentages, rates and latencies have two
+every cell is double-quoted, a ``"`` inside a cell (a VM name) doubled as in
+RFC 4180 (https://www.rfc-editor.org/rfc/rfc4180 §2.7; esxtop.md §1.3 saw no quote
+inside a cell in real captures, so this is the CSV rule every reader follows, not
+an observation); percentages, rates and latencies have two
 decimals, sizes, counts and yes/no fields are integers (the format of each
 counter comes from :mod:`vmksim.metrics`); LF line ends; every line ends with
 a comma, as in the default-fields captures.
@@ -38,6 +41,15 @@ def _quote_row(cells: Iterable[str]) -> str:
     return '"' + '","'.join(cells) + '",\n'
 
 
+def _quote_cell(text: str) -> str:
+    """A header cell's text with each ``"`` doubled, as PDH-CSV (RFC 4180) quotes it (esxtop.md §1.3).
+
+    Only header cells can hold a quote (a VM's display name in an instance); data
+    cells are numbers and timestamps and are written as they are.
+    """
+    return text.replace('"', '""')
+
+
 class BatchWriter:
     """Writes one header then one row per sample to a text file opened with ``newline=""``."""
 
@@ -54,7 +66,8 @@ class BatchWriter:
         self.rows = 0
 
     def write_header(self) -> None:
-        self._fh.write(_quote_row([PDH_HEADER, *(c.path(self._host) for c in self._columns)]))
+        paths = (_quote_cell(c.path(self._host)) for c in self._columns)
+        self._fh.write(_quote_row([PDH_HEADER, *paths]))
 
     def write(self, sample: Sample) -> None:
         values = np.asarray(sample.values, dtype=np.float64)

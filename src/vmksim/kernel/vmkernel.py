@@ -323,9 +323,11 @@ def _plans(scenario: Scenario) -> list[VmPlan]:
     except PlacementError:
         raise
     except InputError as exc:
-        # the planner names the VM's settings (source "<scenario>:vm[i].settings") or --esxi
-        where = "esxi" if exc.source in (None, "--esxi") else str(exc.source).rpartition(":")[2]
-        raise ScenarioError(exc.problem, source=scenario.source, where=where) from None
+        # the planner names the place (a scenario key such as vm[i].vcpus, a .vmx line: VmConfig
+        # carries it), or --esxi, which in a scenario is its `esxi` key
+        if exc.source in (None, "--esxi"):
+            raise ScenarioError(exc.problem, source=scenario.source, where="esxi") from None
+        raise ScenarioError(exc.problem, source=exc.source, where=exc.where) from None
 
 
 def _infos(vms: tuple[VmSpec, ...]) -> tuple[tuple[GroupInfo, ...], tuple[WorldInfo, ...]]:

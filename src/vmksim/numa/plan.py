@@ -224,8 +224,7 @@ def plan_vm(
     if n > host.pcpus:
         raise VmxError(
             f"numvcpus = {n} is more than the host's {host.pcpus} logical CPUs ({host.name})",
-            source=vm.source,
-            where=vm.vcpus_where,
+            **vm.vcpus_place._asdict(),
         )
 
     prefer_ht = vm.prefer_ht or _host_flag(settings, "Numa.PreferHT")

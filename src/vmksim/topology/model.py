@@ -262,15 +262,24 @@ class HostTopology:
         """Build from whole-host counts (numa_nodes and memory_gb count the whole host)."""
         src = source or name
         nodes = sockets if numa_nodes is None else numa_nodes
-        if sockets < 1 or nodes < 1 or nodes % sockets:
+        # each count on its own first, so the message names the key that is wrong
+        for key, value in (
+            ("sockets", sockets),
+            ("cores_per_socket", cores_per_socket),
+            ("numa_nodes", nodes),
+        ):
+            if value < 1:
+                raise TopologyError(f"{key} must be at least 1, got {value}", source=src, where=key)
+        if nodes % sockets:
             raise TopologyError(
                 f"numa_nodes ({nodes}) must be a multiple of sockets ({sockets}): 1, 2 or 4 nodes per socket",
                 source=src,
+                where="numa_nodes",
             )
         per_socket = nodes // sockets
         if per_socket not in NODES_PER_SOCKET_ALLOWED:
             raise TopologyError(f"NUMA nodes per socket must be 1, 2 or 4, got {per_socket}", source=src)
-        if cores_per_socket < 1 or cores_per_socket % per_socket:
+        if cores_per_socket % per_socket:
             raise TopologyError(
                 f"cores_per_socket ({cores_per_socket}) must divide evenly into {per_socket} NUMA node(s) per socket",
                 source=src,

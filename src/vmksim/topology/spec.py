@@ -124,13 +124,13 @@ def _preset(name: str, source: str) -> HostTopology:
         ) from None
 
 
-def _parse_inline(text: str) -> dict[str, str]:
+def _parse_inline(text: str, option: str) -> dict[str, str]:
     values: dict[str, str] = {}
     for part in text.split(","):
         key, sep, value = part.partition("=")
         key = key.strip()
         if not sep or not key or not value.strip():
-            raise TopologyError(f"expected key=value, got {part.strip()!r}", source="--host")
+            raise TopologyError(f"expected key=value, got {part.strip()!r}", source=option)
         values[key] = value.strip()
     return values
 
@@ -148,13 +148,17 @@ def _path_mode(text: str) -> int | None:
         return None
 
 
-def resolve_host(text: str) -> HostTopology:
-    """Resolve ``--host`` text (preset, inline spec, sysfs dir or topology file)."""
+def resolve_host(text: str, *, option: str = "--host") -> HostTopology:
+    """Resolve ``--host`` text (preset, inline spec, sysfs dir or topology file).
+
+    *option* is what the user typed the text as (``--host``, or ``HOST`` for a positional
+    argument): errors about inline text name it.
+    """
     if text in PRESETS:
         return PRESETS[text]
     mode = _path_mode(text)
     if "=" in text and mode is None:
-        return host_from_mapping(_parse_inline(text), source="--host", default_name="host")
+        return host_from_mapping(_parse_inline(text, option), source=option, default_name="host")
     if mode is not None and stat.S_ISDIR(mode):
         from vmksim.topology.sysfs import from_sysfs
 
@@ -167,7 +171,7 @@ def resolve_host(text: str) -> HostTopology:
     raise TopologyError(
         f"{shown!r} is not a preset, a key=value spec, a directory or a file "
         f"(presets: {', '.join(preset_names())})",
-        source="--host",
+        source=option,
     )
 
 

@@ -9,11 +9,12 @@ from vmksim.vmx.config import (
     vm_from_options,
     vm_from_vmx,
 )
-from vmksim.vmx.file import VmxFile, decode_value, encode_value, parse_vmx, read_vmx
+from vmksim.vmx.file import Place, VmxFile, decode_value, encode_value, parse_vmx, read_vmx
 
 __all__ = [
     "SHARE_LEVELS",
     "LatencySensitivity",
+    "Place",
     "VmConfig",
     "VmxFile",
     "decode_value",

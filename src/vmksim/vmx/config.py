@@ -21,7 +21,7 @@ from pathlib import Path
 
 from vmksim.errors import InputWarning, VmxError
 from vmksim.topology.model import MAX_LOGICAL_CPUS
-from vmksim.vmx.file import VmxFile, parse_vmx, read_vmx
+from vmksim.vmx.file import Place, VmxFile, parse_vmx, read_vmx
 
 __all__ = [
     "DEFAULT_NUMA_VCPU_MIN",
@@ -67,7 +67,7 @@ class LatencySensitivity(Enum):
     HIGH = "high"
 
 
-def parse_bool(value: str, *, key: str, source: str, where: str) -> bool:
+def parse_bool(value: str, *, key: str, source: str | None, where: str | int | None) -> bool:
     """ESXi accepts TRUE/FALSE in any case, and yes/no, on/off, 1/0."""
     v = value.strip().lower()
     if v in _TRUE:
@@ -75,6 +75,10 @@ def parse_bool(value: str, *, key: str, source: str, where: str) -> bool:
     if v in _FALSE:
         return False
     raise VmxError(f"{key} must be TRUE or FALSE, got {value!r}", source=source, where=where)
+
+
+#: The place of a value nobody located (a VmConfig built directly, in tests).
+_NOWHERE = Place(None, None)
 
 
 @dataclass(frozen=True, slots=True)
@@ -113,8 +117,9 @@ class VmConfig:
     allow_hotadd: bool
     hw_version: int | None
     source: str = "<vmx>"
-    #: Where numvcpus came from (line number or key), for errors that depend on the host.
-    vcpus_where: str | None = None
+    #: Where numvcpus came from (file and line, or the option that set it), for errors that
+    #: depend on the host.
+    vcpus_place: Place = _NOWHERE
 
     @property
     def virtual_sockets(self) -> int:
@@ -130,24 +135,18 @@ def _int(
     text = raw.strip()
     if not _INT_TEXT.fullmatch(text):
         shown = raw if len(raw) <= 40 else raw[:37] + "..."
-        raise VmxError(
-            f"{key} must be a whole number, got {shown!r}", source=vmx.source, where=vmx.where(key)
-        )
+        raise VmxError(f"{key} must be a whole number, got {shown!r}", **vmx.place(key)._asdict())
     value = int(text, 10)
     if value < minimum:
-        raise VmxError(
-            f"{key} must be at least {minimum}, got {value}", source=vmx.source, where=vmx.where(key)
-        )
+        raise VmxError(f"{key} must be at least {minimum}, got {value}", **vmx.place(key)._asdict())
     if value > maximum:
-        raise VmxError(
-            f"{key} must be at most {maximum}, got {value}", source=vmx.source, where=vmx.where(key)
-        )
+        raise VmxError(f"{key} must be at most {maximum}, got {value}", **vmx.place(key)._asdict())
     return value
 
 
 def _bool(vmx: VmxFile, key: str, default: bool) -> bool:
     raw = vmx.get(key)
-    return default if raw is None else parse_bool(raw, key=key, source=vmx.source, where=vmx.where(key))
+    return default if raw is None else parse_bool(raw, key=key, **vmx.place(key)._asdict())
 
 
 def _cpu_list(vmx: VmxFile, key: str) -> tuple[int, ...] | None:
@@ -164,14 +163,12 @@ def _cpu_list(vmx: VmxFile, key: str) -> tuple[int, ...] | None:
         if hi < lo:
             raise VmxError(
                 f"{key} must be a list like '0,2,4-7' or 'all', got {shown!r}",
-                source=vmx.source,
-                where=vmx.where(key),
+                **vmx.place(key)._asdict(),
             )
         if hi >= MAX_AFFINITY_ITEMS:
             raise VmxError(
                 f"{key} names {hi}, beyond the {MAX_AFFINITY_ITEMS} logical CPUs ESXi 8.0 supports per host",
-                source=vmx.source,
-                where=vmx.where(key),
+                **vmx.place(key)._asdict(),
             )
         out.update(range(lo, hi + 1))
     return tuple(sorted(out))
@@ -186,7 +183,7 @@ def _shares(vmx: VmxFile, key: str, levels: dict[str, int], per: int) -> int:
         return levels[level] * per
     value = _int(vmx, key, None, minimum=1)
     if value is None:
-        raise VmxError(f"{key} is empty", source=vmx.source, where=vmx.where(key))
+        raise VmxError(f"{key} is empty", **vmx.place(key)._asdict())
     return value
 
 
@@ -203,8 +200,7 @@ def _limit(vmx: VmxFile, key: str, reservation_key: str) -> int | None:
         raise VmxError(
             f"{key} = {limit} is below {reservation_key} = {reservation}; ESXi requires a limit "
             "at least as large as the reservation",
-            source=vmx.source,
-            where=vmx.where(key),
+            **vmx.place(key)._asdict(),
         )
     return limit
 
@@ -255,8 +251,10 @@ def _warn_unknown_keys(vmx: VmxFile) -> None:
             continue
         near = difflib.get_close_matches(key.lower(), list(_KNOWN_LOWER), n=1, cutoff=0.75)
         hint = f"did you mean '{_KNOWN_LOWER[near[0]]}'?" if near else "not a key vmksim reads"
+        source, where = vmx.place(key)
+        at = ":".join(str(x) for x in (source, where) if x is not None and x != key)
         warnings.warn(
-            f"{vmx.source}: unknown .vmx key '{key}' ({hint}); it is kept but has no effect",
+            f"{at + ': ' if at else ''}unknown .vmx key '{key}' ({hint}); it is kept but has no effect",
             InputWarning,
             stacklevel=3,
         )
@@ -269,6 +267,29 @@ def vm_from_vmx(vmx: VmxFile, *, name: str | None = None) -> VmConfig:
     return config
 
 
+#: Characters no VM or pool name may hold: the esxtop CSV's line ends and NUL (_display_name).
+NAME_FORBIDDEN = frozenset("\r\n\x00")
+
+
+def _display_name(vmx: VmxFile, name: str | None) -> str:
+    """The VM's name: *name*, else displayName, else the file's stem.
+
+    A name may hold any character a .vmx can encode (``|XX``, vmx.file), quotes, commas,
+    backslashes, parentheses, colons and non-ASCII included: the esxtop CSV quotes them
+    (esxtop.md §1.3) and the console escapes control characters when it prints them. Not a
+    line break or NUL (:data:`NAME_FORBIDDEN`): the esxtop batch CSV is read one line per row
+    (CR, LF) and a NUL marks a binary file, so a name holding one would break the capture.
+    """
+    result = name or vmx.get("displayName") or Path(vmx.source).stem or "vm"
+    bad = next((ch for ch in result if ch in NAME_FORBIDDEN), None)
+    if bad is not None:
+        raise VmxError(
+            f"the VM name {result[:40]!r} holds {bad!r}; a name cannot hold a line break or NUL",
+            **vmx.place("displayName")._asdict(),
+        )
+    return result
+
+
 def _config(vmx: VmxFile, name: str | None) -> VmConfig:
     src = vmx.source
     vcpus = _int(vmx, "numvcpus", 1, minimum=1, maximum=MAX_VM_VCPUS) or 1
@@ -276,8 +297,7 @@ def _config(vmx: VmxFile, name: str | None) -> VmConfig:
     if cps is not None and vcpus % cps:
         raise VmxError(
             f"cpuid.coresPerSocket = {cps} does not divide numvcpus = {vcpus}",
-            source=src,
-            where=vmx.where("cpuid.coresPerSocket"),
+            **vmx.place("cpuid.coresPerSocket")._asdict(),
         )
     memory_mb = _int(vmx, "memSize", 0, maximum=MAX_VM_MEMORY_MB) or 0
     ls_raw = (vmx.get("sched.cpu.latencySensitivity") or "normal").strip().lower()
@@ -286,15 +306,13 @@ def _config(vmx: VmxFile, name: str | None) -> VmConfig:
     except ValueError:
         raise VmxError(
             f"sched.cpu.latencySensitivity must be low, normal, medium or high, got {ls_raw!r}",
-            source=src,
-            where=vmx.where("sched.cpu.latencySensitivity"),
+            **vmx.place("sched.cpu.latencySensitivity")._asdict(),
         ) from None
     cpu_max = _limit(vmx, "sched.cpu.max", "sched.cpu.min")
     mem_max = _limit(vmx, "sched.mem.max", "sched.mem.min")
     hw = vmx.get("virtualHW.version")
-    display = vmx.get("displayName")
     return VmConfig(
-        name=name or display or Path(src).stem or "vm",
+        name=_display_name(vmx, name),
         vcpus=vcpus,
         cores_per_socket=cps,
         memory_mb=memory_mb,
@@ -324,8 +342,14 @@ def _config(vmx: VmxFile, name: str | None) -> VmConfig:
         allow_hotadd=_bool(vmx, "numa.allowHotadd", False),
         hw_version=int(hw) if hw and hw.strip().isascii() and hw.strip().isdigit() and len(hw) < 6 else None,
         source=src,
-        vcpus_where=vmx.where("numvcpus"),
+        vcpus_place=vmx.place("numvcpus"),
     )
+
+
+#: The user's names for the options of vm_from_options (``name``, ``vcpus``,
+#: ``cores_per_socket``, ``memory_gb``; ``settings`` is a prefix the .vmx key is appended to):
+#: a scenario's (``vm[0].vcpus``) or the CLI's (``--vcpus``).
+OptionNames = Mapping[str, str]
 
 
 def vm_from_options(
@@ -336,18 +360,32 @@ def vm_from_options(
     memory_gb: float | None = None,
     settings: Mapping[str, object] | None = None,
     base: VmxFile | None = None,
-    source: str = "<options>",
+    source: str | None = "<options>",
+    names: OptionNames | None = None,
 ) -> tuple[VmConfig, VmxFile]:
-    """Build a VM from options (and optional base .vmx) through the same .vmx path."""
-    vmx = base.copy() if base is not None else parse_vmx("", source=source)
-    vmx["displayName"] = name
-    vmx["numvcpus"] = str(vcpus)
+    """Build a VM from options (and optional base .vmx) through the same .vmx path.
+
+    An error about a value set here names the option, not the .vmx key: *names* maps each
+    option (``vcpus``, ``memory_gb``, ..., ``settings``) to the user's name for it, placed in
+    *source* (None: the command line); without *names* the .vmx key is named.
+    """
+    vmx = base.copy() if base is not None else parse_vmx("", source=source or "<options>")
+    names = names or {}
+
+    def put(option: str, key: str, value: str) -> None:
+        if base is not None and base.get(key) == value:
+            return  # the base file's value: its line stays the place to name
+        vmx.set(key, value, Place(source, names.get(option, key)))
+
+    put("name", "displayName", name)
+    put("vcpus", "numvcpus", str(vcpus))
     if cores_per_socket is not None:
-        vmx["cpuid.coresPerSocket"] = str(cores_per_socket)
+        put("cores_per_socket", "cpuid.coresPerSocket", str(cores_per_socket))
     if memory_gb is not None:
-        vmx["memSize"] = str(round(memory_gb * 1024))
+        put("memory_gb", "memSize", str(round(memory_gb * 1024)))
+    prefix = names.get("settings")
     for key, value in (settings or {}).items():
-        vmx[key] = _setting_text(value)
+        vmx.set(key, _setting_text(value), Place(source, f"{prefix}{key}" if prefix else key))
     return vm_from_vmx(vmx), vmx
 
 

@@ -21,10 +21,11 @@ import warnings
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import NamedTuple
 
 from vmksim.errors import InputWarning, VmxError
 
-__all__ = ["VmxFile", "decode_value", "encode_value", "parse_vmx"]
+__all__ = ["Place", "VmxFile", "decode_value", "encode_value", "parse_vmx"]
 
 #: One ``key = "value"`` line, matched on the stripped line: a lazy value followed by ``\s*$`` would
 #: be quadratic in a long run of trailing blanks (found by the fuzz suite).
@@ -67,6 +68,15 @@ def encode_value(value: str) -> str:
     return '"' + "".join(chars) + '"'
 
 
+class Place(NamedTuple):
+    """Where a value came from, for an error message: a file and a line, or a file (or
+    None: the command line) and the user's own name for the setting (``vm[0].vcpus``,
+    ``--memory-gb``). ``VmxError(problem, **place._asdict())`` prints it."""
+
+    source: str | None
+    where: str | int | None
+
+
 @dataclass
 class VmxFile:
     """An ordered, case-insensitive mapping of .vmx keys to string values."""
@@ -75,6 +85,7 @@ class VmxFile:
     _entries: dict[str, tuple[str, str]] = field(default_factory=dict)  # lower key -> (key, value)
     _lines: dict[str, int] = field(default_factory=dict)  # lower key -> line number
     warnings: list[str] = field(default_factory=list)
+    _origins: dict[str, Place] = field(default_factory=dict)  # lower key -> the option that set it
 
     def __contains__(self, key: object) -> bool:
         return isinstance(key, str) and key.lower() in self._entries
@@ -96,9 +107,16 @@ class VmxFile:
         old = self._entries.get(key.lower())
         self._entries[key.lower()] = (old[0] if old else key, str(value))
 
+    def set(self, key: str, value: str, origin: Place) -> None:
+        """Set a key from an option, remembering the option's name for error messages."""
+        self[key] = value
+        self._lines.pop(key.lower(), None)
+        self._origins[key.lower()] = origin
+
     def remove(self, key: str) -> None:
         self._entries.pop(key.lower(), None)
         self._lines.pop(key.lower(), None)
+        self._origins.pop(key.lower(), None)
 
     def line_of(self, key: str) -> int | None:
         return self._lines.get(key.lower())
@@ -108,11 +126,23 @@ class VmxFile:
         line = self.line_of(key)
         return f"{line}" if line is not None else key
 
+    def place(self, key: str) -> Place:
+        """The one place an error about *key* names: the option that set it (:meth:`set`),
+        else this file and the key's line, else this file and the key's name."""
+        origin = self._origins.get(key.lower())
+        return origin if origin is not None else Place(self.source, self.where(key))
+
+    def is_from_options(self, key: str) -> bool:
+        """True when *key* was given as an option (:meth:`set`), not read from the file."""
+        return key.lower() in self._origins
+
     def items(self) -> list[tuple[str, str]]:
         return list(self._entries.values())
 
     def copy(self) -> VmxFile:
-        return VmxFile(self.source, dict(self._entries), dict(self._lines), list(self.warnings))
+        return VmxFile(
+            self.source, dict(self._entries), dict(self._lines), list(self.warnings), dict(self._origins)
+        )
 
     def to_text(self) -> str:
         return "".join(f"{key} = {encode_value(value)}\n" for key, value in self._entries.values())
@@ -124,8 +154,14 @@ class VmxFile:
             fh.write(self.to_text())
 
 
+#: A byte-order mark some editors put at the start of a UTF-8 file. ESXi writes .vmx files as
+#: UTF-8 (the ``.encoding = "UTF-8"`` key names it); the mark is not part of the first key.
+_BOM = "\ufeff"
+
+
 def parse_vmx(text: str, source: str = "<vmx>") -> VmxFile:
     vmx = VmxFile(source=source)
+    text = text.removeprefix(_BOM)
     # Split on newline only: str.splitlines would also break at characters such as U+0085.
     for lineno, line in enumerate(text.split("\n"), 1):
         line = line.removesuffix("\r")
