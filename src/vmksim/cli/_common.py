@@ -5,18 +5,79 @@ from __future__ import annotations
 import argparse
 import contextlib
 import json
+import math
 import os
 import sys
+from collections.abc import Sequence
 from typing import Any
 
 from vmksim.errors import InputError
 from vmksim.fileio import MAX_TEXT_INPUT_BYTES, check_input, check_output, is_stdout
 
-__all__ = ["HelpFormatter", "input_file", "parse_key_values", "print_json", "say_written", "text_output"]
+__all__ = [
+    "Bounded",
+    "HelpFormatter",
+    "check_number",
+    "input_file",
+    "parse_key_values",
+    "print_json",
+    "say_written",
+    "text_output",
+]
 
 
 class HelpFormatter(argparse.RawDescriptionHelpFormatter):
     """Keep the hand-made line breaks of descriptions and example epilogs."""
+
+
+def check_number(
+    value: float, option: str, *, low: float | None = None, low_open: bool = False, high: float | None = None
+) -> None:
+    """InputError ``OPTION: must be ..., got VALUE`` unless *value* is finite and within the bounds.
+
+    A value that is not a number at all is argparse's usage error (exit 2); a number out of range
+    is a bad value (exit 1), DESIGN.md "Errors". NaN and infinities are never a count, a seed or a
+    length of time, so every bounded option refuses them.
+    """
+    if isinstance(value, float) and not math.isfinite(value):
+        raise InputError(f"must be a finite number, got {value}", where=option)
+    if low is not None and (value <= low if low_open else value < low):
+        side = "above" if low_open else "at least"
+        raise InputError(f"must be {side} {low:g}, got {value:g}", where=option)
+    if high is not None and value > high:
+        raise InputError(f"must be at most {high:g}, got {value:g}", where=option)
+
+
+class Bounded(argparse.Action):
+    """A numeric option checked against its range as it is parsed (:func:`check_number`).
+
+    ``p.add_argument("--seed", type=int, action=Bounded, low=0)``: the range is part of the option,
+    so every command refuses a negative seed or a NaN delay the same way, before any work starts.
+    """
+
+    def __init__(
+        self,
+        option_strings: Sequence[str],
+        dest: str,
+        *,
+        low: float | None = None,
+        low_open: bool = False,
+        high: float | None = None,
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(option_strings, dest, **kwargs)
+        self.low, self.low_open, self.high = low, low_open, high
+
+    def __call__(
+        self,
+        parser: argparse.ArgumentParser,
+        namespace: argparse.Namespace,
+        values: Any,
+        option_string: str | None = None,
+    ) -> None:
+        name = option_string or self.dest
+        check_number(values, name, low=self.low, low_open=self.low_open, high=self.high)
+        setattr(namespace, self.dest, values)
 
 
 def input_file(path: str, *, capture: bool = False) -> str:

@@ -12,12 +12,11 @@ A live run needs the simulated kernel (``vmksim.kernel``); replay and
 from __future__ import annotations
 
 import argparse
-import math
 import sys
 from collections.abc import Iterator
 from typing import Any, TextIO, cast
 
-from vmksim.cli._common import input_file
+from vmksim.cli._common import Bounded, input_file
 from vmksim.errors import InputError, VmksimError
 
 #: esxtop raises delays below 2 s to 2 s (esxtop.md §1.2 [bg]).
@@ -60,9 +59,9 @@ def register(sub: Any) -> None:
         "--batch", "-b", action="store_true", help="write batch CSV to stdout (or -o) like esxtop -b"
     )
     p.add_argument("-a", dest="all_counters", action="store_true", help="all counters, not the default set")
-    p.add_argument("-d", dest="delay", type=float, default=None, metavar="SECONDS",
+    p.add_argument("-d", dest="delay", type=float, action=Bounded, low=0, low_open=True, default=None, metavar="SECONDS",
                    help=f"seconds between samples (default {DEFAULT_DELAY_S:g}; live/batch minimum {MIN_DELAY_S:g})")  # fmt: skip
-    p.add_argument("-n", dest="iterations", type=int, default=None, metavar="N",
+    p.add_argument("-n", dest="iterations", type=int, action=Bounded, low=1, default=None, metavar="N",
                    help=f"number of samples (default {DEFAULT_ITERATIONS} in batch mode)")  # fmt: skip
     p.add_argument(
         "-o", "--output", metavar="FILE", help="batch CSV file (written whole or not at all; '-': stdout)"
@@ -70,7 +69,12 @@ def register(sub: Any) -> None:
     p.add_argument("--select", action="append", default=[], metavar="PATTERN",
                    help=r"replay: only columns matching this glob, e.g. 'Group Cpu(*)\%% Ready' (repeat)")  # fmt: skip
     p.add_argument(
-        "--seed", type=int, default=None, help="simulation seed (default: the scenario's [run] seed)"
+        "--seed",
+        type=int,
+        action=Bounded,
+        low=0,
+        default=None,
+        help="simulation seed (default: the scenario's [run] seed)",
     )
     p.add_argument("--export-entity", metavar="FILE", help="write the entity list (groups) and exit")
     p.add_argument("--import-entity", metavar="FILE", help="only the groups listed in this entity file")
@@ -86,10 +90,6 @@ def run(args: argparse.Namespace) -> int:
 
         sys.stdout.write(render_markdown() + "\n")
         return 0
-    if args.iterations is not None and args.iterations < 1:
-        raise InputError(f"-n must be at least 1, got {args.iterations}")
-    if args.delay is not None and not (args.delay > 0 and math.isfinite(args.delay)):
-        raise InputError(f"-d must be a positive number of seconds, got {args.delay}")
     if args.replay:
         if args.scenario:
             raise InputError("give either --replay CSV or a SCENARIO, not both")

@@ -7,6 +7,7 @@ import math
 from typing import TYPE_CHECKING, Any
 
 from vmksim.cli._common import (
+    Bounded,
     HelpFormatter,
     input_file,
     parse_key_values,
@@ -73,11 +74,16 @@ def register(sub: Any) -> None:
     p.add_argument(
         "--duration",
         type=float,
+        action=Bounded,
+        low=0,
+        low_open=True,
         default=None,
         metavar="SECONDS",
         help="simulated seconds per run, rounded up to whole capture intervals (default: 60)",
     )
-    p.add_argument("--seed", type=int, default=1, help="simulation seed (default: %(default)s)")
+    p.add_argument(
+        "--seed", type=int, action=Bounded, low=0, default=1, help="simulation seed (default: %(default)s)"
+    )
     p.add_argument(
         "--engine",
         choices=("auto", "compiled", "python"),
@@ -126,7 +132,7 @@ def parse_add_vm(item: str) -> dict[str, Any]:
         raise InputError(
             f"VCPUS, UTIL_PCT and MEMORY_GB must be numbers, got {item!r}", source="--add-vm"
         ) from None
-    if vcpus < 1 or not 0 < util <= 100 or memory <= 0:
+    if vcpus < 1 or not 0 < util <= 100 or not 0 < memory < math.inf:  # NaN fails every comparison
         raise InputError(
             f"need VCPUS >= 1, 0 < UTIL_PCT <= 100, MEMORY_GB > 0; got {item!r}", source="--add-vm"
         )
@@ -160,9 +166,7 @@ def run(args: argparse.Namespace) -> int:
     from vmksim.analyze import Thresholds
     from vmksim.whatif import DEFAULT_DURATION_S, run_whatif, write_scenario
 
-    duration = DEFAULT_DURATION_S if args.duration is None else args.duration
-    if not math.isfinite(duration) or duration <= 0:
-        raise InputError(f"must be a positive number of seconds, got {args.duration}", source="--duration")
+    duration = DEFAULT_DURATION_S if args.duration is None else args.duration  # range: _common.Bounded
     thresholds = Thresholds().with_overrides(parse_key_values(args.threshold, "--threshold"))
     text_output(args.write_scenario, args.report, json_out=args.json)  # bad outputs: said before simulating
     w = run_whatif(

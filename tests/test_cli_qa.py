@@ -1,0 +1,121 @@
+"""Regression tests for the new-user QA pass over the CLI (numeric options, pipes, usage errors).
+
+Each test goes through the CLI entry point (conftest ``run_cli``) or, where a real pipe or
+file descriptor is the point, through ``python -m vmksim`` in a subprocess.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+NFV = str(ROOT / "examples" / "nfv.toml")
+CAPTURE = str(ROOT / "tests" / "fixtures" / "esxtop" / "names.csv")
+ENV = {**os.environ, "PYTHONPATH": str(ROOT / "src")}
+
+
+def one_error(result: tuple[int, str, str], code: int = 1) -> str:
+    got, out, err = result
+    assert out == "" or got == 0
+    assert got == code, err
+    assert "Traceback" not in err and err.count("\n") == 1, err
+    return err
+
+
+# --- 1: numeric options ----------------------------------------------------------------------
+
+#: (command prefix, option) for every numeric option of run/top/whatif/plan, with the bound its
+#: meaning sets: a seed is >= 0 (numpy's SeedSequence), a count >= 1, a time or size > 0.
+NUMERIC_OPTIONS = [
+    (["run", NFV], "--seed", "at least 0"),
+    (["run", NFV], "-d", "above 0"),
+    (["run", NFV], "-n", "at least 1"),
+    (["run", NFV], "--duration", "above 0"),
+    (["top", "--batch", NFV], "--seed", "at least 0"),
+    (["top", "--batch", NFV], "-d", "above 0"),
+    (["top", "--batch", NFV], "-n", "at least 1"),
+    (["whatif", "capture.csv"], "--seed", "at least 0"),
+    (["whatif", "capture.csv"], "--duration", "above 0"),
+    (["plan"], "--vcpus", "at least 1"),
+    (["plan", "--vcpus", "2"], "--cores-per-socket", "at least 1"),
+    (["plan", "--vcpus", "2"], "--memory-gb", "above 0"),
+]
+
+
+@pytest.mark.parametrize(("prefix", "option", "bound"), NUMERIC_OPTIONS)
+def test_a_number_below_an_options_range_is_one_line_exit_1(run_cli, prefix, option, bound) -> None:
+    # The range is checked as the option is parsed, before any file is read: the capture
+    # named above need not exist.
+    err = one_error(run_cli(*prefix, option, "-1"))
+    assert err.startswith(f"vmksim: error: {option}: must be {bound}, got -1"), err
+
+
+@pytest.mark.parametrize("value", ["nan", "inf"])
+@pytest.mark.parametrize(
+    ("prefix", "option"), [(p, o) for p, o, _ in NUMERIC_OPTIONS if o in ("-d", "--duration", "--memory-gb")]
+)
+def test_nan_and_infinity_are_refused_by_every_float_option(run_cli, prefix, option, value) -> None:
+    err = one_error(run_cli(*prefix, option, value))
+    assert f"{option}: must be a finite number, got {value}" in err
+
+
+def test_a_huge_iteration_count_is_refused_by_the_kernels_time_horizon(run_cli) -> None:
+    err = one_error(run_cli("run", NFV, "-n", str(10**20), "--no-progress"))
+    assert "run.duration_s: must be below" in err
+
+
+def test_a_negative_seed_no_longer_reaches_numpy(run_cli) -> None:
+    # The QA crash: numpy's "expected non-negative integer" traceback.
+    for argv in (["run", NFV, "--seed", "-1"], ["top", "--batch", "--seed", "-1", NFV]):
+        assert "non-negative" not in one_error(run_cli(*argv))
+
+
+def test_a_word_where_a_number_belongs_stays_a_usage_error(run_cli) -> None:
+    code, _, err = run_cli("run", NFV, "--seed", "x")
+    assert code == 2 and "usage: vmksim run" in err
+
+
+# --- 6: pipes ----------------------------------------------------------------------------------
+
+
+def test_tables_in_a_pipe_honour_columns_and_have_no_trailing_blanks(monkeypatch) -> None:
+    from rich.padding import Padding
+
+    from vmksim.console import make_console
+
+    monkeypatch.setenv("COLUMNS", "72")
+    console = make_console(file=open(os.devnull, "w"))  # noqa: SIM115 - not a terminal
+    assert console.width == 72
+    with console.capture() as cap:
+        console.print(Padding("indented", (0, 0, 0, 4)))  # rich pads this to the full width
+    assert cap.get() == "    indented\n"
+
+
+# --- 7: a reader that goes away ----------------------------------------------------------------
+
+
+@pytest.mark.parametrize("argv", [["plan", "--vcpus", "8"], ["top", "--list-counters"], ["topology", "list"]])
+def test_a_closed_pipe_ends_quietly_with_exit_0(argv: list[str]) -> None:
+    read, write = os.pipe()
+    os.close(read)  # the reader is gone before the first write: every write is EPIPE
+    try:
+        proc = subprocess.run(
+            [sys.executable, "-m", "vmksim", *argv],
+            stdout=write,
+            stderr=subprocess.PIPE,
+            env=ENV,
+            check=False,
+        )
+    finally:
+        os.close(write)
+    assert proc.returncode == 0 and proc.stderr == b"", proc.stderr
+
+
+@pytest.mark.parametrize("spec", ["x:2:50:nan", "x:2:50:inf", "x:2:nan"])
+def test_add_vm_refuses_nan_and_infinite_sizes(run_cli, spec: str) -> None:
+    assert "--add-vm: need VCPUS >= 1" in one_error(run_cli("whatif", CAPTURE, "--add-vm", spec))
