@@ -15,6 +15,7 @@ from vmksim.errors import InputError
 from vmksim.fileio import MAX_TEXT_INPUT_BYTES, check_input, check_output, is_stdout
 
 __all__ = [
+    "SECONDS",
     "Bounded",
     "HelpFormatter",
     "check_number",
@@ -78,6 +79,10 @@ class Bounded(argparse.Action):
         name = option_string or self.dest
         check_number(values, name, low=self.low, low_open=self.low_open, high=self.high)
         setattr(namespace, self.dest, values)
+
+
+#: ``add_argument`` keywords of an option that is a length of time: a finite number of seconds > 0.
+SECONDS: dict[str, Any] = {"type": float, "action": Bounded, "low": 0, "low_open": True, "metavar": "SECONDS"}
 
 
 def input_file(path: str, *, capture: bool = False) -> str:

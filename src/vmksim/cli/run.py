@@ -9,7 +9,7 @@ from typing import Any, TextIO, cast
 
 import numpy as np
 
-from vmksim.cli._common import Bounded, input_file, text_output
+from vmksim.cli._common import SECONDS, Bounded, input_file, text_output
 from vmksim.console import ProgressObserver, escape_controls, make_console, user_text
 from vmksim.errors import InputError, VmksimError
 
@@ -73,16 +73,7 @@ def register(sub: Any) -> None:
     p.add_argument(
         "--batch", metavar="FILE", help="also write an esxtop batch CSV (esxtop -b) to FILE ('-': stdout)"
     )
-    p.add_argument(
-        "-d",
-        "--delay",
-        type=float,
-        action=Bounded,
-        low=0,
-        low_open=True,
-        metavar="SECONDS",
-        help="sample interval (default: [run] interval_s)",
-    )
+    p.add_argument("-d", "--delay", **SECONDS, help="sample interval (default: [run] interval_s)")
     p.add_argument(
         "-n",
         "--iterations",
@@ -96,15 +87,7 @@ def register(sub: Any) -> None:
         "-a", "--all-counters", action="store_true", help="write every counter to the CSV (esxtop -a)"
     )
     p.add_argument("--seed", type=int, action=Bounded, low=0, help="override [run] seed")
-    p.add_argument(
-        "--duration",
-        type=float,
-        action=Bounded,
-        low=0,
-        low_open=True,
-        metavar="SECONDS",
-        help="override [run] duration_s",
-    )
+    p.add_argument("--duration", **SECONDS, help="override [run] duration_s")
     p.add_argument("--vcpus", action="store_true", help="also print one row per vCPU world")
     p.add_argument("--json", action="store_true", help="print rows as JSON instead of a table")
     p.add_argument(

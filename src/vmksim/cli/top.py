@@ -16,7 +16,7 @@ import sys
 from collections.abc import Iterator
 from typing import Any, TextIO, cast
 
-from vmksim.cli._common import Bounded, input_file
+from vmksim.cli._common import SECONDS, Bounded, input_file
 from vmksim.errors import InputError, VmksimError
 
 #: esxtop raises delays below 2 s to 2 s (esxtop.md §1.2 [bg]).
@@ -59,7 +59,7 @@ def register(sub: Any) -> None:
         "--batch", "-b", action="store_true", help="write batch CSV to stdout (or -o) like esxtop -b"
     )
     p.add_argument("-a", dest="all_counters", action="store_true", help="all counters, not the default set")
-    p.add_argument("-d", dest="delay", type=float, action=Bounded, low=0, low_open=True, default=None, metavar="SECONDS",
+    p.add_argument("-d", dest="delay", **SECONDS, default=None,
                    help=f"seconds between samples (default {DEFAULT_DELAY_S:g}; live/batch minimum {MIN_DELAY_S:g})")  # fmt: skip
     p.add_argument("-n", dest="iterations", type=int, action=Bounded, low=1, default=None, metavar="N",
                    help=f"number of samples (default {DEFAULT_ITERATIONS} in batch mode)")  # fmt: skip

@@ -7,6 +7,7 @@ import math
 from typing import TYPE_CHECKING, Any
 
 from vmksim.cli._common import (
+    SECONDS,
     Bounded,
     HelpFormatter,
     input_file,
@@ -73,12 +74,8 @@ def register(sub: Any) -> None:
     p.add_argument("--remove-vm", action="append", default=[], metavar="NAME", help="remove a VM")
     p.add_argument(
         "--duration",
-        type=float,
-        action=Bounded,
-        low=0,
-        low_open=True,
+        **SECONDS,
         default=None,
-        metavar="SECONDS",
         help="simulated seconds per run, rounded up to whole capture intervals (default: 60)",
     )
     p.add_argument(
