@@ -119,3 +119,51 @@ def test_a_closed_pipe_ends_quietly_with_exit_0(argv: list[str]) -> None:
 @pytest.mark.parametrize("spec", ["x:2:50:nan", "x:2:50:inf", "x:2:nan"])
 def test_add_vm_refuses_nan_and_infinite_sizes(run_cli, spec: str) -> None:
     assert "--add-vm: need VCPUS >= 1" in one_error(run_cli("whatif", CAPTURE, "--add-vm", spec))
+
+
+# --- 5: usage errors -------------------------------------------------------------------------
+
+
+def usage_error(result: tuple[int, str, str]) -> list[str]:
+    code, out, err = result
+    assert code == 2 and out == "", err
+    return err.splitlines()
+
+
+def test_an_unknown_option_shows_the_subcommands_usage_and_the_nearest_option(run_cli) -> None:
+    lines = usage_error(run_cli("run", NFV, "--bacth", "y"))
+    assert lines[0].startswith("usage: vmksim run ")
+    assert lines[-1] == "vmksim run: error: unrecognized arguments: --bacth y; did you mean '--batch'?"
+
+
+@pytest.mark.parametrize(
+    ("argv", "prog", "nearest"),
+    [
+        (["rnu"], "vmksim", "run"),
+        (["anlyze", "x.csv"], "vmksim", "analyze"),
+        (["vmfs", "lss"], "vmksim vmfs", "ls"),
+    ],
+)
+def test_a_misspelt_command_names_the_nearest_one(run_cli, argv, prog, nearest) -> None:
+    last = usage_error(run_cli(*argv))[-1]
+    assert last.startswith(f"{prog}: error: unknown command '{argv[-1] if prog != 'vmksim' else argv[0]}'")
+    assert f"did you mean '{nearest}'?" in last
+
+
+def test_a_word_far_from_every_command_gets_no_suggestion(run_cli) -> None:
+    last = usage_error(run_cli("zzzzzz"))[-1]
+    assert "did you mean" not in last and "choose from" in last
+
+
+@pytest.mark.parametrize(
+    "argv",
+    [
+        ["elf", "check", "--esxi", "9.0", "/bin/sh"],
+        ["elf", "policy", "--esxi", "9.0"],
+        ["plan", "--esxi", "9.0", "--vcpus", "2"],
+        ["run", NFV, "--engine", "pyton"],
+    ],
+)
+def test_an_unknown_value_of_an_option_is_a_bad_value_exit_1_everywhere(run_cli, argv) -> None:
+    err = one_error(run_cli(*argv))
+    assert err.startswith("vmksim: error: --e") and "usage:" not in err

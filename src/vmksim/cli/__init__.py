@@ -120,7 +120,7 @@ def _sigterm_unwinds() -> Iterator[None]:
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     try:
-        args = parser.parse_args(argv)
+        args = _parse(parser, list(sys.argv[1:] if argv is None else argv))
     except VmksimError as exc:  # an option's value out of its range (_common.Bounded): exit 1
         return _report_error(exc)
     previous = warnings.showwarning
@@ -136,6 +136,44 @@ def main(argv: Sequence[str] | None = None) -> int:
         warnings.simplefilter("default", InputWarning)
         warnings.showwarning = show
         return _run(args)
+
+
+def _subcommands(parser: argparse.ArgumentParser) -> dict[str, argparse.ArgumentParser]:
+    for action in parser._actions:
+        if isinstance(action, argparse._SubParsersAction):
+            return dict(action.choices)
+    return {}
+
+
+def _parse(parser: argparse.ArgumentParser, argv: list[str]) -> argparse.Namespace:
+    """parse_args, with usage errors said by the (sub-)command they concern.
+
+    argparse leaves two holes that a misspelling falls into: an unknown option of a sub-command
+    is reported with the top-level usage (`vmksim run X --bacth y`), and an unknown command gets
+    no suggestion (Python 3.11 has no ``suggest_on_error``). Here the command path is followed
+    through argv first: an unknown command is refused with the nearest known one (difflib), and
+    an unknown option with the usage of the innermost command and its nearest option.
+    """
+    from vmksim.cli._common import did_you_mean
+
+    innermost = parser
+    for token in argv:
+        commands = _subcommands(innermost)
+        if not commands:
+            break
+        if token.startswith("-"):
+            continue
+        if token not in commands:
+            known = sorted(commands)
+            innermost.error(
+                f"unknown command '{token}'{did_you_mean(token, known)} (choose from {', '.join(known)})"
+            )
+        innermost = commands[token]
+    args, extras = parser.parse_known_args(argv)
+    if extras:
+        options = [o for action in innermost._actions for o in action.option_strings]
+        innermost.error(f"unrecognized arguments: {' '.join(extras)}{did_you_mean(extras[0], options)}")
+    return args
 
 
 def _run(args: argparse.Namespace) -> int:

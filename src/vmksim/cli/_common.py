@@ -81,6 +81,49 @@ class Bounded(argparse.Action):
         setattr(namespace, self.dest, values)
 
 
+class OneOf(argparse.Action):
+    """An option whose value must be one of ``allowed``; any other is a bad value (exit 1).
+
+    argparse's ``choices=`` makes it a usage error (exit 2) while `plan --esxi 9.0` exits 1: the
+    convention is DESIGN.md "Errors", usage errors 2 (unknown option, missing argument, not a
+    number), bad values 1. The line names the option, the value, the choices and the nearest one.
+    """
+
+    def __init__(
+        self, option_strings: Sequence[str], dest: str, *, allowed: Sequence[str], **kwargs: Any
+    ) -> None:
+        super().__init__(option_strings, dest, **kwargs)
+        self.allowed = tuple(allowed)
+
+    def __call__(
+        self,
+        parser: argparse.ArgumentParser,
+        namespace: argparse.Namespace,
+        values: Any,
+        option_string: str | None = None,
+    ) -> None:
+        if values not in self.allowed:
+            hint = did_you_mean(str(values), self.allowed)
+            raise InputError(
+                f"unknown value {values!r}, expected one of {', '.join(self.allowed)}{hint}",
+                where=option_string or self.dest,
+            )
+        setattr(namespace, self.dest, values)
+
+
+#: How alike (difflib ratio, 0-1) a word must be to a known one to be suggested: difflib's own
+#: default cutoff for get_close_matches.
+SUGGEST_CUTOFF = 0.6
+
+
+def did_you_mean(word: str, known: Sequence[str]) -> str:
+    """``"; did you mean 'run'?"`` for the nearest of *known* (difflib), or "" when none is close."""
+    import difflib
+
+    close = difflib.get_close_matches(word, known, n=1, cutoff=SUGGEST_CUTOFF)
+    return f"; did you mean '{close[0]}'?" if close else ""
+
+
 #: ``add_argument`` keywords of an option that is a length of time: a finite number of seconds > 0.
 SECONDS: dict[str, Any] = {"type": float, "action": Bounded, "low": 0, "low_open": True, "metavar": "SECONDS"}
 

@@ -9,7 +9,7 @@ from typing import Any, TextIO, cast
 
 import numpy as np
 
-from vmksim.cli._common import SECONDS, Bounded, input_file, text_output
+from vmksim.cli._common import SECONDS, Bounded, OneOf, input_file, text_output
 from vmksim.console import ProgressObserver, escape_controls, make_console, user_text
 from vmksim.errors import InputError, VmksimError
 
@@ -92,7 +92,9 @@ def register(sub: Any) -> None:
     p.add_argument("--json", action="store_true", help="print rows as JSON instead of a table")
     p.add_argument(
         "--engine",
-        choices=("auto", "compiled", "python"),
+        action=OneOf,
+        allowed=("auto", "compiled", "python"),
+        metavar="{auto,compiled,python}",
         default="auto",
         help="scheduler core: compiled with numba or interpreted (same results; default: auto)",
     )

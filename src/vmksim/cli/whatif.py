@@ -10,6 +10,7 @@ from vmksim.cli._common import (
     SECONDS,
     Bounded,
     HelpFormatter,
+    OneOf,
     input_file,
     parse_key_values,
     print_json,
@@ -83,7 +84,9 @@ def register(sub: Any) -> None:
     )
     p.add_argument(
         "--engine",
-        choices=("auto", "compiled", "python"),
+        action=OneOf,
+        allowed=("auto", "compiled", "python"),
+        metavar="{auto,compiled,python}",
         default="auto",
         help="kernel scheduler core: compiled with numba or interpreted (default: auto)",
     )
