@@ -49,7 +49,24 @@ def check_number(
         raise InputError(f"must be at most {high:g}, got {value:g}", where=option)
 
 
-class Bounded(argparse.Action):
+class _Checked(argparse.Action):
+    """An option whose parsed value is checked by :meth:`check` (an InputError: exit 1)."""
+
+    def check(self, value: Any, option: str) -> None:
+        raise NotImplementedError
+
+    def __call__(
+        self,
+        parser: argparse.ArgumentParser,
+        namespace: argparse.Namespace,
+        values: Any,
+        option_string: str | None = None,
+    ) -> None:
+        self.check(values, option_string or self.dest)
+        setattr(namespace, self.dest, values)
+
+
+class Bounded(_Checked):
     """A numeric option checked against its range as it is parsed (:func:`check_number`).
 
     ``p.add_argument("--seed", type=int, action=Bounded, low=0)``: the range is part of the option,
@@ -69,19 +86,11 @@ class Bounded(argparse.Action):
         super().__init__(option_strings, dest, **kwargs)
         self.low, self.low_open, self.high = low, low_open, high
 
-    def __call__(
-        self,
-        parser: argparse.ArgumentParser,
-        namespace: argparse.Namespace,
-        values: Any,
-        option_string: str | None = None,
-    ) -> None:
-        name = option_string or self.dest
-        check_number(values, name, low=self.low, low_open=self.low_open, high=self.high)
-        setattr(namespace, self.dest, values)
+    def check(self, value: Any, option: str) -> None:
+        check_number(value, option, low=self.low, low_open=self.low_open, high=self.high)
 
 
-class OneOf(argparse.Action):
+class OneOf(_Checked):
     """An option whose value must be one of ``allowed``; any other is a bad value (exit 1).
 
     argparse's ``choices=`` makes it a usage error (exit 2) while `plan --esxi 9.0` exits 1: the
@@ -95,20 +104,12 @@ class OneOf(argparse.Action):
         super().__init__(option_strings, dest, **kwargs)
         self.allowed = tuple(allowed)
 
-    def __call__(
-        self,
-        parser: argparse.ArgumentParser,
-        namespace: argparse.Namespace,
-        values: Any,
-        option_string: str | None = None,
-    ) -> None:
-        if values not in self.allowed:
-            hint = did_you_mean(str(values), self.allowed)
+    def check(self, value: Any, option: str) -> None:
+        if value not in self.allowed:
+            hint = did_you_mean(str(value), self.allowed)
             raise InputError(
-                f"unknown value {values!r}, expected one of {', '.join(self.allowed)}{hint}",
-                where=option_string or self.dest,
+                f"unknown value {value!r}, expected one of {', '.join(self.allowed)}{hint}", where=option
             )
-        setattr(namespace, self.dest, values)
 
 
 #: How alike (difflib ratio, 0-1) a word must be to a known one to be suggested: difflib's own
