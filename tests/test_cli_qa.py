@@ -167,3 +167,57 @@ def test_a_word_far_from_every_command_gets_no_suggestion(run_cli) -> None:
 def test_an_unknown_value_of_an_option_is_a_bad_value_exit_1_everywhere(run_cli, argv) -> None:
     err = one_error(run_cli(*argv))
     assert err.startswith("vmksim: error: --e") and "usage:" not in err
+
+
+# --- 4: top's help and its simulated batch ------------------------------------------------------
+
+LIMITS = str(ROOT / "examples" / "limits.toml")
+
+
+def _csv_rows(out: str) -> list[list[str]]:
+    import csv
+    import io
+
+    return list(csv.reader(io.StringIO(out)))
+
+
+def test_top_help_states_the_defaults_it_uses(run_cli) -> None:
+    code, out, _ = run_cli("top", "--help")
+    assert code == 0 and "10000" not in out and "duration_s" in " ".join(out.split())
+
+
+def test_top_batch_writes_the_scenarios_samples_by_default(run_cli) -> None:
+    import tomllib
+
+    run = tomllib.loads(Path(LIMITS).read_text())["run"]
+    code, out, _ = run_cli("top", "--batch", LIMITS)
+    assert code == 0
+    assert len(_csv_rows(out)) == 1 + run["duration_s"] // run["interval_s"]  # header + samples
+
+
+def test_top_says_when_it_raises_a_delay_to_esxtops_minimum(run_cli) -> None:
+    from datetime import datetime
+
+    from vmksim.cli.top import MIN_DELAY_S
+
+    code, out, err = run_cli("top", "--batch", "-d", "1", "-n", "2", NFV)
+    assert code == 0
+    assert f"-d 1 s is below esxtop's minimum delay; sampling every {MIN_DELAY_S:g} s" in err
+    times = [datetime.strptime(r[0], "%m/%d/%Y %H:%M:%S") for r in _csv_rows(out)[1:]]
+    assert (times[1] - times[0]).total_seconds() == MIN_DELAY_S
+
+
+def test_top_select_applies_when_simulating(run_cli) -> None:
+    code, out, _ = run_cli("top", "--batch", "-n", "2", "--select", r"Group Cpu(*)\% Ready", NFV)
+    header = [c for c in _csv_rows(out)[0][1:] if c]  # esxtop ends each line with a comma
+    assert code == 0 and header
+    assert all("\\Group Cpu(" in c and c.endswith("\\% Ready") for c in header)
+
+
+def test_top_select_matching_nothing_is_refused(run_cli) -> None:
+    err = one_error(run_cli("top", "--batch", "-n", "2", "--select", "No Such(*)\\x", NFV))
+    assert "--select: matches none of the" in err
+
+
+def test_top_batch_beyond_the_kernels_horizon_is_one_line(run_cli) -> None:
+    assert "run.duration_s: must be below" in one_error(run_cli("top", "--batch", "-n", str(10**20), NFV))

@@ -12,18 +12,21 @@ A live run needs the simulated kernel (``vmksim.kernel``); replay and
 from __future__ import annotations
 
 import argparse
+import math
 import sys
+import warnings
 from collections.abc import Iterator
 from typing import Any, TextIO, cast
 
 from vmksim.cli._common import SECONDS, Bounded, input_file
-from vmksim.errors import InputError, VmksimError
+from vmksim.errors import InputError, InputWarning, VmksimError
 
-#: esxtop raises delays below 2 s to 2 s (esxtop.md §1.2 [bg]).
+#: esxtop raises delays below 2 s to 2 s: "values below 2 become 2" (esxtop.md §1.2, the `-d` row,
+#: after the vSphere 5.0 Monitoring and Performance guide [S4-guide]; also [S37]).
 MIN_DELAY_S = 2.0
-#: esxtop's default delay and iteration count (esxtop.md §1.2).
+#: esxtop's default delay (esxtop.md §1.2). Its default -n of 10000 (esxtop.md §1.2 [bg]) is not
+#: used: a simulation has a length, the scenario's [run] duration_s, and a capture has its samples.
 DEFAULT_DELAY_S = 5.0
-DEFAULT_ITERATIONS = 10_000
 
 EPILOG = r"""
 examples:
@@ -60,14 +63,16 @@ def register(sub: Any) -> None:
     )
     p.add_argument("-a", dest="all_counters", action="store_true", help="all counters, not the default set")
     p.add_argument("-d", dest="delay", **SECONDS, default=None,
-                   help=f"seconds between samples (default {DEFAULT_DELAY_S:g}; live/batch minimum {MIN_DELAY_S:g})")  # fmt: skip
+                   help=f"seconds between samples (default: the scenario's [run] interval_s, replay "
+                        f"{DEFAULT_DELAY_S:g}; when simulating, esxtop's minimum {MIN_DELAY_S:g} s applies)")  # fmt: skip
     p.add_argument("-n", dest="iterations", type=int, action=Bounded, low=1, default=None, metavar="N",
-                   help=f"number of samples (default {DEFAULT_ITERATIONS} in batch mode)")  # fmt: skip
+                   help="number of samples (default: the scenario's [run] duration_s at that delay, "
+                        "endless when live; replay: the whole capture)")  # fmt: skip
     p.add_argument(
         "-o", "--output", metavar="FILE", help="batch CSV file (written whole or not at all; '-': stdout)"
     )
     p.add_argument("--select", action="append", default=[], metavar="PATTERN",
-                   help=r"replay: only columns matching this glob, e.g. 'Group Cpu(*)\%% Ready' (repeat)")  # fmt: skip
+                   help=r"only columns matching this glob, e.g. 'Group Cpu(*)\%% Ready' (repeat)")  # fmt: skip
     p.add_argument(
         "--seed",
         type=int,
@@ -145,27 +150,67 @@ def _write(host: str, columns: Any, samples: Any, output: str | None) -> int:
     return 0
 
 
-def _load_kernel(scenario: str, seed: int | None) -> tuple[Any, Any]:
-    """(scenario, its simulated host: a CounterSource that can advance)."""
+def _load_scenario(args: argparse.Namespace) -> tuple[Any, float, int | None]:
+    """(scenario with -d, -n and --seed applied, delay in s, sample count: None = endless, live).
+
+    -d and -n default to the scenario's [run] interval and duration. The scenario's run length is
+    set to delay x count, so the kernel refuses a run beyond its time horizon before the first
+    sample (as `vmksim run -n` does).
+    """
     try:
-        from vmksim.kernel import build_kernel
         from vmksim.scenario import load_scenario
     except ImportError:
         raise VmksimError(
             "live and batch simulation need the simulated kernel (vmksim.kernel), which this build "
             "does not have; replay a capture with --replay CAPTURE.csv"
         ) from None
-    loaded = load_scenario(input_file(scenario))
-    if seed is not None:
-        loaded = loaded.with_run(seed=seed)
-    return loaded, build_kernel(loaded)
+    scenario = load_scenario(input_file(args.scenario))
+    delay = _esxtop_delay(args.delay or scenario.run.interval_s, "-d" if args.delay else "run.interval_s")
+    count = args.iterations
+    if count is None and args.batch:
+        count = max(1, math.ceil(scenario.run.duration_s / delay))
+    changes: dict[str, Any] = {"interval_s": delay}
+    if count is not None:
+        changes["duration_s"] = delay * count
+    if args.seed is not None:
+        changes["seed"] = args.seed
+    return scenario.with_run(**changes), delay, count
+
+
+def _esxtop_delay(delay: float, origin: str) -> float:
+    """*delay*, raised to esxtop's minimum with a warning that says so (esxtop.md §1.2)."""
+    if delay >= MIN_DELAY_S:
+        return delay
+    warnings.warn(
+        f"{origin} {delay:g} s is below esxtop's minimum delay; sampling every {MIN_DELAY_S:g} s "
+        "as esxtop does (values below 2 become 2)",
+        InputWarning,
+        stacklevel=2,
+    )
+    return MIN_DELAY_S
+
+
+def _selected(columns: Any, patterns: list[str]) -> tuple[tuple[Any, ...], Any]:
+    """The columns matching --select and their positions in the sample (None: no --select)."""
+    if not patterns:
+        return tuple(columns), None
+    import numpy as np
+
+    from vmksim.stats.sample import select_columns
+
+    keep = select_columns(columns, patterns)
+    if not keep:
+        raise InputError(f"matches none of the {len(columns)} columns of this simulation", where="--select")
+    return tuple(columns[i] for i in keep), np.array(keep, dtype=np.int64)
 
 
 def _simulate(args: argparse.Namespace) -> int:
     from vmksim.esxtop.entities import format_entities, parse_entities
+    from vmksim.kernel import build_kernel
     from vmksim.stats.sampler import Sampler
 
-    scenario, src = _load_kernel(args.scenario, args.seed)
+    scenario, delay, count = _load_scenario(args)
+    src = build_kernel(scenario)
     if args.export_entity:
         from vmksim.fileio import atomic_write
 
@@ -178,17 +223,16 @@ def _simulate(args: argparse.Namespace) -> int:
 
         text = read_text_input(args.import_entity)
         groups = parse_entities(text, source=args.import_entity).groups
-    # -d and -n default to the scenario's [run] interval and duration.
-    delay = max(args.delay or scenario.run.interval_s, MIN_DELAY_S)
     sampler = Sampler(src, all_counters=args.all_counters, groups=groups)
-    interval_us = round(delay * 1_000_000)
+    columns, pick = _selected(sampler.columns, args.select)
+    samples = _samples(src, sampler, round(delay * 1_000_000), count)
+    if pick is not None:
+        samples = (s._replace(values=s.values[pick]) for s in samples)
     if args.batch:
-        count = args.iterations or scenario.run.iterations
-        return _write(sampler.host, sampler.columns, _samples(src, sampler, interval_us, count), args.output)
+        return _write(sampler.host, columns, samples, args.output)
     from vmksim.esxtop.feed import Feed
 
-    live = _samples(src, sampler, interval_us, args.iterations)
-    return _interactive(Feed(sampler.host, sampler.columns, live, title=args.scenario), args)
+    return _interactive(Feed(sampler.host, columns, samples, title=args.scenario), args)
 
 
 def _samples(src: Any, sampler: Any, interval_us: int, count: int | None) -> Iterator[Any]:
