@@ -8,21 +8,31 @@ import json
 import math
 import os
 import sys
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from typing import Any
 
 from vmksim.errors import InputError
-from vmksim.fileio import MAX_TEXT_INPUT_BYTES, check_input, check_output, is_stdout
+from vmksim.fileio import (
+    MAX_TEXT_INPUT_BYTES,
+    STDIN,
+    STDIN_NAME,
+    check_input,
+    check_output,
+    is_stdout,
+    spooled_input,
+)
 
 __all__ = [
     "SECONDS",
     "Bounded",
     "HelpFormatter",
+    "capture_input",
     "check_number",
     "input_file",
     "parse_key_values",
     "print_json",
     "say_written",
+    "shown_source",
     "text_output",
 ]
 
@@ -137,6 +147,25 @@ def input_file(path: str, *, capture: bool = False) -> str:
     """
     check_input(path, max_bytes=None if capture else MAX_TEXT_INPUT_BYTES)
     return path
+
+
+@contextlib.contextmanager
+def capture_input(*paths: str) -> Iterator[list[str]]:
+    """The esxtop captures *paths*, checked (:func:`input_file`); ``-`` is standard input, spooled.
+
+    Captures may be read twice (what-if reads one to infer and again to calibrate), so standard
+    input is copied to a temporary file for the duration of the block (fileio.spooled_input).
+    Only one of *paths* can be ``-``: standard input can be read once.
+    """
+    if sum(1 for p in paths if p == STDIN) > 1:
+        raise InputError("only one input can come from standard input ('-')")
+    with contextlib.ExitStack() as stack:
+        yield [input_file(stack.enter_context(spooled_input(p)), capture=True) for p in paths]
+
+
+def shown_source(path: str) -> str:
+    """How output names an input: its path, or "standard input" for ``-``."""
+    return STDIN_NAME if path == STDIN else path
 
 
 def parse_key_values(items: list[str] | None, option: str) -> dict[str, str]:

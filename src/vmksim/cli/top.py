@@ -18,8 +18,9 @@ import warnings
 from collections.abc import Iterator
 from typing import Any, TextIO, cast
 
-from vmksim.cli._common import SECONDS, Bounded, input_file
+from vmksim.cli._common import SECONDS, Bounded, capture_input, input_file, shown_source
 from vmksim.errors import InputError, InputWarning, VmksimError
+from vmksim.fileio import STDIN
 
 #: esxtop raises delays below 2 s to 2 s: "values below 2 become 2" (esxtop.md §1.2, the `-d` row,
 #: after the vSphere 5.0 Monitoring and Performance guide [S4-guide]; also [S37]).
@@ -57,7 +58,8 @@ def register(sub: Any) -> None:
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     p.add_argument("scenario", nargs="?", help="scenario file to simulate (live or --batch)")
-    p.add_argument("--replay", "-R", metavar="CSV", help="replay an esxtop batch CSV instead of simulating")
+    p.add_argument("--replay", "-R", metavar="CSV",
+                   help="replay an esxtop batch CSV instead of simulating ('-': standard input, with --batch)")  # fmt: skip
     p.add_argument(
         "--batch", "-b", action="store_true", help="write batch CSV to stdout (or -o) like esxtop -b"
     )
@@ -107,12 +109,19 @@ def run(args: argparse.Namespace) -> int:
 def _replay(args: argparse.Namespace) -> int:
     from vmksim.cli.capture import open_capture
 
-    reader = open_capture(input_file(args.replay, capture=True), args.select)
-    if args.batch:
-        samples: Iterator[Any] = iter(reader)
-        if args.iterations is not None:
-            samples = (s for i, s in zip(range(args.iterations), reader, strict=False))
-        return _write(reader.host, reader.columns, samples, args.output)
+    if args.replay == STDIN and not args.batch:
+        raise InputError(
+            "the interactive screens read keys from the terminal, so the capture cannot come from "
+            "standard input: give its file, or add --batch",
+            where="--replay -",
+        )
+    with capture_input(args.replay) as (path,):  # '-': standard input, spooled
+        reader = open_capture(path, args.select, name=shown_source(args.replay))
+        if args.batch:
+            samples: Iterator[Any] = iter(reader)
+            if args.iterations is not None:
+                samples = (s for i, s in zip(range(args.iterations), reader, strict=False))
+            return _write(reader.host, reader.columns, samples, args.output)
     from vmksim.esxtop.feed import Feed
 
     return _interactive(Feed(reader.host, reader.columns, iter(reader), title=args.replay), args)

@@ -11,10 +11,11 @@ from vmksim.cli._common import (
     Bounded,
     HelpFormatter,
     OneOf,
-    input_file,
+    capture_input,
     parse_key_values,
     print_json,
     say_written,
+    shown_source,
     text_output,
 )
 from vmksim.errors import InputError
@@ -61,7 +62,9 @@ def register(sub: Any) -> None:
         formatter_class=HelpFormatter,
     )
     p.add_argument(
-        "capture", metavar="CAPTURE.csv", help="esxtop batch CSV (real, or from vmksim run --batch)"
+        "capture",
+        metavar="CAPTURE.csv",
+        help="esxtop batch CSV (real, or from vmksim run --batch; '-': standard input)",
     )
     p.add_argument(
         "--set",
@@ -169,17 +172,22 @@ def run(args: argparse.Namespace) -> int:
     duration = DEFAULT_DURATION_S if args.duration is None else args.duration  # range: _common.Bounded
     thresholds = Thresholds().with_overrides(parse_key_values(args.threshold, "--threshold"))
     text_output(args.write_scenario, args.report, json_out=args.json)  # bad outputs: said before simulating
-    w = run_whatif(
-        input_file(args.capture, capture=True),
-        sets=[parse_set(x) for x in args.set],
-        host=host_mapping_of(args.host) if args.host is not None else None,
-        add_vms=[parse_add_vm(x) for x in args.add_vm],
-        remove_vms=args.remove_vm,
-        duration_s=duration,
-        seed=args.seed,
-        thresholds=thresholds,
-        jit={"auto": None, "compiled": True, "python": False}[args.engine],
-    )
+    changes: dict[str, Any] = {
+        "sets": [parse_set(x) for x in args.set],
+        "host": host_mapping_of(args.host) if args.host is not None else None,
+        "add_vms": [parse_add_vm(x) for x in args.add_vm],
+        "remove_vms": args.remove_vm,
+    }
+    with capture_input(args.capture) as (path,):
+        w = run_whatif(
+            path,
+            **changes,
+            duration_s=duration,
+            seed=args.seed,
+            thresholds=thresholds,
+            jit={"auto": None, "compiled": True, "python": False}[args.engine],
+        )
+    w.capture.data.source = shown_source(args.capture)
     with text_output(args.write_scenario, args.report, json_out=args.json):
         if args.json:
             print_json(w.to_json())
