@@ -221,3 +221,78 @@ def test_top_select_matching_nothing_is_refused(run_cli) -> None:
 
 def test_top_batch_beyond_the_kernels_horizon_is_one_line(run_cli) -> None:
     assert "run.duration_s: must be below" in one_error(run_cli("top", "--batch", "-n", str(10**20), NFV))
+
+
+# --- 6: what analyze / compare / whatif print ------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def captures(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
+    """Short simulated captures: limits.toml (a host given no name) and nfv.toml (named, bigger)."""
+    from vmksim.cli import main
+
+    out = {}
+    for name, scenario in (("limits", LIMITS), ("nfv", NFV)):
+        path = tmp_path_factory.mktemp("qa") / f"{name}.csv"
+        argv = [
+            "run",
+            scenario,
+            "--batch",
+            str(path),
+            "--duration",
+            "10",
+            "--no-progress",
+            "--engine",
+            "python",
+        ]
+        assert main(argv) == 0
+        out[name] = path
+    return out
+
+
+def test_findings_in_a_pipe_fit_columns_without_trailing_blanks(run_cli, captures, monkeypatch) -> None:
+    monkeypatch.setenv("COLUMNS", "90")
+    for argv in (
+        ["analyze", str(captures["limits"])],
+        ["compare", str(captures["limits"]), str(captures["nfv"])],
+    ):
+        code, out, _ = run_cli(*argv)
+        assert code == 0
+        lines = out.splitlines()
+        assert max(len(x) for x in lines) <= 90
+        assert not [x for x in lines if x != x.rstrip()]
+
+
+def test_a_host_without_a_name_reads_unnamed_host(run_cli, captures) -> None:
+    code, out, _ = run_cli("analyze", str(captures["limits"]))
+    assert code == 0 and "host host" not in out and "unnamed host: 4 PCPUs" in out
+
+
+def test_compare_of_different_hosts_warns_once(run_cli, captures) -> None:
+    code, out, _ = run_cli("compare", str(captures["limits"]), str(captures["nfv"]), "--json")
+    warnings = __import__("json").loads(out)["warnings"]
+    assert code == 0 and len(warnings) == 1
+    assert "host and nfv-2x24-ht" in warnings[0] and "A has 4 PCPUs" in warnings[0]
+
+
+def test_calibration_shows_points_not_a_relative_error_of_a_near_zero_capture(run_cli, captures) -> None:
+    import json
+
+    from vmksim.analyze.text import RELATIVE_ERROR_FLOOR
+
+    argv = ["whatif", str(captures["nfv"]), "--duration", "10", "--engine", "python"]
+    code, out, err = run_cli(*argv, "--json")
+    assert code == 0, err
+    rows = json.loads(out)["calibration"]["vms"]
+    near_zero = [
+        r["name"]
+        for r in rows
+        if r["ready_capture"] is not None and r["ready_capture"] < RELATIVE_ERROR_FLOOR
+    ]
+    assert near_zero  # idle VMs have next to no %RDY: the case the floor is for
+    code, text, _ = run_cli(*argv)
+    table = text[text.index("Calibration") : text.index("error = ")]
+    for name in near_zero:
+        line = next(x for x in table.splitlines() if f" {name} " in x)
+        cells = [c.strip() for c in line.split("│")]
+        assert cells[7].endswith(" pt"), line  # the %RDY error cell
