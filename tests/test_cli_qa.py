@@ -33,17 +33,17 @@ def one_error(result: tuple[int, str, str], code: int = 1) -> str:
 #: meaning sets: a seed is >= 0 (numpy's SeedSequence), a count >= 1, a time or size > 0.
 NUMERIC_OPTIONS = [
     (["run", NFV], "--seed", "at least 0"),
-    (["run", NFV], "-d", "above 0"),
+    (["run", NFV], "-d", "at least 0.001"),
     (["run", NFV], "-n", "at least 1"),
-    (["run", NFV], "--duration", "above 0"),
+    (["run", NFV], "--duration", "at least 0.001"),
     (["top", "--batch", NFV], "--seed", "at least 0"),
-    (["top", "--batch", NFV], "-d", "above 0"),
+    (["top", "--batch", NFV], "-d", "at least 0.001"),
     (["top", "--batch", NFV], "-n", "at least 1"),
     (["whatif", "capture.csv"], "--seed", "at least 0"),
-    (["whatif", "capture.csv"], "--duration", "above 0"),
+    (["whatif", "capture.csv"], "--duration", "at least 0.001"),
     (["plan"], "--vcpus", "at least 1"),
     (["plan", "--vcpus", "2"], "--cores-per-socket", "at least 1"),
-    (["plan", "--vcpus", "2"], "--memory-gb", "above 0"),
+    (["plan", "--vcpus", "2"], "--memory-gb", "at least 0.000976562"),
 ]
 
 
@@ -62,6 +62,15 @@ def test_a_number_below_an_options_range_is_one_line_exit_1(run_cli, prefix, opt
 def test_nan_and_infinity_are_refused_by_every_float_option(run_cli, prefix, option, value) -> None:
     err = one_error(run_cli(*prefix, option, value))
     assert f"{option}: must be a finite number, got {value}" in err
+
+
+@pytest.mark.parametrize("option", ["-d", "--duration"])
+def test_a_time_too_short_for_the_kernels_microseconds_is_refused(run_cli, option: str) -> None:
+    # 1e-300 s rounds to 0 µs: it divided by zero before (ZeroDivisionError traceback).
+    from vmksim.cli._common import MIN_SECONDS
+
+    err = one_error(run_cli("run", NFV, option, "1e-300", "--no-progress"))
+    assert f"{option}: must be at least {MIN_SECONDS:g}, got 1e-300" in err
 
 
 def test_a_huge_iteration_count_is_refused_by_the_kernels_time_horizon(run_cli) -> None:

@@ -135,8 +135,13 @@ def did_you_mean(word: str, known: Sequence[str]) -> str:
     return f"; did you mean '{close[0]}'?" if close else ""
 
 
-#: ``add_argument`` keywords of an option that is a length of time: a finite number of seconds > 0.
-SECONDS: dict[str, Any] = {"type": float, "action": Bounded, "low": 0, "low_open": True, "metavar": "SECONDS"}
+#: Shortest time an option may give, in seconds: the scenario file's own floor for [run]
+#: duration_s and interval_s (scenario.py, "must be at least 1 ms"); the kernel counts whole
+#: microseconds, and a step that rounds to 0 µs would divide by zero.
+MIN_SECONDS = 0.001
+
+#: ``add_argument`` keywords of an option that is a length of time: a finite number of seconds.
+SECONDS: dict[str, Any] = {"type": float, "action": Bounded, "low": MIN_SECONDS, "metavar": "SECONDS"}
 
 
 def input_file(path: str, *, capture: bool = False) -> str:

@@ -21,6 +21,11 @@ memory_gb count the whole host), a sysfs root directory, or a file: hwloc XML
 """
 
 
+#: Smallest --memory-gb: one MB. memSize is whole MB (vmx.config.vm_from_options rounds GB x 1024),
+#: so anything smaller becomes a VM with no memory at all.
+MIN_MEMORY_GB = 1 / 1024
+
+
 def register(sub: Any) -> None:
     p = sub.add_parser(
         "plan",
@@ -49,7 +54,7 @@ def register(sub: Any) -> None:
     g = p.add_argument_group("a VM from options (instead of, or besides, .vmx files)")
     g.add_argument("--vcpus", type=int, action=Bounded, low=1, help="numvcpus")
     g.add_argument("--cores-per-socket", type=int, action=Bounded, low=1, help="cpuid.coresPerSocket")
-    g.add_argument("--memory-gb", type=float, action=Bounded, low=0, low_open=True, help="memSize in GB")
+    g.add_argument("--memory-gb", type=float, action=Bounded, low=MIN_MEMORY_GB, help="memSize in GB")
     g.add_argument("--name", default="vm", help="displayName (default: %(default)s)")
     p.add_argument(
         "--set",
