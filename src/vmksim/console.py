@@ -25,9 +25,6 @@ __all__ = [
 #: squeeze columns). COLUMNS, the POSIX variable for the output's width, wins when set.
 PIPE_WIDTH = 160
 
-#: Blanks at the end of a line (rich pads lines to the console width).
-_TRAILING_BLANKS = re.compile(r"[ \t]+(?=\n|\Z)")
-
 
 class OutputConsole(Console):
     """rich's Console for command output, with two changes for pipes.
@@ -40,7 +37,11 @@ class OutputConsole(Console):
 
     def _render_buffer(self, buffer: Any) -> str:
         text: str = super()._render_buffer(buffer)
-        return text if self.is_terminal else _TRAILING_BLANKS.sub("", text)
+        if self.is_terminal:
+            return text
+        # Line by line: linear in the text (a regex for "blanks before a newline" backtracks over
+        # every long run of blanks inside a line, quadratic on a hostile name).
+        return "\n".join(line.rstrip(" \t") for line in text.split("\n"))
 
     def on_broken_pipe(self) -> None:
         raise BrokenPipeError

@@ -232,7 +232,11 @@ def _simulate(args: argparse.Namespace) -> int:
 
         text = read_text_input(args.import_entity)
         groups = parse_entities(text, source=args.import_entity).groups
-    sampler = Sampler(src, all_counters=args.all_counters, groups=groups)
+    # Interactive esxtop has every field and lets `f` hide field groups (esxtop.md §3); `-a`
+    # matters for what batch mode writes (§1.2, default set vs all). A live simulation has
+    # every counter, so the live view takes them all and `f` chooses what is shown.
+    # (The same rule as formats2's change on main, so the merge keeps it.)
+    sampler = Sampler(src, all_counters=args.all_counters or not args.batch, groups=groups)
     columns, pick = _selected(sampler.columns, args.select)
     samples = _samples(src, sampler, round(delay * 1_000_000), count)
     if pick is not None:
