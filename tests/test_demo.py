@@ -60,7 +60,29 @@ def test_verdict_says_nothing_measurable_below_the_thresholds() -> None:
 def test_demo_answers_the_seed_question(run_cli) -> None:
     code, out, _ = run_cli("demo")
     assert code == 0
-    line = next(x for x in out.splitlines() if x.startswith("Verdict:"))
+    # The verdict is word-wrapped at the console's width: its lines run up to "Scenario:".
+    lines = out.splitlines()
+    start = next(i for i, x in enumerate(lines) if x.startswith("Verdict:"))
+    end = next(i for i, x in enumerate(lines) if x.startswith("Scenario:"))
+    line = " ".join(lines[start:end])
     # Under the demo's load the trade-off shows: preferHT puts the tenant on one node and costs
     # the neighbours locality (esxi-scheduler.md §2.3: client sized by threads, one node).
     assert "fewer NUMA home nodes" in line and "neighbours N%L" in line.split("It cost:", 1)[1]
+
+
+def test_the_verdict_wraps_between_words_at_the_consoles_width() -> None:
+    import io
+
+    from vmksim.console import OutputConsole
+    from vmksim.demo import print_verdict
+
+    before = _run(t_ready=2.0, t_lat=10.0, homes="0,1", n_ready=0.0, n_local=95.0, n_mig=0)
+    after = _run(t_ready=0.5, t_lat=14.0, homes="0", n_ready=0.4, n_local=60.0, n_mig=20)
+    line = verdict([before, after])
+    width = 100  # the QA terminal, where the verdict broke mid-word
+    assert len(line) > width
+    out = io.StringIO()
+    print_verdict(OutputConsole(file=out, width=width), line)
+    lines = out.getvalue().splitlines()
+    assert len(lines) > 1 and all(len(x) <= width for x in lines)
+    assert " ".join(lines) == line  # every break is at a space: no word was cut

@@ -262,7 +262,7 @@ def test_replay_batch_rewrites_selected_columns(
     [
         (["top"], "nothing to show"),
         (["top", "--replay", str(FIXTURES / "not_esxtop.csv")], "not an esxtop batch CSV"),
-        (["top", "--replay", str(FIXTURES / "names.csv"), "-n", "0"], "-n must be at least 1"),
+        (["top", "--replay", str(FIXTURES / "names.csv"), "-n", "0"], "-n: must be at least 1, got 0"),
         (["top", "--replay", str(FIXTURES / "names.csv"), "x.toml"], "either --replay"),
         (["capture", "convert", str(FIXTURES / "names.csv")], "needs --parquet"),
     ],

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import re
 import sys
 from typing import Any
@@ -9,18 +10,55 @@ from typing import Any
 from rich.console import Console
 from rich.text import Text
 
-__all__ = ["PIPE_WIDTH", "ProgressObserver", "escape_controls", "make_console", "progress_bar", "user_text"]
+__all__ = [
+    "PIPE_WIDTH",
+    "OutputConsole",
+    "ProgressObserver",
+    "escape_controls",
+    "make_console",
+    "pipe_width",
+    "progress_bar",
+    "user_text",
+]
 
-#: Width of tables written to a pipe or file (rich would use 80 and squeeze columns).
+#: Width of tables written to a pipe or file when COLUMNS is not set (rich would use 80 and
+#: squeeze columns). COLUMNS, the POSIX variable for the output's width, wins when set.
 PIPE_WIDTH = 160
 
 
+class OutputConsole(Console):
+    """rich's Console for command output, with two changes for pipes.
+
+    - No trailing blanks in a pipe or file: rich pads every line to the console width, which a
+      terminal hides but `grep`, `diff` and editors show.
+    - A reader that went away (``| head``) raises BrokenPipeError for the CLI's one handler
+      (cli.main, docs.python.org "Note on SIGPIPE"); rich's own handler would exit 1.
+    """
+
+    def _render_buffer(self, buffer: Any) -> str:
+        text: str = super()._render_buffer(buffer)
+        if self.is_terminal:
+            return text
+        # Line by line: linear in the text (a regex for "blanks before a newline" backtracks over
+        # every long run of blanks inside a line, quadratic on a hostile name).
+        return "\n".join(line.rstrip(" \t") for line in text.split("\n"))
+
+    def on_broken_pipe(self) -> None:
+        raise BrokenPipeError
+
+
+def pipe_width() -> int | None:
+    """COLUMNS when set to a positive whole number, else None."""
+    raw = os.environ.get("COLUMNS", "").strip()
+    return int(raw) if raw.isdigit() and int(raw) > 0 else None
+
+
 def make_console(**kwargs: object) -> Console:
-    """A console for command output: the terminal's width, or PIPE_WIDTH when not a terminal."""
-    probe = Console(**kwargs)  # type: ignore[arg-type]
+    """A console for command output: the terminal's width; in a pipe, COLUMNS or PIPE_WIDTH."""
+    probe = OutputConsole(**kwargs)  # type: ignore[arg-type]
     if probe.is_terminal:
         return probe
-    return Console(width=PIPE_WIDTH, **kwargs)  # type: ignore[arg-type]
+    return OutputConsole(width=pipe_width() or PIPE_WIDTH, **kwargs)  # type: ignore[arg-type]
 
 
 #: Characters that must not reach a terminal raw from names read out of files (issue 11 item 18):

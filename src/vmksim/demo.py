@@ -224,6 +224,16 @@ def verdict(results: Sequence[Any]) -> str:
     return f"Verdict: preferHT on {TENANT} gained: {gained}. It cost: {cost}."
 
 
+def print_verdict(console: Any, line: str) -> None:
+    """The verdict, word-wrapped at the console's width (a terminal would cut it mid-word).
+
+    A rich Text, so a bracket in it is never read as markup.
+    """
+    from rich.text import Text
+
+    console.print(Text(line), overflow="fold", highlight=False)
+
+
 def _nodes(rows: Sequence[Any]) -> set[str]:
     """NUMA home nodes of the rows (NHN "0,1"; "-" for VMs that are not NUMA-managed)."""
     return {n for r in rows for n in r.home_nodes.split(",") if n.strip().isdigit()}
@@ -250,7 +260,7 @@ def run_demo() -> int:
         results.append(simulate(scenario, observers=[ProgressObserver()]))
     console.print()
     console.print(preferht_table(results))
-    console.print(verdict(results), highlight=False, soft_wrap=True)
+    print_verdict(console, verdict(results))
     console.print(
         f"Scenario: src/vmksim/data/scenarios/{SCENARIO_FILE}. Run your own with `vmksim run SCENARIO.toml`."
     )

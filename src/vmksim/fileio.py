@@ -20,6 +20,9 @@ Outputs (:func:`atomic_write`), the rules a shell redirection would follow:
 Inputs (:func:`check_input`): a path must name a regular file (or a symlink to
 one) no larger than a cap, so a character device or a FIFO with no writer is
 refused at once instead of being read until memory runs out or blocking.
+``-`` is standard input (:func:`spooled_input`): it is copied whole to a private
+temporary file first, since some readers go over a capture twice and a pipe
+can be read once; messages name it "standard input".
 """
 
 from __future__ import annotations
@@ -27,16 +30,19 @@ from __future__ import annotations
 import contextlib
 import errno
 import os
+import shutil
 import stat
 import sys
 import tempfile
 from collections.abc import Iterator
 from typing import IO, Any
 
-from vmksim.errors import InputError
+from vmksim.errors import InputError, VmksimError
 
 __all__ = [
     "MAX_TEXT_INPUT_BYTES",
+    "STDIN",
+    "STDIN_NAME",
     "STDOUT",
     "atomic_write",
     "check_input",
@@ -44,10 +50,16 @@ __all__ = [
     "describe_output",
     "is_stdout",
     "read_text_input",
+    "spooled_input",
 ]
 
 #: The output path that means standard output (the POSIX utilities' convention).
 STDOUT = "-"
+#: The input path that means standard input (the same convention), and how messages name it.
+STDIN = "-"
+STDIN_NAME = "standard input"
+#: Bytes copied per read while spooling standard input.
+_SPOOL_CHUNK = 1 << 20
 
 #: Largest configuration file (scenario TOML, .vmx, entity list, esxcli text, hwloc XML) read whole.
 #: Real ones are a few kB to a few MB (an lstopo XML of a 4-socket host is ~1 MB); 64 MiB
@@ -213,3 +225,35 @@ def read_text_input(path: str | os.PathLike[str], *, max_bytes: int = MAX_TEXT_I
         return data.decode("utf-8")
     except UnicodeDecodeError as exc:
         raise InputError(f"not UTF-8 text ({exc.reason})", source=name, where=f"byte {exc.start}") from None
+
+
+@contextlib.contextmanager
+def spooled_input(path: str) -> Iterator[str]:
+    """*path* itself, or for ``-`` a private temporary copy of standard input, removed afterwards.
+
+    A terminal on standard input is refused (the command would wait for typing). Errors raised
+    inside name "standard input" instead of the temporary file.
+    """
+    if path != STDIN:
+        yield path
+        return
+    stream = sys.stdin.buffer if sys.stdin is not None else None
+    if stream is None or sys.stdin.isatty():
+        raise InputError(
+            "standard input is a terminal: pipe the file into vmksim, or give its path", source=STDIN
+        )
+    folder = tempfile.mkdtemp(prefix="vmksim-stdin-")
+    copy = os.path.join(folder, "stdin")
+    try:
+        try:
+            with open(copy, "wb") as fh:
+                shutil.copyfileobj(stream, fh, _SPOOL_CHUNK)
+        except OSError as exc:
+            raise InputError(f"cannot copy to a temporary file: {_problem(exc)}", source=STDIN_NAME) from None
+        try:
+            yield copy
+        except VmksimError as exc:
+            exc.args = tuple(str(a).replace(copy, STDIN_NAME) for a in exc.args)
+            raise
+    finally:
+        shutil.rmtree(folder, ignore_errors=True)

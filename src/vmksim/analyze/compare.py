@@ -187,22 +187,21 @@ class Comparison:
 
     @property
     def warnings(self) -> list[str]:
-        """Why the two may not be comparable: different hosts (name or topology)."""
+        """Why the two may not be comparable: different hosts (name and/or topology), one warning."""
         a, b = self.a.data.host, self.b.data.host
-        out = []
+        facts = []
         if a.name != b.name:
-            out.append(
-                f"A and B are captures of different hosts ({a.name} and {b.name}): "
-                "the differences include the host, not only what changed on it"
-            )
+            facts.append(f"{a.name} and {b.name}")
         shape_a = (a.pcpus, a.ht, a.numa_nodes)
         shape_b = (b.pcpus, b.ht, b.numa_nodes)
         if shape_a != shape_b:
-            out.append(
-                f"the hosts differ: A has {_shape(a.pcpus, a.ht, a.numa_nodes)}, "
-                f"B has {_shape(b.pcpus, b.ht, b.numa_nodes)}"
-            )
-        return out
+            facts.append(f"A has {_shape(*shape_a)}, B has {_shape(*shape_b)}")
+        if not facts:
+            return []
+        return [
+            f"A and B are captures of different hosts ({'; '.join(facts)}): "
+            "the differences include the host, not only what changed on it"
+        ]
 
     @staticmethod
     def _key(f: Finding) -> tuple[str | None, str]:

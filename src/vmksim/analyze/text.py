@@ -37,12 +37,22 @@ def _f(v: float | None, digits: int = 1) -> str:
     return "-" if v is None or not math.isfinite(v) else f"{v:.{digits}f}"
 
 
+#: The name a host gets when none was given (topology.spec.host_from_mapping's default_name),
+#: which captures carry as ``\\host\...``: printed as "unnamed host", not "host host".
+UNNAMED_HOST = "host"
+
+
+def host_label(name: str) -> str:
+    """``host NAME``, or ``unnamed host`` for a host that was given no name."""
+    return "unnamed host" if name == UNNAMED_HOST else f"host {name}"
+
+
 def facts_line(a: Analysis) -> str:
     d, h = a.data, a.data.host
     ht = "HT" if h.ht else "no HT"
     mem = f", {h.memory_mb / 1024:.0f} GB" if h.memory_mb else ""
     return (
-        f"host {h.name}: {h.pcpus} PCPUs ({h.cores} cores, {ht}), {h.numa_nodes} NUMA node(s){mem}; "
+        f"{host_label(h.name)}: {h.pcpus} PCPUs ({h.cores} cores, {ht}), {h.numa_nodes} NUMA node(s){mem}; "
         f"{len(d.vms)} VMs with {sum(v.vcpus for v in d.vms)} vCPUs ({a.host.vcpus_per_pcpu:.2f} per PCPU); "
         f"{d.samples} samples every {d.interval_s:g} s = {d.duration_s / 60:.1f} min; "
         f"{'all counters (-a)' if d.all_counters else 'default counters'}, {d.total_columns} columns"
@@ -172,12 +182,27 @@ def _pct(x: float) -> str:
     return f"{100 * x:+.1f} %" if math.isfinite(x) else "-"
 
 
+#: Captured value (percent of a PCPU, per vCPU) below which the calibration shows the error in
+#: points (simulated - captured) instead of relative to the captured value. A relative error of a
+#: near-zero value is meaningless: a captured %RDY of 0.01 (esxtop's 2-decimal resolution)
+#: against 16.4 simulated read "+164246.6 %". One point is 1 % of one PCPU: well below every
+#: rule-of-thumb threshold the analyzer uses (%RDY 10, %CSTP 3 per vCPU; thresholds.py).
+RELATIVE_ERROR_FLOOR = 1.0
+
+
+def _error(captured: float, simulated: float, rel: float) -> str:
+    """Calibration error: relative (``+3.1 %``), or in points (``+16.40 pt``) below the floor."""
+    if math.isfinite(captured) and math.isfinite(simulated) and abs(captured) < RELATIVE_ERROR_FLOOR:
+        return f"{simulated - captured:+.2f} pt"
+    return _pct(rel)
+
+
 def calibration_summary(w: WhatIf) -> str:
     """One sentence: how close the unchanged simulation came to the capture (relative errors)."""
     cal = w.calibration
     return (
         f"host PCPU UTIL {_f(cal.host_util_capture, 2)} % captured, {_f(cal.host_util_simulated, 2)} % "
-        f"simulated ({_pct(cal.host_util_rel)}); %RUN per VM within {_f(100 * cal.run_rel_max)} % of the "
+        f"simulated ({_error(cal.host_util_capture, cal.host_util_simulated, cal.host_util_rel)}); %RUN per VM within {_f(100 * cal.run_rel_max)} % of the "
         f"capture; mean absolute error {_f(cal.ready_mae, 2)} points of %RDY, {_f(cal.run_mae, 2)} of %RUN "
         f"per vCPU; system load (non-VM groups) {w.system.cpu_pct:.2f} % of a PCPU"
     )
@@ -195,12 +220,18 @@ def _calibration_table(w: WhatIf) -> Table:
     for col in cols:
         t.add_column(col, justify="left" if col == "VM" else "right")
     for r in cal.rows[:MAX_VM_ROWS]:
-        cells: list[Text | str] = [user_text(r.name), _f(r.run_capture, 2), _f(r.run_simulated, 2), _pct(r.run_rel),
-                 _f(r.ready_capture, 2), _f(r.ready_simulated, 2), _pct(r.ready_rel)]  # fmt: skip
+        cells: list[Text | str] = [
+            user_text(r.name), _f(r.run_capture, 2), _f(r.run_simulated, 2),
+            _error(r.run_capture, r.run_simulated, r.run_rel),
+            _f(r.ready_capture, 2), _f(r.ready_simulated, 2), _error(r.ready_capture, r.ready_simulated, r.ready_rel),
+        ]  # fmt: skip
         if with_ml:
             cells += [_f(r.mlmtd_capture, 2), _f(r.mlmtd_simulated, 2)]
         t.add_row(*cells)
-    t.caption = calibration_summary(w) + "; error = (simulated - captured) / captured"
+    t.caption = (
+        calibration_summary(w) + "; error = (simulated - captured) / captured, or simulated - captured in "
+        f"points (pt) where less than {RELATIVE_ERROR_FLOOR:g} was captured"
+    )
     return t
 
 

@@ -14,6 +14,7 @@ from __future__ import annotations
 import argparse
 import contextlib
 import importlib
+import os
 import pkgutil
 import signal
 import sys
@@ -118,7 +119,10 @@ def _sigterm_unwinds() -> Iterator[None]:
 
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
-    args = parser.parse_args(argv)
+    try:
+        args = _parse(parser, list(sys.argv[1:] if argv is None else argv))
+    except VmksimError as exc:  # an option's value out of its range (_common.Bounded): exit 1
+        return _report_error(exc)
     previous = warnings.showwarning
 
     def show(message: Warning | str, category: type[Warning], *rest: Any, **kw: Any) -> None:
@@ -134,16 +138,50 @@ def main(argv: Sequence[str] | None = None) -> int:
         return _run(args)
 
 
+def _subcommands(parser: argparse.ArgumentParser) -> dict[str, argparse.ArgumentParser]:
+    for action in parser._actions:
+        if isinstance(action, argparse._SubParsersAction):
+            return dict(action.choices)
+    return {}
+
+
+def _parse(parser: argparse.ArgumentParser, argv: list[str]) -> argparse.Namespace:
+    """parse_args, with usage errors said by the (sub-)command they concern.
+
+    argparse leaves two holes that a misspelling falls into: an unknown option of a sub-command
+    is reported with the top-level usage (`vmksim run X --bacth y`), and an unknown command gets
+    no suggestion (Python 3.11 has no ``suggest_on_error``). Here the command path is followed
+    through argv first: an unknown command is refused with the nearest known one (difflib), and
+    an unknown option with the usage of the innermost command and its nearest option.
+    """
+    from vmksim.cli._common import did_you_mean
+
+    innermost = parser
+    for token in argv:
+        commands = _subcommands(innermost)
+        if not commands:
+            break
+        if token.startswith("-"):
+            continue
+        if token not in commands:
+            known = sorted(commands)
+            innermost.error(
+                f"unknown command '{token}'{did_you_mean(token, known)} (choose from {', '.join(known)})"
+            )
+        innermost = commands[token]
+    args, extras = parser.parse_known_args(argv)
+    if extras:
+        options = [o for action in innermost._actions for o in action.option_strings]
+        innermost.error(f"unrecognized arguments: {' '.join(extras)}{did_you_mean(extras[0], options)}")
+    return args
+
+
 def _run(args: argparse.Namespace) -> int:
     try:
         with _sigterm_unwinds():
             return int(args.func(args) or 0)
     except VmksimError as exc:
-        from vmksim.console import escape_controls
-
-        # Messages quote file names and names read from files: controls are shown escaped.
-        print(f"vmksim: error: {escape_controls(exc)}", file=sys.stderr)
-        return 1
+        return _report_error(exc)
     except KeyboardInterrupt:
         print("vmksim: interrupted", file=sys.stderr)
         return 130
@@ -151,6 +189,26 @@ def _run(args: argparse.Namespace) -> int:
         print("vmksim: terminated", file=sys.stderr)
         return SIGTERM_EXIT
     except BrokenPipeError:
-        # `vmksim vmfs cat ... | head`: the reader went away; not an error of ours.
-        sys.stderr.close()
-        return 0
+        return _reader_gone()
+
+
+def _report_error(exc: VmksimError) -> int:
+    from vmksim.console import escape_controls
+
+    # Messages quote file names and names read from files: controls are shown escaped.
+    print(f"vmksim: error: {escape_controls(exc)}", file=sys.stderr)
+    return 1
+
+
+def _reader_gone() -> int:
+    """`vmksim ... | head -1`: the reader went away; not an error of ours, so exit 0 quietly.
+
+    As docs.python.org "Note on SIGPIPE" (library/signal.html) says: point standard output at
+    os.devnull, so the interpreter's final flush of what is still buffered cannot fail again
+    (that would print "Exception ignored" and change the exit status).
+    """
+    with contextlib.suppress(OSError, ValueError):  # ValueError: no file descriptor (tests)
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        os.close(devnull)
+    return 0

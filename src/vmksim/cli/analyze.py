@@ -7,10 +7,11 @@ from typing import Any
 
 from vmksim.cli._common import (
     HelpFormatter,
-    input_file,
+    capture_input,
     parse_key_values,
     print_json,
     say_written,
+    shown_source,
     text_output,
 )
 
@@ -48,7 +49,7 @@ def register(sub: Any) -> None:
         epilog=EPILOG,
         formatter_class=HelpFormatter,
     )
-    p.add_argument("capture", nargs="?", metavar="CAPTURE.csv", help="esxtop batch CSV")
+    p.add_argument("capture", nargs="?", metavar="CAPTURE.csv", help="esxtop batch CSV ('-': standard input)")
     p.add_argument("--json", action="store_true", help="machine-readable output on stdout")
     p.add_argument(
         "--report", metavar="OUT.html", help="write a self-contained HTML report (needs the 'report' extra)"
@@ -76,7 +77,9 @@ def run(args: argparse.Namespace) -> int:
         raise InputError("give an esxtop batch CSV to analyze", source="vmksim analyze")
     thresholds = Thresholds().with_overrides(parse_key_values(args.threshold, "--threshold"))
     text_output(args.report, json_out=args.json)  # refuses --report - with --json before reading
-    analysis = analyze_file(input_file(args.capture, capture=True), thresholds)
+    with capture_input(args.capture) as (path,):
+        analysis = analyze_file(path, thresholds)
+    analysis.data.source = shown_source(args.capture)
     # The analysis is printed before the report is written, so a missing 'report' extra still
     # leaves the user with the analysis (issue 10 item 1).
     with text_output(args.report, json_out=args.json):

@@ -13,7 +13,7 @@ import sys
 import warnings
 from typing import Any, TextIO, cast
 
-from vmksim.cli._common import input_file, text_output
+from vmksim.cli._common import capture_input, shown_source, text_output
 from vmksim.console import escape_controls
 from vmksim.errors import VmksimError
 from vmksim.fileio import atomic_write, describe_output
@@ -65,7 +65,7 @@ def register(sub: Any) -> None:
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     for q in (cols, conv):
-        q.add_argument("capture", help="esxtop batch CSV file")
+        q.add_argument("capture", help="esxtop batch CSV file ('-': standard input)")
         q.add_argument(
             "-s", "--select", action="append", default=[], metavar="PATTERN", help="column glob (repeat)"
         )
@@ -79,20 +79,26 @@ def register(sub: Any) -> None:
     p.set_defaults(func=run)
 
 
-def open_capture(path: str, select: list[str], strict: bool = False) -> Any:
-    """A CaptureReader whose damage warnings go to stderr as one line each."""
+def open_capture(path: str, select: list[str], strict: bool = False, *, name: str | None = None) -> Any:
+    """A CaptureReader whose damage warnings go to stderr as one line each, naming *name* (or *path*)."""
     from vmksim.esxtop.reader import CaptureReader, CaptureWarning
 
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", CaptureWarning)
         reader = CaptureReader(path, select, strict=strict)
     for message in reader.warnings:
-        print(escape_controls(f"vmksim: warning: {path}: {message}"), file=sys.stderr)
+        print(escape_controls(f"vmksim: warning: {name or path}: {message}"), file=sys.stderr)
     return reader
 
 
 def run(args: argparse.Namespace) -> int:
-    reader = open_capture(input_file(args.capture, capture=True), args.select, getattr(args, "strict", False))
+    with capture_input(args.capture) as (path,):  # '-': standard input, spooled
+        return _run(args, path)
+
+
+def _run(args: argparse.Namespace, path: str) -> int:
+    name = shown_source(args.capture)
+    reader = open_capture(path, args.select, getattr(args, "strict", False), name=name)
     seen = len(reader.warnings)
     if args.action == "columns":
         for column in reader.columns:
@@ -117,5 +123,5 @@ def run(args: argparse.Namespace) -> int:
             where = describe_output(args.csv)
             print(f"wrote {rows} samples x {len(reader.columns)} columns to {where}", file=sys.stderr)
     for message in reader.warnings[seen:]:
-        print(escape_controls(f"vmksim: warning: {args.capture}: {message}"), file=sys.stderr)
+        print(escape_controls(f"vmksim: warning: {name}: {message}"), file=sys.stderr)
     return 0

@@ -7,10 +7,11 @@ from typing import Any
 
 from vmksim.cli._common import (
     HelpFormatter,
-    input_file,
+    capture_input,
     parse_key_values,
     print_json,
     say_written,
+    shown_source,
     text_output,
 )
 
@@ -38,8 +39,8 @@ def register(sub: Any) -> None:
         epilog=EPILOG,
         formatter_class=HelpFormatter,
     )
-    p.add_argument("a", metavar="A.csv", help="first capture (before)")
-    p.add_argument("b", metavar="B.csv", help="second capture (after)")
+    p.add_argument("a", metavar="A.csv", help="first capture (before; '-': standard input)")
+    p.add_argument("b", metavar="B.csv", help="second capture (after; '-': standard input)")
     p.add_argument(
         "--labels", default="A,B", metavar="A,B", help="names for the two captures (default: %(default)s)"
     )
@@ -62,9 +63,12 @@ def run(args: argparse.Namespace) -> int:
     if len(labels) != 2 or not all(labels):
         raise InputError(f"expected two names separated by a comma, got {args.labels!r}", source="--labels")
     thresholds = Thresholds().with_overrides(parse_key_values(args.threshold, "--threshold"))
-    a, b = (input_file(path, capture=True) for path in (args.a, args.b))
     text_output(args.report, json_out=args.json)  # refuses --report - with --json before reading
-    comparison = compare(analyze_file(a, thresholds), analyze_file(b, thresholds))
+    with capture_input(args.a, args.b) as (a, b):
+        sides = analyze_file(a, thresholds), analyze_file(b, thresholds)
+    for side, given in zip(sides, (args.a, args.b), strict=True):
+        side.data.source = shown_source(given)
+    comparison = compare(*sides)
     with text_output(args.report, json_out=args.json):
         if args.json:
             print_json({"labels": list(labels), **comparison.to_json()})

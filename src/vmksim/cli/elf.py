@@ -11,6 +11,7 @@ import json
 import sys
 from typing import Any
 
+from vmksim.cli._common import OneOf
 from vmksim.console import escape_controls
 from vmksim.errors import ElfError
 
@@ -119,7 +120,8 @@ def _add_release(parser: argparse.ArgumentParser, *, default: bool = True) -> No
 
     parser.add_argument(
         "--esxi",
-        choices=RELEASES,
+        action=OneOf,
+        allowed=RELEASES,
         default=DEFAULT_RELEASE if default else None,
         metavar="RELEASE",
         help="ESXi release: "

@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
-from vmksim.cli._common import HelpFormatter, input_file, parse_key_values, print_json
+from vmksim.cli._common import Bounded, HelpFormatter, input_file, parse_key_values, print_json
 
 EPILOG = """\
 examples:
@@ -19,6 +19,11 @@ HOST is a preset (vmksim topology list), a key=value spec (numa_nodes and
 memory_gb count the whole host), a sysfs root directory, or a file: hwloc XML
 (lstopo --of xml), esxcli hardware cpu list + memory get text, or TOML.
 """
+
+
+#: Smallest --memory-gb: one MB. memSize is whole MB (vmx.config.vm_from_options rounds GB x 1024),
+#: so anything smaller becomes a VM with no memory at all.
+MIN_MEMORY_GB = 1 / 1024
 
 
 def register(sub: Any) -> None:
@@ -47,9 +52,9 @@ def register(sub: Any) -> None:
         help="host advanced setting, e.g. Numa.PreferHT=1",
     )
     g = p.add_argument_group("a VM from options (instead of, or besides, .vmx files)")
-    g.add_argument("--vcpus", type=int, help="numvcpus")
-    g.add_argument("--cores-per-socket", type=int, help="cpuid.coresPerSocket")
-    g.add_argument("--memory-gb", type=float, help="memSize in GB")
+    g.add_argument("--vcpus", type=int, action=Bounded, low=1, help="numvcpus")
+    g.add_argument("--cores-per-socket", type=int, action=Bounded, low=1, help="cpuid.coresPerSocket")
+    g.add_argument("--memory-gb", type=float, action=Bounded, low=MIN_MEMORY_GB, help="memSize in GB")
     g.add_argument("--name", default="vm", help="displayName (default: %(default)s)")
     p.add_argument(
         "--set",
@@ -90,8 +95,6 @@ def run(args: argparse.Namespace) -> int:
             vmx.set(key, value, Place(None, f"--set {key}"))
         vms.append(vm_from_vmx(vmx))
     if args.vcpus is not None:
-        if args.vcpus < 1:
-            raise InputError(f"must be at least 1, got {args.vcpus}", source="--vcpus")
         vm, _ = vm_from_options(
             name=args.name,
             vcpus=args.vcpus,

@@ -9,7 +9,7 @@ from typing import Any, TextIO, cast
 
 import numpy as np
 
-from vmksim.cli._common import input_file, text_output
+from vmksim.cli._common import SECONDS, Bounded, OneOf, input_file, text_output
 from vmksim.console import ProgressObserver, escape_controls, make_console, user_text
 from vmksim.errors import InputError, VmksimError
 
@@ -74,22 +74,28 @@ def register(sub: Any) -> None:
     p.add_argument(
         "--batch", metavar="FILE", help="also write an esxtop batch CSV (esxtop -b) to FILE ('-': stdout)"
     )
+    p.add_argument("-d", "--delay", **SECONDS, help="sample interval (default: [run] interval_s)")
     p.add_argument(
-        "-d", "--delay", type=float, metavar="SECONDS", help="sample interval (default: [run] interval_s)"
-    )
-    p.add_argument(
-        "-n", "--iterations", type=int, metavar="N", help="number of samples (default: duration / interval)"
+        "-n",
+        "--iterations",
+        type=int,
+        action=Bounded,
+        low=1,
+        metavar="N",
+        help="number of samples (default: duration / interval)",
     )
     p.add_argument(
         "-a", "--all-counters", action="store_true", help="write every counter to the CSV (esxtop -a)"
     )
-    p.add_argument("--seed", type=int, help="override [run] seed")
-    p.add_argument("--duration", type=float, metavar="SECONDS", help="override [run] duration_s")
+    p.add_argument("--seed", type=int, action=Bounded, low=0, help="override [run] seed")
+    p.add_argument("--duration", **SECONDS, help="override [run] duration_s")
     p.add_argument("--vcpus", action="store_true", help="also print one row per vCPU world")
     p.add_argument("--json", action="store_true", help="print rows as JSON instead of a table")
     p.add_argument(
         "--engine",
-        choices=("auto", "compiled", "python"),
+        action=OneOf,
+        allowed=("auto", "compiled", "python"),
+        metavar="{auto,compiled,python}",
         default="auto",
         help="scheduler core: compiled with numba or interpreted (same results; default: auto)",
     )
@@ -123,16 +129,14 @@ def _scenario(args: argparse.Namespace) -> Any:
     changes: dict[str, Any] = {}
     if args.seed is not None:
         changes["seed"] = args.seed
+    # The options' ranges are checked as they are parsed (_common.Bounded); the simulated time
+    # horizon is the kernel's to refuse (it names run.duration_s).
     interval = scenario.run.interval_s if args.delay is None else args.delay
-    if interval <= 0 or not math.isfinite(interval):
-        raise InputError(f"must be a positive number of seconds, got {args.delay}", where="-d")
-    if args.iterations is not None and args.iterations < 1:
-        raise InputError(f"must be at least 1, got {args.iterations}", where="-n")
     duration = scenario.run.duration_s if args.duration is None else args.duration
     if args.iterations is not None:
         duration = interval * args.iterations
-    if duration <= 0 or not math.isfinite(duration):
-        raise InputError(f"must be a positive number of seconds, got {args.duration}", where="--duration")
+    if not math.isfinite(duration):  # -d x -n beyond a float
+        raise InputError(f"-d x -n is not a finite number of seconds, got {duration}", where="-n")
     changes.update(interval_s=min(interval, duration), duration_s=duration)
     return scenario.with_run(**changes)
 

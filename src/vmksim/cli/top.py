@@ -14,17 +14,20 @@ from __future__ import annotations
 import argparse
 import math
 import sys
+import warnings
 from collections.abc import Iterator
 from typing import Any, TextIO, cast
 
-from vmksim.cli._common import input_file
-from vmksim.errors import InputError, VmksimError
+from vmksim.cli._common import SECONDS, Bounded, capture_input, input_file, shown_source
+from vmksim.errors import InputError, InputWarning, VmksimError
+from vmksim.fileio import STDIN
 
-#: esxtop raises delays below 2 s to 2 s (esxtop.md §1.2 [bg]).
+#: esxtop raises delays below 2 s to 2 s: "values below 2 become 2" (esxtop.md §1.2, the `-d` row,
+#: after the vSphere 5.0 Monitoring and Performance guide [S4-guide]; also [S37]).
 MIN_DELAY_S = 2.0
-#: esxtop's default delay and iteration count (esxtop.md §1.2).
+#: esxtop's default delay (esxtop.md §1.2). Its default -n of 10000 (esxtop.md §1.2 [bg]) is not
+#: used: a simulation has a length, the scenario's [run] duration_s, and a capture has its samples.
 DEFAULT_DELAY_S = 5.0
-DEFAULT_ITERATIONS = 10_000
 
 EPILOG = r"""
 examples:
@@ -55,7 +58,8 @@ def register(sub: Any) -> None:
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     p.add_argument("scenario", nargs="?", help="scenario file to simulate (live or --batch)")
-    p.add_argument("--replay", "-R", metavar="CSV", help="replay an esxtop batch CSV instead of simulating")
+    p.add_argument("--replay", "-R", metavar="CSV",
+                   help="replay an esxtop batch CSV instead of simulating ('-': standard input, with --batch)")  # fmt: skip
     p.add_argument(
         "--batch", "-b", action="store_true", help="write batch CSV to stdout (or -o) like esxtop -b"
     )
@@ -65,17 +69,24 @@ def register(sub: Any) -> None:
         action="store_true",
         help="batch: all counters, not esxtop -b's default set (the live view always has all)",
     )
-    p.add_argument("-d", dest="delay", type=float, default=None, metavar="SECONDS",
-                   help=f"seconds between samples (default {DEFAULT_DELAY_S:g}; live/batch minimum {MIN_DELAY_S:g})")  # fmt: skip
-    p.add_argument("-n", dest="iterations", type=int, default=None, metavar="N",
-                   help=f"number of samples (default {DEFAULT_ITERATIONS} in batch mode)")  # fmt: skip
+    p.add_argument("-d", dest="delay", **SECONDS, default=None,
+                   help=f"seconds between samples (default: the scenario's [run] interval_s, replay "
+                        f"{DEFAULT_DELAY_S:g}; when simulating, esxtop's minimum {MIN_DELAY_S:g} s applies)")  # fmt: skip
+    p.add_argument("-n", dest="iterations", type=int, action=Bounded, low=1, default=None, metavar="N",
+                   help="number of samples (default: the scenario's [run] duration_s at that delay, "
+                        "endless when live; replay: the whole capture)")  # fmt: skip
     p.add_argument(
         "-o", "--output", metavar="FILE", help="batch CSV file (written whole or not at all; '-': stdout)"
     )
     p.add_argument("--select", action="append", default=[], metavar="PATTERN",
-                   help=r"replay: only columns matching this glob, e.g. 'Group Cpu(*)\%% Ready' (repeat)")  # fmt: skip
+                   help=r"only columns matching this glob, e.g. 'Group Cpu(*)\%% Ready' (repeat)")  # fmt: skip
     p.add_argument(
-        "--seed", type=int, default=None, help="simulation seed (default: the scenario's [run] seed)"
+        "--seed",
+        type=int,
+        action=Bounded,
+        low=0,
+        default=None,
+        help="simulation seed (default: the scenario's [run] seed)",
     )
     p.add_argument("--export-entity", metavar="FILE", help="write the entity list (groups) and exit")
     p.add_argument("--import-entity", metavar="FILE", help="only the groups listed in this entity file")
@@ -91,10 +102,6 @@ def run(args: argparse.Namespace) -> int:
 
         sys.stdout.write(render_markdown() + "\n")
         return 0
-    if args.iterations is not None and args.iterations < 1:
-        raise InputError(f"-n must be at least 1, got {args.iterations}")
-    if args.delay is not None and not (args.delay > 0 and math.isfinite(args.delay)):
-        raise InputError(f"-d must be a positive number of seconds, got {args.delay}")
     if args.replay:
         if args.scenario:
             raise InputError("give either --replay CSV or a SCENARIO, not both")
@@ -107,12 +114,19 @@ def run(args: argparse.Namespace) -> int:
 def _replay(args: argparse.Namespace) -> int:
     from vmksim.cli.capture import open_capture
 
-    reader = open_capture(input_file(args.replay, capture=True), args.select)
-    if args.batch:
-        samples: Iterator[Any] = iter(reader)
-        if args.iterations is not None:
-            samples = (s for i, s in zip(range(args.iterations), reader, strict=False))
-        return _write(reader.host, reader.columns, samples, args.output)
+    if args.replay == STDIN and not args.batch:
+        raise InputError(
+            "the interactive screens read keys from the terminal, so the capture cannot come from "
+            "standard input: give its file, or add --batch",
+            where="--replay -",
+        )
+    with capture_input(args.replay) as (path,):  # '-': standard input, spooled
+        reader = open_capture(path, args.select, name=shown_source(args.replay))
+        if args.batch:
+            samples: Iterator[Any] = iter(reader)
+            if args.iterations is not None:
+                samples = (s for i, s in zip(range(args.iterations), reader, strict=False))
+            return _write(reader.host, reader.columns, samples, args.output)
     from vmksim.esxtop.feed import Feed
 
     return _interactive(Feed(reader.host, reader.columns, iter(reader), title=args.replay), args)
@@ -150,27 +164,67 @@ def _write(host: str, columns: Any, samples: Any, output: str | None) -> int:
     return 0
 
 
-def _load_kernel(scenario: str, seed: int | None) -> tuple[Any, Any]:
-    """(scenario, its simulated host: a CounterSource that can advance)."""
+def _load_scenario(args: argparse.Namespace) -> tuple[Any, float, int | None]:
+    """(scenario with -d, -n and --seed applied, delay in s, sample count: None = endless, live).
+
+    -d and -n default to the scenario's [run] interval and duration. The scenario's run length is
+    set to delay x count, so the kernel refuses a run beyond its time horizon before the first
+    sample (as `vmksim run -n` does).
+    """
     try:
-        from vmksim.kernel import build_kernel
         from vmksim.scenario import load_scenario
     except ImportError:
         raise VmksimError(
             "live and batch simulation need the simulated kernel (vmksim.kernel), which this build "
             "does not have; replay a capture with --replay CAPTURE.csv"
         ) from None
-    loaded = load_scenario(input_file(scenario))
-    if seed is not None:
-        loaded = loaded.with_run(seed=seed)
-    return loaded, build_kernel(loaded)
+    scenario = load_scenario(input_file(args.scenario))
+    delay = _esxtop_delay(args.delay or scenario.run.interval_s, "-d" if args.delay else "run.interval_s")
+    count = args.iterations
+    if count is None and args.batch:
+        count = max(1, math.ceil(scenario.run.duration_s / delay))
+    changes: dict[str, Any] = {"interval_s": delay}
+    if count is not None:
+        changes["duration_s"] = delay * count
+    if args.seed is not None:
+        changes["seed"] = args.seed
+    return scenario.with_run(**changes), delay, count
+
+
+def _esxtop_delay(delay: float, origin: str) -> float:
+    """*delay*, raised to esxtop's minimum with a warning that says so (esxtop.md §1.2)."""
+    if delay >= MIN_DELAY_S:
+        return delay
+    warnings.warn(
+        f"{origin} {delay:g} s is below esxtop's minimum delay; sampling every {MIN_DELAY_S:g} s "
+        "as esxtop does (values below 2 become 2)",
+        InputWarning,
+        stacklevel=2,
+    )
+    return MIN_DELAY_S
+
+
+def _selected(columns: Any, patterns: list[str]) -> tuple[tuple[Any, ...], Any]:
+    """The columns matching --select and their positions in the sample (None: no --select)."""
+    if not patterns:
+        return tuple(columns), None
+    import numpy as np
+
+    from vmksim.stats.sample import select_columns
+
+    keep = select_columns(columns, patterns)
+    if not keep:
+        raise InputError(f"matches none of the {len(columns)} columns of this simulation", where="--select")
+    return tuple(columns[i] for i in keep), np.array(keep, dtype=np.int64)
 
 
 def _simulate(args: argparse.Namespace) -> int:
     from vmksim.esxtop.entities import format_entities, parse_entities
+    from vmksim.kernel import build_kernel
     from vmksim.stats.sampler import Sampler
 
-    scenario, src = _load_kernel(args.scenario, args.seed)
+    scenario, delay, count = _load_scenario(args)
+    src = build_kernel(scenario)
     if args.export_entity:
         from vmksim.fileio import atomic_write
 
@@ -183,20 +237,19 @@ def _simulate(args: argparse.Namespace) -> int:
 
         text = read_text_input(args.import_entity)
         groups = parse_entities(text, source=args.import_entity).groups
-    # -d and -n default to the scenario's [run] interval and duration.
-    delay = max(args.delay or scenario.run.interval_s, MIN_DELAY_S)
     # Interactive esxtop has every field and lets `f` hide field groups (esxtop.md §3); `-a`
     # matters for what batch mode writes (§1.2, default set vs all). A live simulation has
     # every counter, so the live view takes them all and `f` chooses what is shown.
     sampler = Sampler(src, all_counters=args.all_counters or not args.batch, groups=groups)
-    interval_us = round(delay * 1_000_000)
+    columns, pick = _selected(sampler.columns, args.select)
+    samples = _samples(src, sampler, round(delay * 1_000_000), count)
+    if pick is not None:
+        samples = (s._replace(values=s.values[pick]) for s in samples)
     if args.batch:
-        count = args.iterations or scenario.run.iterations
-        return _write(sampler.host, sampler.columns, _samples(src, sampler, interval_us, count), args.output)
+        return _write(sampler.host, columns, samples, args.output)
     from vmksim.esxtop.feed import Feed
 
-    live = _samples(src, sampler, interval_us, args.iterations)
-    return _interactive(Feed(sampler.host, sampler.columns, live, title=args.scenario), args)
+    return _interactive(Feed(sampler.host, columns, samples, title=args.scenario), args)
 
 
 def _samples(src: Any, sampler: Any, interval_us: int, count: int | None) -> Iterator[Any]:

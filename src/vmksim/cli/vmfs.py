@@ -18,7 +18,7 @@ from typing import Any
 
 from vmksim.console import escape_controls
 from vmksim.errors import VmfsError
-from vmksim.fileio import atomic_write
+from vmksim.fileio import atomic_write, describe_output, is_stdout
 from vmksim.vmfs import FileDescriptor, FileType, Vmfs, open_volumes
 from vmksim.vmfs.source import Progress
 
@@ -117,12 +117,14 @@ def register(sub: Any) -> None:
     sp = add(
         "extract", "copy a file out of the volume (sparse where the source is)", _extract,
         "  vmksim vmfs extract vmfs6.bin.gz /directory/file5 ./file5\n"
-        "DEST may be a directory. The copy appears only when complete; an existing\n"
-        "file is replaced only with --force.\n",
+        "  vmksim vmfs extract vmfs6.bin.gz /directory/file5 - | sha256sum\n"
+        "DEST may be a directory, or '-' for standard output (every byte in order, holes\n"
+        "as zeros). The copy appears only when complete; an existing file is replaced\n"
+        "only with --force.\n",
     )  # fmt: skip
     sp.add_argument("image", metavar="IMG")
     sp.add_argument("path", metavar="PATH")
-    sp.add_argument("dest", metavar="DEST", help="output file or existing directory")
+    sp.add_argument("dest", metavar="DEST", help="output file, existing directory, or '-' (stdout)")
     sp.add_argument("-f", "--force", action="store_true", help="overwrite DEST if it exists")
     extent_opt(sp)
 
@@ -365,16 +367,28 @@ def _regular(fs: Vmfs, path: str) -> FileDescriptor:
 def _cat(args: argparse.Namespace) -> int:
     fs = _open(args)
     fd = _regular(fs, args.path)
+    _check_streamable(fs, fd, args.path)
+    _stream(fd, sys.stdout.buffer)
+    return 0
+
+
+def _check_streamable(fs: Vmfs, fd: FileDescriptor, path: str) -> None:
+    """Refuse, before the first byte, to stream a file that claims more than the volume holds.
+
+    A thin file may claim more than the volume holds; its holes would stream as zeros for as long
+    as it claims (issue 11 item 16). A stream (stdout, a pipe) cannot skip holes; a file can.
+    """
     if fd.size > fs.volume_size:
-        # A thin file may claim more than the volume holds; its holes would stream as zeros
-        # for as long as it claims (issue 11 item 16). Refused before the first byte.
         raise VmfsError(
             f"file claims {fd.size} bytes, more than the volume's capacity ({fs.volume_size} bytes); "
-            "`vmksim vmfs extract` copies it sparse",
+            "`vmksim vmfs extract` copies it sparse into a file",
             source=fs.name,
-            where=args.path,
+            where=path,
         )
-    out = sys.stdout.buffer
+
+
+def _stream(fd: FileDescriptor, out: Any) -> None:
+    """Every byte of *fd* in order, holes as zeros: for outputs that cannot seek (stdout, a pipe)."""
     hole = bytes(1 << 20)
     for _off, piece in fd.iter_chunks():
         if isinstance(piece, int):
@@ -385,13 +399,31 @@ def _cat(args: argparse.Namespace) -> int:
         else:
             out.write(piece)
     out.flush()
-    return 0
+
+
+def _is_stream(dest: str) -> bool:
+    """True when *dest* cannot hold holes: ``-`` (stdout, maybe a pipe), a FIFO or a device."""
+    if is_stdout(dest):
+        return True
+    try:
+        mode = os.stat(dest).st_mode
+    except OSError:
+        return False  # a new file (or a bad path, which atomic_write reports)
+    return not (stat.S_ISREG(mode) or stat.S_ISDIR(mode))
 
 
 def _extract(args: argparse.Namespace) -> int:
     fs = _open(args)
     fd = _regular(fs, args.path)
     dest = args.dest
+    if _is_stream(dest):
+        # README: '-' works wherever vmksim writes a file. A stream gets every byte in order
+        # (no sparse seeking on a pipe) and has no mode or times to set.
+        _check_streamable(fs, fd, args.path)
+        with atomic_write(dest, "wb") as out:
+            _stream(fd, out)
+        print(f"{describe_output(dest)}: {fd.size} bytes", file=sys.stderr)
+        return 0
     if os.path.isdir(dest):
         dest = os.path.join(dest, args.path.rstrip("/").rsplit("/", 1)[-1])
     if os.path.lexists(dest) and not args.force:

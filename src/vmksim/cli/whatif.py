@@ -7,11 +7,15 @@ import math
 from typing import TYPE_CHECKING, Any
 
 from vmksim.cli._common import (
+    SECONDS,
+    Bounded,
     HelpFormatter,
-    input_file,
+    OneOf,
+    capture_input,
     parse_key_values,
     print_json,
     say_written,
+    shown_source,
     text_output,
 )
 from vmksim.errors import InputError
@@ -58,7 +62,9 @@ def register(sub: Any) -> None:
         formatter_class=HelpFormatter,
     )
     p.add_argument(
-        "capture", metavar="CAPTURE.csv", help="esxtop batch CSV (real, or from vmksim run --batch)"
+        "capture",
+        metavar="CAPTURE.csv",
+        help="esxtop batch CSV (real, or from vmksim run --batch; '-': standard input)",
     )
     p.add_argument(
         "--set",
@@ -72,15 +78,18 @@ def register(sub: Any) -> None:
     p.add_argument("--remove-vm", action="append", default=[], metavar="NAME", help="remove a VM")
     p.add_argument(
         "--duration",
-        type=float,
+        **SECONDS,
         default=None,
-        metavar="SECONDS",
         help="simulated seconds per run, rounded up to whole capture intervals (default: 60)",
     )
-    p.add_argument("--seed", type=int, default=1, help="simulation seed (default: %(default)s)")
+    p.add_argument(
+        "--seed", type=int, action=Bounded, low=0, default=1, help="simulation seed (default: %(default)s)"
+    )
     p.add_argument(
         "--engine",
-        choices=("auto", "compiled", "python"),
+        action=OneOf,
+        allowed=("auto", "compiled", "python"),
+        metavar="{auto,compiled,python}",
         default="auto",
         help="kernel scheduler core: compiled with numba or interpreted (default: auto)",
     )
@@ -126,7 +135,7 @@ def parse_add_vm(item: str) -> dict[str, Any]:
         raise InputError(
             f"VCPUS, UTIL_PCT and MEMORY_GB must be numbers, got {item!r}", source="--add-vm"
         ) from None
-    if vcpus < 1 or not 0 < util <= 100 or memory <= 0:
+    if vcpus < 1 or not 0 < util <= 100 or not 0 < memory < math.inf:  # NaN fails every comparison
         raise InputError(
             f"need VCPUS >= 1, 0 < UTIL_PCT <= 100, MEMORY_GB > 0; got {item!r}", source="--add-vm"
         )
@@ -160,22 +169,25 @@ def run(args: argparse.Namespace) -> int:
     from vmksim.analyze import Thresholds
     from vmksim.whatif import DEFAULT_DURATION_S, run_whatif, write_scenario
 
-    duration = DEFAULT_DURATION_S if args.duration is None else args.duration
-    if not math.isfinite(duration) or duration <= 0:
-        raise InputError(f"must be a positive number of seconds, got {args.duration}", source="--duration")
+    duration = DEFAULT_DURATION_S if args.duration is None else args.duration  # range: _common.Bounded
     thresholds = Thresholds().with_overrides(parse_key_values(args.threshold, "--threshold"))
     text_output(args.write_scenario, args.report, json_out=args.json)  # bad outputs: said before simulating
-    w = run_whatif(
-        input_file(args.capture, capture=True),
-        sets=[parse_set(x) for x in args.set],
-        host=host_mapping_of(args.host) if args.host is not None else None,
-        add_vms=[parse_add_vm(x) for x in args.add_vm],
-        remove_vms=args.remove_vm,
-        duration_s=duration,
-        seed=args.seed,
-        thresholds=thresholds,
-        jit={"auto": None, "compiled": True, "python": False}[args.engine],
-    )
+    changes: dict[str, Any] = {
+        "sets": [parse_set(x) for x in args.set],
+        "host": host_mapping_of(args.host) if args.host is not None else None,
+        "add_vms": [parse_add_vm(x) for x in args.add_vm],
+        "remove_vms": args.remove_vm,
+    }
+    with capture_input(args.capture) as (path,):
+        w = run_whatif(
+            path,
+            **changes,
+            duration_s=duration,
+            seed=args.seed,
+            thresholds=thresholds,
+            jit={"auto": None, "compiled": True, "python": False}[args.engine],
+        )
+    w.capture.data.source = shown_source(args.capture)
     with text_output(args.write_scenario, args.report, json_out=args.json):
         if args.json:
             print_json(w.to_json())

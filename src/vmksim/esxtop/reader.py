@@ -40,6 +40,7 @@ a non-numeric cell, line ends that change inside the file) raises one
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import io
 import itertools
@@ -311,10 +312,11 @@ class CaptureReader:
         block = max(MIN_BLOCK_BYTES, BLOCK_ROWS * len(first[1]))
         width = self._layout.cells - 1
         try:
-            for values in engine_columns(stream, width, self._selected.tolist(), block):
-                for row in values:
-                    number, line, _ = stream.given.popleft()
-                    yield Sample(self._time(self._stamp(line), number), row)
+            with contextlib.closing(engine_columns(stream, width, self._selected.tolist(), block)) as blocks:
+                for values in blocks:
+                    for row in values:
+                        number, line, _ = stream.given.popleft()
+                        yield Sample(self._time(self._stamp(line), number), row)
         except pa.ArrowInvalid:
             # A short row, a bad number, an empty stream: the careful path reads the rest.
             yield from self._by_batches(itertools.chain(list(stream.given), lines))

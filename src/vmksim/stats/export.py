@@ -9,7 +9,8 @@ counter path without the host (``Group Cpu(1:system)\\% Used``).
 
 Parquet is written in row groups as the stream is read (never the whole stream
 in memory) to a temporary file renamed into place when complete (fileio).
-Needs the ``data`` extra (pyarrow; pandas / polars for those frames).
+Arrow and Parquet need only pyarrow, a core dependency (pyproject.toml: it reads captures too);
+the pandas / polars frames need the ``data`` extra.
 """
 
 from __future__ import annotations
@@ -20,7 +21,7 @@ from typing import Any
 
 import numpy as np
 
-from vmksim.errors import MissingExtraError
+from vmksim.errors import MissingExtraError, VmksimError
 from vmksim.fileio import atomic_write
 from vmksim.stats.sample import Sample, SampleStream
 
@@ -31,10 +32,14 @@ ROWS_PER_BATCH = 64
 
 
 def _pyarrow() -> Any:
+    """pyarrow, a core dependency: missing means a broken install, not a missing extra."""
     try:
         import pyarrow as pa
     except ImportError:
-        raise MissingExtraError("data", "exporting samples to Arrow/Parquet/DataFrames") from None
+        raise VmksimError(
+            "exporting samples to Arrow/Parquet needs pyarrow, a dependency of vmksim: pip install vmksim "
+            "again, or pip install pyarrow"
+        ) from None
     return pa
 
 
