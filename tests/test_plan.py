@@ -195,7 +195,8 @@ def test_layout_invariants(
 @pytest.mark.parametrize(
     ("argv", "line"),
     [
-        (["--memory-gb", "-1"], "vmksim: error: --memory-gb: memSize must be at least 0, got -1024"),
+        # checked as parsed: at least one MB (cli.plan.MIN_MEMORY_GB), before any .vmx is built
+        (["--memory-gb", "-1"], "vmksim: error: --memory-gb: must be at least 0.000976562, got -1"),
         # ESXi 8.0's VM maximum is 24 TB (vmx.config.MAX_VM_MEMORY_MB)
         (["--memory-gb", "100000"], "vmksim: error: --memory-gb: memSize must be at most 25165824, got"),
         (["--cores-per-socket", "3"], "vmksim: error: --cores-per-socket: cpuid.coresPerSocket = 3 does not"),
