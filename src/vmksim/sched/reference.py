@@ -710,7 +710,7 @@ def _pcpu_fields(p: PCpu) -> dict[str, float]:
     return {
         "world": -1 if p.world is None else p.world.index, "sib": -1 if p.sibling is None else p.sibling.index,
         "node": p.node, "gen": p.gen, "qstart": p.qstart, "excl": p.excl, "busy": p.busy,
-        "core": p.core.index, "pendt": p.pendt,
+        "core": p.core.index, "pendt": p.pendt, "hpos": -1,
     }  # fmt: skip
 
 
