@@ -49,8 +49,9 @@ event heap; the slice events, one per running PCPU, live in an indexed heap in `
 in ``I`` (``G_O*``). The records and sections are declared once in
 vmksim.sched.schema; the offset constants below are derived from it by field
 name. Every function takes just (I, F, H): a compiled call reference-counts each
-array argument, so passing three arrays instead of nineteen is most of the
-compiled engine's speed. The functions use only what numba's ``njit`` compiles,
+array argument with atomic instructions, so the state is three arrays, and ``run``
+(the entry the engine calls) passes them as borrowed views whose counting is a no-op.
+The functions use only what numba's ``njit`` compiles,
 so the same source runs interpreted on Python lists (vmksim.sched.engine) or
 compiled on numpy arrays (numba, a core dependency); a test checks that both give
 identical counters.
