@@ -665,6 +665,8 @@ class _Records:
             "qf": np.zeros(nodes + 1),
             "aff": aff.ravel(),
             "ni": ni.ravel(),
+            # the slice heap: NP + 1 slots of (key, pcpu), every key EMPTY (sched.core's slice heap)
+            "sh": np.tile(np.array([C.EMPTY, -1], dtype=np.int64), host.pcpus + 1),
             "bb": self.bb.ravel(),
             "ib": self.ib.ravel(),
             "tb": self.tb.ravel(),

@@ -84,7 +84,10 @@ def core_module(jit: bool) -> ModuleType:
         module = importlib.util.module_from_spec(spec)
         sys.modules[name] = module
         spec.loader.exec_module(module)
+        setattr(module, "_borrow", _borrowed())  # noqa: B010 (a module attribute mypy cannot see)
         for fn in module.FUNCTIONS:
+            if fn == "_borrow":
+                continue
             if fn in module.INLINE:
                 compiler = numba.njit(cache=True, nogil=True, inline="always")
             else:
@@ -92,6 +95,38 @@ def core_module(jit: bool) -> ModuleType:
             setattr(module, fn, compiler(getattr(module, fn)))
         _JIT_MODULE = module
     return _JIT_MODULE
+
+
+def _borrowed() -> Any:
+    """A numba intrinsic: a view of a 1-d array with a null meminfo, so compiled calls passing it
+    skip the atomic reference counting (vmksim.sched.core.run). The caller must keep the array
+    alive while the view is used. numba's disk cache of core.py embeds this code and is keyed
+    on core.py alone: after changing it, touch core.py (or clear its __pycache__)."""
+    from numba.core import types
+    from numba.extending import intrinsic
+
+    @intrinsic
+    def borrow(typingctx: Any, arr: Any) -> Any:
+        if not isinstance(arr, types.Array):
+            return None
+
+        def codegen(context: Any, builder: Any, sig: Any, args: Any) -> Any:
+            src = context.make_array(sig.args[0])(context, builder, args[0])
+            dst = context.make_array(sig.return_type)(context, builder)
+            context.populate_array(
+                dst,
+                data=src.data,
+                shape=src.shape,
+                strides=src.strides,
+                itemsize=src.itemsize,
+                meminfo=None,
+                parent=None,
+            )
+            return dst._getvalue()
+
+        return arr(arr), codegen
+
+    return borrow
 
 
 def _empty_heap(entries: int) -> np.ndarray:
@@ -167,7 +202,7 @@ class CoreState:
     def run_until(self, t_stop: int, refill: Callable[[int], None]) -> None:
         """Process all events before t_stop, refilling draw buffers and growing the heap as needed."""
         while True:
-            code = self._mod.run_until(self.I, self.F, self.H, t_stop)
+            code = self._mod.run(self.I, self.F, self.H, t_stop)
             if code == core.DONE:
                 return
             if code == core.NEED_REFILL:

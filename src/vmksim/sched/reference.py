@@ -454,8 +454,12 @@ class ReferenceCore:
             left = w.vm.budget - w.vm.spent
             d = min(d, _ceil(left / (rate * max(1, w.vm.nrun))))
         d = max(d, 1)
-        if 0 <= p.pendt <= now + d:
-            return  # an earlier decision point is queued; it re-slices when it fires
+        # The decision point moves to the new time, earlier or later: a rate change (the sibling
+        # thread started or stopped, §1.6) or a budget change re-times it. Same time: kept as it is.
+        # The superseded entry stays in the heap as stale (generation); the compiled core moves
+        # its entry in place with a fresh sequence number instead, which fires in the same order.
+        if p.pendt == now + d:
+            return
         p.gen += 1
         p.pendt = now + d
         self.push(now + d, SLICE, p.index, p.gen)
@@ -710,7 +714,7 @@ def _pcpu_fields(p: PCpu) -> dict[str, float]:
     return {
         "world": -1 if p.world is None else p.world.index, "sib": -1 if p.sibling is None else p.sibling.index,
         "node": p.node, "gen": p.gen, "qstart": p.qstart, "excl": p.excl, "busy": p.busy,
-        "core": p.core.index, "pendt": p.pendt,
+        "core": p.core.index, "pendt": p.pendt, "hpos": -1,
     }  # fmt: skip
 
 

@@ -143,7 +143,7 @@ def _fields(*specs: tuple[str, float, str]) -> tuple[Field, ...]:
 
 #: Sections of the int array, in layout order (the globals first, at offset 0); for every other
 #: section the global int ``"o" + name`` holds its offset.
-INT_SECTIONS = ("g", "wi", "wc", "pi", "ci", "vi", "rq", "rqn", "aff", "ni")
+INT_SECTIONS = ("g", "wi", "wc", "pi", "ci", "vi", "rq", "rqn", "aff", "ni", "sh")
 #: Sections of the float array, in layout order (global floats first).
 FLOAT_SECTIONS = ("gf", "wf", "pf", "vf", "qf", "bb", "ib", "tb", "ti")
 
@@ -152,6 +152,7 @@ GLOBAL = Record(
     _fields(
         ("now", 0, "simulated time (µs)"),
         ("hsize", 0, "entries in the event heap"),
+        ("ssize", 0, "entries in the slice heap (pending decision points, at most one per PCPU)"),
         ("seq", 0, "sequence number of the next event pushed"),
         ("nw", 0, "worlds"),
         ("np", 0, "PCPUs"),
@@ -241,6 +242,7 @@ PCPU = Record(
         ("busy", 0, "busy µs (PCPU UTIL)"),
         ("core", 0, "core index"),
         ("pendt", -1, "time of the pending slice event, -1 none"),
+        ("hpos", -1, "heap slot of its pending slice event, -1 none (compiled core only)"),
     ),
     _fields(
         ("used", 0.0, "charged µs (PCPU USED)"),
