@@ -38,7 +38,15 @@ from vmksim.topology import HostTopology
 from vmksim.vmx import LatencySensitivity, VmConfig
 from vmksim.workload import BLOCK, Mode, VcpuProgram, demand_table, table_step_us, vcpu_programs
 
-__all__ = ["HT_CAPACITY_FACTOR", "Kernel", "LightGroup", "ReferenceKernel", "VmLayout", "group_id"]
+__all__ = [
+    "HT_CAPACITY_FACTOR",
+    "Kernel",
+    "LightGroup",
+    "ReferenceKernel",
+    "ScenarioSource",
+    "VmLayout",
+    "group_id",
+]
 
 #: Capacity of a hyper-threaded core relative to one thread with the default SchedParams (2 × 62.5 %),
 #: esxi-scheduler.md §1.6; derived in one place, SchedParams.core_capacity.
@@ -85,7 +93,35 @@ class VmLayout:
     warnings: tuple[str, ...]
 
 
-class Kernel:
+class ScenarioSource:
+    """The CounterSource properties of a host simulated from a scenario (Kernel, EsxHost).
+
+    The host is the scenario's; ``_worlds`` and ``_groups`` are what the subclass built.
+    """
+
+    __slots__ = ()
+    scenario: Scenario
+    _worlds: tuple[WorldInfo, ...]
+    _groups: tuple[GroupInfo, ...]
+
+    @property
+    def host(self) -> HostTopology:
+        return self.scenario.host
+
+    @property
+    def host_name(self) -> str:
+        return self.scenario.host.name
+
+    @property
+    def worlds(self) -> tuple[WorldInfo, ...]:
+        return self._worlds
+
+    @property
+    def groups(self) -> tuple[GroupInfo, ...]:
+        return self._groups
+
+
+class Kernel(ScenarioSource):
     """One simulated ESXi host running a scenario. Implements CounterSource."""
 
     __slots__ = (
@@ -144,23 +180,6 @@ class Kernel:
 
     def _push(self, t: int, kind: int, x: int, gen: int) -> None:
         self.state.call("heap_push", t, kind, x, gen)
-
-    # --- CounterSource ---------------------------------------------------------------------------
-    @property
-    def host(self) -> HostTopology:
-        return self.scenario.host
-
-    @property
-    def host_name(self) -> str:
-        return self.scenario.host.name
-
-    @property
-    def worlds(self) -> tuple[WorldInfo, ...]:
-        return self._worlds
-
-    @property
-    def groups(self) -> tuple[GroupInfo, ...]:
-        return self._groups
 
     @property
     def now_us(self) -> int:

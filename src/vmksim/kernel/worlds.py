@@ -70,10 +70,9 @@ import numpy.typing as npt
 
 from vmksim.counters import CounterSnapshot, GroupInfo, WorldInfo, WorldKind
 from vmksim.kernel.power import GOVERNOR_PERIOD_US, PowerModel
-from vmksim.kernel.vmkernel import Kernel, LightGroup, VmLayout, group_id
+from vmksim.kernel.vmkernel import Kernel, LightGroup, ScenarioSource, VmLayout, group_id
 from vmksim.scenario import Distribution, Scenario, VmSpec, WorkloadKind, WorkloadSpec
 from vmksim.sched.params import SchedParams
-from vmksim.topology import HostTopology
 from vmksim.vmx import vm_from_options
 
 __all__ = [
@@ -243,7 +242,7 @@ def _helper_vm(name: str, world: _World) -> VmSpec:
     return VmSpec(config=config, workload=workload)
 
 
-class EsxHost:
+class EsxHost(ScenarioSource):
     """A simulated host as esxtop sees it: the kernel plus its non-VM worlds and power management.
 
     Implements CounterSource, and ``advance`` / ``run_until`` like the kernel. ``kernel`` is the
@@ -304,23 +303,7 @@ class EsxHost:
         self._last_gov = self._last
         self._next_gov = GOVERNOR_PERIOD_US
 
-    # --- CounterSource -----------------------------------------------------------------------
-    @property
-    def host(self) -> HostTopology:
-        return self.scenario.host
-
-    @property
-    def host_name(self) -> str:
-        return self.scenario.host.name
-
-    @property
-    def worlds(self) -> tuple[WorldInfo, ...]:
-        return self._worlds
-
-    @property
-    def groups(self) -> tuple[GroupInfo, ...]:
-        return self._groups
-
+    # --- CounterSource (host, host_name, worlds, groups: ScenarioSource) ---------------------
     @property
     def start_time(self) -> datetime:
         """Wall-clock (UTC) time of simulated time 0: ``[run] start``."""
