@@ -31,8 +31,22 @@ from datetime import datetime
 import numpy as np
 import numpy.typing as npt
 
+from vmksim.analyze.counters import (
+    ALLOC_SHARES,
+    G_VMWAIT,
+    GROUP_CPU_READ,
+    GROUP_MEMORY_READ,
+    HOST_READ,
+    MACHINE_MB,
+    MEM_SIZE,
+    NODE_TOTAL,
+    PCPU_CORE_UTIL,
+    PCPU_UTIL,
+    VCPU_READ,
+)
 from vmksim.errors import CaptureError
 from vmksim.esxtop.reader import CaptureReader
+from vmksim.metrics import EsxObject
 from vmksim.stats.sample import Column, ColumnIndex, SampleStream
 
 __all__ = [
@@ -49,39 +63,9 @@ __all__ = [
 FloatArray = npt.NDArray[np.float64]
 
 #: (object, counter) pairs the analyzer reads; everything else in the file is skipped.
-COUNTERS: tuple[tuple[str, str], ...] = (
-    ("Physical Cpu", "% Processor Time"),
-    ("Physical Cpu", "% Util Time"),
-    ("Physical Cpu", "% Core Util Time"),
-    ("Physical Cpu Load", "Cpu Load (1 Minute Avg)"),
-    ("Numa Node", "Total MBytes"),
-    ("Numa Node", "Free MBytes"),
-    ("Memory", "Machine MBytes"),
-    ("Memory", "Free MBytes"),
-    ("Memory", "Kernel State"),
-    ("Memory", "Swap Used MBytes"),
-    ("Memory", "Memctl Current MBytes"),
-    ("Power", "P-State MHZ"),
-    *(
-        ("Group Cpu", c)
-        for c in ("Members", "% Used", "% Run", "% Ready", "% CoStop", "% Max Limited", "% Swap Wait",
-                  "% Wait", "% VmWait", "Alloc Min", "Alloc Max", "Alloc Shares", "Wakeups/sec", "% Demand",
-                  "% System", "% Idle", "% Overlap", "% CPU Latency", "Switches/sec", "Migrates/sec",
-                  "Quantum Expires/sec")
-    ),
-    *(
-        ("Vcpu", c)
-        for c in ("% Used", "% Run", "% Ready", "% CoStop", "% Max Limited", "% Swap Wait", "% Wait",
-                  "Wakeups/sec", "% Demand", "% System", "% Idle", "% Overlap", "% VmWait", "% CPU Latency",
-                  "Switches/sec", "Migrates/sec", "Quantum Expires/sec")
-    ),
-    *(
-        ("Group Memory", c)
-        for c in ("Memory Size MBytes", "Numa Home Nodes", "Numa Rebalance Count Delta",
-                  "Numa Remote Memory MBytes", "Numa Local Memory MBytes", "Numa % Local", "Memctl MBytes",
-                  "Swapped MBytes", "Swap Read MBytes/sec", "Swap Written MBytes/sec", "Alloc Max")
-    ),
-)  # fmt: skip
+COUNTERS: tuple[tuple[str, str], ...] = tuple(
+    (m.object.value, m.counter) for m in (*HOST_READ, *GROUP_CPU_READ, *VCPU_READ, *GROUP_MEMORY_READ)
+)
 
 _VCPU_WORLD = re.compile(r"^vmx-vcpu-([0-9]{1,6})(?::|$)")
 
@@ -198,10 +182,10 @@ class CaptureData:
 
         Without Vcpu rows, falls back to the Group Cpu value divided evenly over the vCPUs.
         """
-        cols = [self._index.get("Vcpu", w, counter) for w in vm.vcpu_worlds]
+        cols = [self._index.get(EsxObject.VCPU, w, counter) for w in vm.vcpu_worlds]
         if vm.vcpu_worlds and all(c is not None for c in cols):
             return self.matrix[:, [c for c in cols if c is not None]]
-        group = self.series("Group Cpu", vm.group, counter)
+        group = self.series(EsxObject.GROUP_CPU, vm.group, counter)
         if group is None:
             return None
         return np.repeat((group / max(vm.vcpus, 1))[:, None], max(vm.vcpus, 1), axis=1)
@@ -212,26 +196,26 @@ class CaptureData:
         return None if m is None else m.mean(axis=1)
 
     def vm_memory(self, vm: VmFacts, counter: str) -> FloatArray | None:
-        return self.series("Group Memory", vm.group, counter)
+        return self.series(EsxObject.GROUP_MEMORY, vm.group, counter)
 
     def pcpu_matrix(self, counter: str) -> FloatArray | None:
         """``[sample, pcpu]`` of a Physical Cpu counter (without _Total)."""
-        cols = [self._index.get("Physical Cpu", str(p), counter) for p in range(self.host.pcpus)]
+        cols = [self._index.get(EsxObject.PCPU, str(p), counter) for p in range(self.host.pcpus)]
         if not cols or any(c is None for c in cols):
             return None
         return self.matrix[:, [c for c in cols if c is not None]]
 
     def host_util(self) -> FloatArray | None:
         """Mean PCPU UTIL per sample (``Physical Cpu(_Total)\\% Util Time``, else the mean of PCPUs)."""
-        total = self.series("Physical Cpu", "_Total", "% Util Time")
+        total = self.series(EsxObject.PCPU, "_Total", PCPU_UTIL.counter)
         if total is not None:
             return total
-        m = self.pcpu_matrix("% Util Time")
+        m = self.pcpu_matrix(PCPU_UTIL.counter)
         return None if m is None else m.mean(axis=1)
 
     def node_util(self) -> FloatArray | None:
         """``[sample, node]`` mean PCPU UTIL of each NUMA node's PCPUs."""
-        m = self.pcpu_matrix("% Util Time")
+        m = self.pcpu_matrix(PCPU_UTIL.counter)
         if m is None:
             return None
         per = self.host.pcpus_per_node
@@ -294,11 +278,13 @@ def capture_data(
     if not times:
         raise CaptureError("the capture has a header but no data rows", source=source)
     matrix = np.vstack(values) if columns else np.empty((len(times), 0))
-    all_counters = any(c.object == "Group Cpu" and c.counter == "Alloc Shares" for c in all_columns)
+    all_counters = any(
+        c.object == ALLOC_SHARES.object and c.counter == ALLOC_SHARES.counter for c in all_columns
+    )
     host = _host_facts(host_name, columns, matrix, source)
     if host.pcpus == 0:
         raise CaptureError(
-            "no 'Physical Cpu(n)' columns: not an esxtop CPU capture (was the CPU panel excluded from the rc file?)",
+            f"no '{EsxObject.PCPU.value}(n)' columns: not an esxtop CPU capture (was the CPU panel excluded from the rc file?)",
             source=source,
         )
     return CaptureData(
@@ -343,16 +329,16 @@ def _pcpu_count(columns: tuple[Column, ...], source: str) -> int:
     capture; they are refused with one line, since every per-PCPU view iterates over 0..N-1
     and a huge id would make it loop for ever (issue 11 item 12).
     """
-    ids = {i for c in columns if c.object == "Physical Cpu" and (i := _small_id(c.instance)) is not None}
+    ids = {i for c in columns if c.object == EsxObject.PCPU and (i := _small_id(c.instance)) is not None}
     if ids and max(ids) >= len(ids):
         bad = next(
             c.instance
             for c in columns
-            if c.object == "Physical Cpu" and (i := _small_id(c.instance)) is not None and i >= len(ids)
+            if c.object == EsxObject.PCPU and (i := _small_id(c.instance)) is not None and i >= len(ids)
         )
         shown = bad if bad is not None and len(bad) <= 30 else f"{(bad or '')[:27]}..."
         raise CaptureError(
-            f"column 'Physical Cpu({shown})': PCPU numbers must run 0..N-1 as esxtop writes them, "
+            f"column '{EsxObject.PCPU.value}({shown})': PCPU numbers must run 0..N-1 as esxtop writes them, "
             f"but the capture has {len(ids)} numbered PCPU instance(s)",
             source=source,
         )
@@ -362,13 +348,15 @@ def _pcpu_count(columns: tuple[Column, ...], source: str) -> int:
 def _host_facts(name: str, columns: tuple[Column, ...], matrix: FloatArray, source: str) -> HostFacts:
     pos = {c: i for i, c in enumerate(columns)}
     pcpus = _pcpu_count(columns, source)
-    ht = any(c.object == "Physical Cpu" and c.counter == "% Core Util Time" for c in columns)
+    ht = any(c.object == PCPU_CORE_UTIL.object and c.counter == PCPU_CORE_UTIL.counter for c in columns)
     node_ids = sorted(
-        {i for c in columns if c.object == "Numa Node" and (i := _small_id(c.instance)) is not None}
+        {i for c in columns if c.object == EsxObject.NUMA_NODE and (i := _small_id(c.instance)) is not None}
     )
     nodes = len(node_ids) or 1
-    node_mem = tuple(_mean_of(pos, matrix, "Numa Node", str(n), "Total MBytes") or 0.0 for n in node_ids)
-    machine = _mean_of(pos, matrix, "Memory", None, "Machine MBytes")
+    node_mem = tuple(
+        _mean_of(pos, matrix, NODE_TOTAL.object, str(n), NODE_TOTAL.counter) or 0.0 for n in node_ids
+    )
+    machine = _mean_of(pos, matrix, MACHINE_MB.object, None, MACHINE_MB.counter)
     cores = pcpus // 2 if ht else pcpus
     return HostFacts(name, pcpus, cores, ht, nodes, machine, node_mem)
 
@@ -377,11 +365,11 @@ def _vm_facts(columns: tuple[Column, ...], matrix: FloatArray) -> tuple[VmFacts,
     pos = {c: i for i, c in enumerate(columns)}
     groups: dict[str, str] = {}  # GID -> group instance
     for c in columns:
-        if c.object == "Group Cpu" and c.instance and ":" in c.instance:
+        if c.object == EsxObject.GROUP_CPU and c.instance and ":" in c.instance:
             groups.setdefault(c.instance.split(":", 1)[0], c.instance)
     vcpus: dict[str, dict[int, str]] = {}
     for c in columns:
-        if c.object != "Vcpu" or not c.instance or ":" not in c.instance:
+        if c.object != EsxObject.VCPU or not c.instance or ":" not in c.instance:
             continue
         group = groups.get(c.instance.split(":", 1)[0])
         if group is None or not c.instance.startswith(group + ":"):
@@ -395,7 +383,9 @@ def _vm_facts(columns: tuple[Column, ...], matrix: FloatArray) -> tuple[VmFacts,
         # No Vcpu rows (an entity-limited capture): VMs are the groups carrying % VmWait
         # (esxtop writes it for VM groups only, esxtop.md §1.2); one vCPU each is all we can say.
         vm_groups = {
-            c.instance for c in columns if c.object == "Group Cpu" and c.counter == "% VmWait" and c.instance
+            c.instance
+            for c in columns
+            if c.object == G_VMWAIT.object and c.counter == G_VMWAIT.counter and c.instance
         }
     out = []
     for group in dict.fromkeys(groups.values()):
@@ -403,7 +393,7 @@ def _vm_facts(columns: tuple[Column, ...], matrix: FloatArray) -> tuple[VmFacts,
             continue
         gid, name = group.split(":", 1)
         worlds = vcpus.get(group, {})
-        mem = _mean_of(pos, matrix, "Group Memory", group, "Memory Size MBytes")
+        mem = _mean_of(pos, matrix, MEM_SIZE.object, group, MEM_SIZE.counter)
         out.append(
             VmFacts(
                 name=name,

@@ -19,10 +19,28 @@ from typing import Any
 
 import numpy as np
 
+from vmksim.analyze.counters import (
+    BALLOON,
+    COSTOP,
+    LATENCY,
+    MLMTD,
+    NUMA_HOME,
+    NUMA_LOCAL_PCT,
+    NUMA_MIGRATIONS,
+    PCPU_CORE_UTIL,
+    PCPU_USED,
+    READY,
+    RUN,
+    SWAPPED,
+    SWPWT,
+    USED,
+    WAIT,
+)
 from vmksim.analyze.facts import CaptureData, VmFacts, capture_data, load_capture, needed_columns
 from vmksim.analyze.findings import Finding, find
 from vmksim.analyze.thresholds import Thresholds
 from vmksim.kernel.totals import VcpuTotals
+from vmksim.metrics import EsxObject
 from vmksim.stats.sample import Column, FloatArray, Sample
 
 __all__ = [
@@ -93,26 +111,26 @@ class VmSummary:
 
 
 def summarize_vm(data: CaptureData, vm: VmFacts) -> VmSummary:
-    mig = data.vm_memory(vm, "Numa Rebalance Count Delta")
+    mig = data.vm_memory(vm, NUMA_MIGRATIONS.counter)
     return VmSummary(
         name=vm.name,
         vcpus=vm.vcpus,
         memory_mb=vm.memory_mb,
-        used=_mean(data.vm_per_vcpu(vm, "% Used")),
-        run=_mean(data.vm_per_vcpu(vm, "% Run")),
-        ready=_mean(data.vm_per_vcpu(vm, "% Ready")),
-        ready_peak=_peak(data.vm_per_vcpu(vm, "% Ready")),
-        costop=_mean(data.vm_per_vcpu(vm, "% CoStop")),
-        costop_peak=_peak(data.vm_per_vcpu(vm, "% CoStop")),
-        max_limited=_mean(data.vm_per_vcpu(vm, "% Max Limited")),
-        swap_wait=_mean(data.vm_per_vcpu(vm, "% Swap Wait")),
-        numa_local_pct=_mean(data.vm_memory(vm, "Numa % Local")),
+        used=_mean(data.vm_per_vcpu(vm, USED.counter)),
+        run=_mean(data.vm_per_vcpu(vm, RUN.counter)),
+        ready=_mean(data.vm_per_vcpu(vm, READY.counter)),
+        ready_peak=_peak(data.vm_per_vcpu(vm, READY.counter)),
+        costop=_mean(data.vm_per_vcpu(vm, COSTOP.counter)),
+        costop_peak=_peak(data.vm_per_vcpu(vm, COSTOP.counter)),
+        max_limited=_mean(data.vm_per_vcpu(vm, MLMTD.counter)),
+        swap_wait=_mean(data.vm_per_vcpu(vm, SWPWT.counter)),
+        numa_local_pct=_mean(data.vm_memory(vm, NUMA_LOCAL_PCT.counter)),
         numa_migrations=float(np.nansum(mig)) if mig is not None else math.nan,
-        balloon_mb=_mean(data.vm_memory(vm, "Memctl MBytes")),
-        swapped_mb=_mean(data.vm_memory(vm, "Swapped MBytes")),
-        wait=_mean(data.vm_per_vcpu(vm, "% Wait")),
-        latency=_mean(data.vm_per_vcpu(vm, "% CPU Latency")),
-        numa_home=_last(data.vm_memory(vm, "Numa Home Nodes")),
+        balloon_mb=_mean(data.vm_memory(vm, BALLOON.counter)),
+        swapped_mb=_mean(data.vm_memory(vm, SWAPPED.counter)),
+        wait=_mean(data.vm_per_vcpu(vm, WAIT.counter)),
+        latency=_mean(data.vm_per_vcpu(vm, LATENCY.counter)),
+        numa_home=_last(data.vm_memory(vm, NUMA_HOME.counter)),
     )
 
 
@@ -125,7 +143,8 @@ def vcpu_json(row: VcpuSummary) -> dict[str, Any]:
     return {k: (v if isinstance(v, str | int) else _clean(v)) for k, v in row._asdict().items()}
 
 
-_VCPU_COUNTERS = ("% Used", "% Run", "% Ready", "% CoStop", "% Max Limited", "% Wait", "% CPU Latency")
+#: The Vcpu counters of a :data:`VcpuSummary` row, in its field order.
+_VCPU_COUNTERS = tuple(m.counter for m in (USED, RUN, READY, COSTOP, MLMTD, WAIT, LATENCY))
 
 
 def summarize_vcpus(data: CaptureData, vm: VmFacts) -> list[VcpuSummary]:
@@ -215,8 +234,8 @@ class Analysis:
 def analyze(data: CaptureData, thresholds: Thresholds | None = None) -> Analysis:
     th = thresholds or Thresholds()
     util = data.host_util()
-    core = data.series("Physical Cpu", "_Total", "% Core Util Time")
-    used = data.series("Physical Cpu", "_Total", "% Processor Time")
+    core = data.series(EsxObject.PCPU, "_Total", PCPU_CORE_UTIL.counter)
+    used = data.series(EsxObject.PCPU, "_Total", PCPU_USED.counter)
     host = HostSummary(
         util=_mean(util),
         util_peak=_peak(util),
