@@ -655,3 +655,34 @@ def test_a_huge_host_file_is_refused_by_size(tmp_path: Path, run_cli) -> None:
     path.write_text("# " + "x" * MAX_TOML_BYTES + "\n[host]\nsockets = 1\ncores_per_socket = 1\n")
     line = one_error(run_cli("topology", "show", str(path)))
     assert line.startswith(f"vmksim: error: {path}: larger than 1024 KiB")
+
+
+# --- host advanced settings: a value outside the option's range (QA: 0 divided by zero, -3 hung)
+
+@pytest.mark.parametrize(
+    ("key", "value", "problem"),
+    [
+        ("Numa.RebalancePeriod", "0", "must be from 100 to 60000, got 0"),
+        ("Numa.RebalancePeriod", "-3", "must be from 100 to 60000, got -3"),
+        ("Numa.RebalancePeriod", '"0.001"', "must be a whole number from 100 to 60000, got '0.001'"),
+        ("Numa.PreferHT", '"abc"', "must be a whole number from 0 to 1, got 'abc'"),
+        ("Numa.RebalanceEnable", "7", "must be from 0 to 1, got 7"),
+        ("Numa.MigImbalanceThreshold", "-10", "must be from 1 to 200, got -10"),
+    ],
+)
+def test_host_settings_out_of_their_range_are_one_line(
+    tmp_path: Path, run_cli, key: str, value: str, problem: str
+) -> None:
+    head = SCENARIO_HEAD + f'[host.settings]\n"{key}" = {value}\n'
+    path = scenario(tmp_path, '[[vm]]\nname = "a"\nvcpus = 1\n', head=head)
+    line = one_error(run_scenario(run_cli, path))
+    assert line == f"vmksim: error: {path}:host.settings.{key}: {problem}"
+    plain = value.strip('"')
+    line = one_error(run_cli("plan", "--vcpus", "4", "--host-setting", f"{key}={plain}"))
+    assert line == f"vmksim: error: --host-setting {key}: {problem}"
+
+
+def test_host_settings_in_range_and_esxi_booleans_are_accepted(tmp_path: Path, run_cli) -> None:
+    head = SCENARIO_HEAD + '[host.settings]\n"Numa.PreferHT" = true\n"Numa.RebalancePeriod" = 100\n'
+    code, _, err = run_scenario(run_cli, scenario(tmp_path, '[[vm]]\nname = "a"\nvcpus = 1\n', head=head))
+    assert code == 0, err

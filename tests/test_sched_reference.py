@@ -76,7 +76,7 @@ def scenarios(draw: st.DrawFn) -> dict[str, Any]:
         "mhz": 1000,
     }
     if draw(st.booleans()):
-        host["settings"] = {"Numa.RebalancePeriod": draw(st.sampled_from([50, 200]))}
+        host["settings"] = {"Numa.RebalancePeriod": draw(st.sampled_from([100, 200]))}
     pools = []
     if draw(st.booleans()):
         pools.append(

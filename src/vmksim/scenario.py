@@ -51,7 +51,7 @@ from vmksim.errors import ScenarioError, TopologyError, VmxError
 from vmksim.topology import HostTopology, host_from_mapping
 from vmksim.topology.model import MAX_MEMORY_GB
 from vmksim.vmx import VmConfig, load_vm, vm_from_options
-from vmksim.vmx.advanced import warn_unknown_host_settings
+from vmksim.vmx.advanced import host_setting_problem, warn_unknown_host_settings
 from vmksim.vmx.config import NAME_FORBIDDEN
 
 __all__ = [
@@ -476,6 +476,8 @@ def _host(ctx: _Ctx, raw: Any) -> tuple[HostTopology, dict[str, str]]:
         if isinstance(value, dict | list):
             raise ctx.error(f"must be a number, string or boolean, got {value!r}", f"host.settings.{key}")
         host_settings[str(key)] = _setting_text(value)
+        if (problem := host_setting_problem(str(key), host_settings[str(key)])) is not None:
+            raise ctx.error(problem, f"host.settings.{key}")
     warn_unknown_host_settings(host_settings, f"{ctx.source}:host.settings.")
     try:
         host = host_from_mapping(table, source=ctx.source, default_name=table.get("name", "host"))

@@ -81,11 +81,14 @@ def run(args: argparse.Namespace) -> int:
     from vmksim.numa.plan import parse_esxi_version, plan_vms
     from vmksim.topology import resolve_host
     from vmksim.vmx import Place, read_vmx, vm_from_options, vm_from_vmx
-    from vmksim.vmx.advanced import warn_unknown_host_settings
+    from vmksim.vmx.advanced import host_setting_problem, warn_unknown_host_settings
 
     host = resolve_host(args.host)
     parse_esxi_version(args.esxi)
     host_settings = parse_key_values(args.host_setting, "--host-setting")
+    for key, value in host_settings.items():
+        if (problem := host_setting_problem(key, value)) is not None:
+            raise InputError(problem, where=f"--host-setting {key}")
     warn_unknown_host_settings(host_settings, "--host-setting ")
     overrides = parse_key_values(args.set, "--set")
     vms = []

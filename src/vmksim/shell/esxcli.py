@@ -19,6 +19,7 @@ from dataclasses import dataclass, field
 
 from vmksim.shell.formatters import FieldType, FormatError, FormatParams, Struct, render
 from vmksim.shell.host import ShellHost
+from vmksim.vmx.advanced import ADVANCED_OPTIONS, AdvancedOption
 
 __all__ = [
     "ADVANCED_OPTIONS",
@@ -59,27 +60,6 @@ class Command:
     formatter: str = "simple"  # default formatter hint: simple | table | "" (no output)
     params: tuple[Param, ...] = field(default=())
 
-
-@dataclass(frozen=True, slots=True)
-class AdvancedOption:
-    """A VMkernel advanced option the simulated kernel reads (esxi-scheduler.md §2 table)."""
-
-    path: str
-    default: int
-    minimum: int  # unverified: as ESXi hosts list them, not re-checked in a public source
-    maximum: int
-    description: str
-
-
-#: The options the kernel model understands (vmksim.sched.params.HOST_SETTING_FIELDS and the NUMA
-#: planner): defaults from esxi-scheduler.md §2 "settings" table (RM 5.5 attributes, Denneman).
-ADVANCED_OPTIONS: tuple[AdvancedOption, ...] = (
-    AdvancedOption("/Numa/FollowCoresPerSocket", 0, 0, 1, "Size vNUMA from cores per socket (legacy)"),
-    AdvancedOption("/Numa/MigImbalanceThreshold", 10, 1, 200, "Minimum node load imbalance (%) to migrate"),
-    AdvancedOption("/Numa/PreferHT", 0, 0, 1, "Size NUMA clients by threads rather than cores"),
-    AdvancedOption("/Numa/RebalanceEnable", 1, 0, 1, "Enable NUMA placement and rebalancing"),
-    AdvancedOption("/Numa/RebalancePeriod", 2000, 100, 60000, "Time between NUMA rebalances (ms)"),
-)
 
 NOT_SIMULATED = "not simulated yet: vmksim's kernel cannot {what} a running host"
 
