@@ -659,6 +659,7 @@ def test_a_huge_host_file_is_refused_by_size(tmp_path: Path, run_cli) -> None:
 
 # --- host advanced settings: a value outside the option's range (QA: 0 divided by zero, -3 hung)
 
+
 @pytest.mark.parametrize(
     ("key", "value", "problem"),
     [

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import math
 import tomllib
 from pathlib import Path
@@ -284,3 +285,17 @@ def test_whatif_errors_name_the_changed_scenario_as_a_place(tmp_path: Path, run_
     assert err.startswith(
         "vmksim: error: <simulated with the changes>:vm[2].settings.numvcpus: numvcpus = 64 is more than"
     ), err
+
+
+def test_a_defaulted_multi_node_host_fits_its_largest_vm_in_one_node(tmp_path: Path, run_cli) -> None:
+    """QA: 2 nodes and one 16 GB VM gave 11 GB nodes, so the default alone made the VM remote (N%L 69)."""
+    text = (
+        "[host]\nsockets = 2\ncores_per_socket = 8\n[run]\nduration_s = 4\ninterval_s = 2\n"
+        '[[vm]]\nname = "big"\nvcpus = 4\nmemory_gb = 16\n'
+    )
+    scenario = load_scenario(write(tmp_path, text))
+    per_node_mb = scenario.host.memory_mb // scenario.host.numa_nodes
+    assert per_node_mb == math.ceil(16 * DEFAULT_MEMORY_PER_VM_MEMORY) * 1024
+    code, out, err = run_cli("run", str(tmp_path / "s.toml"), "--json", "--no-progress")
+    assert code == 0 and "remote" not in err, err
+    assert [vm["numa_local_pct"] for vm in json.loads(out)["vms"]] == [100.0]

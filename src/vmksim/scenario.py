@@ -415,12 +415,17 @@ DEFAULT_MIN_MEMORY_PER_NODE_GB = 1
 
 def _with_default_memory(host: HostTopology, vms: tuple[VmSpec, ...]) -> HostTopology:
     """*host*, or when it was given without memory, with DEFAULT_MEMORY_PER_VM_MEMORY × its VMs'
-    configured memory, rounded up to whole GB per NUMA node (at most ESXi's 24 TB)."""
+    configured memory, rounded up to whole GB per NUMA node, and at least that much of the largest
+    VM on every node (at most ESXi's 24 TB)."""
     if host.memory_mb:
         return host
     vm_mb = sum(vm.config.memory_mb for vm in vms)
+    largest_mb = max((vm.config.memory_mb for vm in vms), default=0)
+    # Spread over the nodes, and every node large enough for the largest VM: a host given without
+    # memory is not memory-constrained, so no VM is made wider than a node by the default alone.
     per_node_gb = max(
         math.ceil(vm_mb * DEFAULT_MEMORY_PER_VM_MEMORY / 1024 / host.numa_nodes),
+        math.ceil(largest_mb * DEFAULT_MEMORY_PER_VM_MEMORY / 1024),
         DEFAULT_MIN_MEMORY_PER_NODE_GB,
     )
     per_node_gb = min(per_node_gb, MAX_MEMORY_GB // host.numa_nodes)
