@@ -305,3 +305,13 @@ def test_calibration_shows_points_not_a_relative_error_of_a_near_zero_capture(ru
         line = next(x for x in table.splitlines() if f" {name} " in x)
         cells = [c.strip() for c in line.split("│")]
         assert cells[7].endswith(" pt"), line  # the %RDY error cell
+
+
+def test_run_table_fits_an_80_column_terminal_without_cutting_figures(run_cli, monkeypatch) -> None:
+    """QA: at 80 columns the summary read '44…' for 44.95; esxtop-style columns fit 80 and never
+    end in an ellipsis (a narrower terminal folds a figure rather than cutting it)."""
+    monkeypatch.setenv("COLUMNS", "80")
+    code, out, err = run_cli("run", str(ROOT / "examples" / "limits.toml"), "--no-progress", "--vcpus")
+    assert code == 0, err
+    assert "…" not in out and max(len(line) for line in out.splitlines()) <= 80
+    assert all(h in out for h in ("%USED", "%RDY", "%MLMTD", "%LAT_C", "N%L"))
