@@ -58,6 +58,9 @@ def shell() -> Shell:
         ("nosuch 2>&1 | grep -c found", "1\n"),
         ("{ echo a; echo b; } | wc -l", "2\n"),
         ('f() { echo "$# $1"; shift; echo "$@"; return 7; echo no; }; f a b c; echo $?', "3 a\nb c\n7\n"),
+        # sh -c CMD NAME ARGS: CMD in a child with $1... = ARGS; its exit ends the child only (QA)
+        ('sh -c "exit 3"; echo $?', "3\n"),
+        ("sh -c 'echo $# $1' name one two; echo after", "2 one\nafter\n"),
         ("count() { esxcli vm process list | grep -c 'World ID'; }; n=$(count); echo vms=$n", "vms=2\n"),
         ("f=web.vmx; echo ${f%.vmx} ${f#*.} ${f%%e*} ${f##*[.b]}", "web vmx w vmx\n"),
         (

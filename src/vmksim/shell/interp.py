@@ -374,6 +374,10 @@ class Shell:
         ):
             io.err(f"-sh: {path}: Operation not permitted\n")
             return NOT_PERMITTED
+        return self.run_with_args(text, args, io)
+
+    def run_with_args(self, text: str, args: list[str], io: Io) -> int:
+        """Run *text* as a child script (``sh FILE``, ``sh -c``): $1... = *args*; ``exit`` ends it only."""
         saved = self.args
         self.args = args
         try:
@@ -551,7 +555,13 @@ def _sh(sh: Shell, args: list[str], stdin: str) -> Result:
         return Result(2, err="-sh: sh: interactive sub-shells are not simulated; give a script\n")
     out: list[str] = []
     err: list[str] = []
-    status = sh.run_file(args[0], args[1:], Io(out.append, err.append))
+    io = Io(out.append, err.append)
+    if args[0] == "-c":  # sh -c CMD [NAME [ARGS...]]: CMD with $1... = ARGS, as ash runs it
+        if len(args) < 2:
+            return Result(2, err="-sh: sh: -c requires an argument\n")
+        status = sh.run_with_args(args[1], args[3:], io)
+    else:
+        status = sh.run_file(args[0], args[1:], io)
     return Result(status, "".join(out), "".join(err))
 
 
