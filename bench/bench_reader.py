@@ -146,8 +146,10 @@ print(df.shape, f"{np.nansum(df.iloc[:, 1:].to_numpy(dtype=float)):.6e}")
 def generate(path: Path, target_mb: int) -> tuple[int, int]:
     """Write the capture; returns (columns, rows)."""
     from vmksim.esxtop.writer import TIME_FORMAT, BatchWriter
+    from vmksim.kernel import drive
     from vmksim.stats.fake import FakeSource
-    from vmksim.stats.sampler import Sampler, run_batch
+    from vmksim.stats.observer import SampleObserver
+    from vmksim.stats.sampler import Sampler
     from vmksim.topology import HostTopology
 
     host = HostTopology.from_counts(
@@ -157,7 +159,8 @@ def generate(path: Path, target_mb: int) -> tuple[int, int]:
         host, [(f"vm-{i:03d} (prod)", 4, 8192) for i in range(VMS)], seed=1, host_name="esxi-bench"
     )
     sampler = Sampler(src, all_counters=True)
-    samples = list(run_batch(sampler, src.advance, 5_000_000, DISTINCT_ROWS))
+    samples: list = []
+    drive(src, [5_000_000] * DISTINCT_ROWS, [SampleObserver(sampler, [samples.append])])
     buf = io.StringIO(newline="")
     writer = BatchWriter(buf, sampler.host, sampler.columns)
     writer.write_header()

@@ -97,3 +97,13 @@ def run_cli(capsys: pytest.CaptureFixture[str]):
         return code, out.out, out.err
 
     return _run
+
+
+def sample_run(sampler, source, interval_us: int, count: int) -> list:
+    """esxtop ``-b -d D -n N`` over *source* through the one simulation driver (kernel.drive)."""
+    from vmksim.kernel import drive
+    from vmksim.stats.observer import SampleObserver
+
+    samples: list = []
+    drive(source, [interval_us] * count, [SampleObserver(sampler, [samples.append])])
+    return samples

@@ -11,6 +11,7 @@ import pytest
 from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
+from conftest import sample_run
 from vmksim.errors import CaptureError
 from vmksim.esxtop import CaptureReader, CaptureWarning, read_capture, write_batch
 from vmksim.esxtop import reader as reader_module
@@ -18,7 +19,7 @@ from vmksim.esxtop.rows import engine_columns, engine_values, reference_values
 from vmksim.metrics import format_value, lookup
 from vmksim.stats.fake import FakeSource
 from vmksim.stats.sample import Column, Recording
-from vmksim.stats.sampler import Sampler, run_batch
+from vmksim.stats.sampler import Sampler
 from vmksim.topology import HostTopology
 
 FIXTURES = Path(__file__).parent / "fixtures" / "esxtop"
@@ -171,7 +172,7 @@ def simulated(tmp_path: Path) -> tuple[Recording, Path]:
     host = HostTopology.from_counts(name="t", sockets=2, cores_per_socket=2, threads_per_core=2, memory_gb=16)
     src = FakeSource(host, [("web-1", 2, 2048), ("db (prod), eu:1", 4, 4096)], seed=7)
     sampler = Sampler(src, all_counters=True)
-    rec = Recording(sampler.host, sampler.columns, list(run_batch(sampler, src.advance, 5_000_000, 4)))
+    rec = Recording(sampler.host, sampler.columns, list(sample_run(sampler, src, 5_000_000, 4)))
     path = tmp_path / "sim.csv"
     with open(path, "w", newline="") as fh:
         write_batch(rec, fh)

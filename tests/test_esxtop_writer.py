@@ -14,13 +14,14 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from conftest import sample_run
 from vmksim.counters import GroupInfo, WorldInfo, WorldKind
 from vmksim.errors import InputError
 from vmksim.esxtop import BatchWriter, format_entities, parse_entities, write_batch
 from vmksim.esxtop.reader import read_capture
 from vmksim.stats.fake import SteadySource
 from vmksim.stats.sample import Column, Recording, Sample
-from vmksim.stats.sampler import Sampler, run_batch
+from vmksim.stats.sampler import Sampler
 from vmksim.topology import HostTopology
 
 GOLDEN = Path(__file__).parent / "golden"
@@ -45,7 +46,7 @@ def tiny_source() -> SteadySource:
 def batch_text(all_counters: bool, groups: frozenset[int] | None = None) -> str:
     src = tiny_source()
     sampler = Sampler(src, all_counters=all_counters, groups=groups)
-    rec = Recording(sampler.host, sampler.columns, list(run_batch(sampler, src.advance, 5_000_000, 2)))
+    rec = Recording(sampler.host, sampler.columns, list(sample_run(sampler, src, 5_000_000, 2)))
     out = io.StringIO(newline="")
     write_batch(rec, out)
     return out.getvalue()
@@ -314,7 +315,7 @@ def named_source(name: str) -> SteadySource:
 def write_named(path: Path, name: str) -> None:
     src = named_source(name)
     sampler = Sampler(src, all_counters=False)
-    rec = Recording(sampler.host, sampler.columns, list(run_batch(sampler, src.advance, 5_000_000, 2)))
+    rec = Recording(sampler.host, sampler.columns, list(sample_run(sampler, src, 5_000_000, 2)))
     with open(path, "w", encoding="utf-8", newline="") as fh:
         write_batch(rec, fh)
 

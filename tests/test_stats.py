@@ -7,11 +7,12 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from conftest import sample_run
 from vmksim.counters import GroupInfo, WorldInfo, WorldKind
 from vmksim.metrics import EsxObject
 from vmksim.stats.fake import FakeSource, SteadySource
 from vmksim.stats.sample import Column, ColumnIndex, ColumnPattern, Recording, select_columns
-from vmksim.stats.sampler import Sampler, min_free_mb, per_second, percent, run_batch
+from vmksim.stats.sampler import Sampler, min_free_mb, per_second, percent
 from vmksim.topology import HostTopology
 
 SECOND = 1_000_000
@@ -193,7 +194,7 @@ def test_numa_and_group_memory_figures() -> None:
 def test_sampler_on_a_fake_source_over_many_intervals() -> None:
     src = FakeSource(two_node_ht_host(), [("a", 2, 1024), ("b", 4, 2048)], seed=3)
     sampler = Sampler(src, all_counters=True)
-    rec = Recording(sampler.host, sampler.columns, list(run_batch(sampler, src.advance, 2 * SECOND, 5)))
+    rec = Recording(sampler.host, sampler.columns, list(sample_run(sampler, src, 2 * SECOND, 5)))
     matrix = np.vstack([s.values for s in rec])
     assert matrix.shape == (5, len(rec.columns))
     pct = [i for i, c in enumerate(rec.columns) if c.object == "Vcpu" and c.counter.startswith("% ")]

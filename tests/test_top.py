@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 
+from conftest import sample_run
 from vmksim.cli import main
 from vmksim.esxtop import CaptureReader, write_batch
 from vmksim.esxtop.app import KEYS, TopApp
@@ -17,7 +18,7 @@ from vmksim.esxtop.screens import PANELS, Frame, Topology, ViewState, render, re
 from vmksim.metrics import EsxObject, Panel
 from vmksim.stats.fake import FakeSource
 from vmksim.stats.sample import Recording
-from vmksim.stats.sampler import Sampler, run_batch
+from vmksim.stats.sampler import Sampler
 from vmksim.topology import HostTopology
 
 FIXTURES = Path(__file__).parent / "fixtures" / "esxtop"
@@ -30,7 +31,7 @@ def capture(tmp_path_factory: pytest.TempPathFactory) -> Path:
     )
     src = FakeSource(host, [("web-1", 2, 2048), ("db (prod)", 4, 4096)], seed=5)
     sampler = Sampler(src, all_counters=True)
-    rec = Recording(sampler.host, sampler.columns, list(run_batch(sampler, src.advance, 5_000_000, 3)))
+    rec = Recording(sampler.host, sampler.columns, list(sample_run(sampler, src, 5_000_000, 3)))
     path = tmp_path_factory.mktemp("top") / "cap.csv"
     with open(path, "w", newline="") as fh:
         write_batch(rec, fh)
@@ -173,7 +174,7 @@ def test_cpu_field_menu_offers_esxtops_field_groups(capture: Path, tmp_path: Pat
     host = HostTopology.from_counts(name="t", sockets=1, cores_per_socket=2, threads_per_core=1, numa_nodes=1)
     src = FakeSource(host, [("web-1", 2, 2048)], seed=5)
     sampler = Sampler(src, all_counters=False)
-    rec = Recording(sampler.host, sampler.columns, list(run_batch(sampler, src.advance, 5_000_000, 2)))
+    rec = Recording(sampler.host, sampler.columns, list(sample_run(sampler, src, 5_000_000, 2)))
     path = tmp_path / "default.csv"
     with open(path, "w", newline="") as fh:
         write_batch(rec, fh)

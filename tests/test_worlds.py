@@ -8,12 +8,13 @@ from datetime import UTC, datetime
 import numpy as np
 import pytest
 
+from conftest import sample_run
 from vmksim.errors import ScenarioError
 from vmksim.kernel import EsxHost, boot
 from vmksim.kernel.power import PSTATE_COUNT, pstate_table
 from vmksim.scenario import DEFAULT_START, DEFAULT_SYSTEM_CPU_PCT, PowerPolicy, scenario_from_mapping
 from vmksim.stats.sample import ColumnIndex
-from vmksim.stats.sampler import Sampler, run_batch
+from vmksim.stats.sampler import Sampler
 
 HOST = {"sockets": 1, "cores_per_socket": 2, "threads_per_core": 1, "memory_gb": 8}
 
@@ -76,7 +77,7 @@ def booted(
 def sample(h: EsxHost, seconds: int = 2, all_counters: bool = True) -> tuple[ColumnIndex, np.ndarray]:
     """Run *seconds* one by one and return the last 1-second sample."""
     sampler = Sampler(h, all_counters=all_counters)
-    rows = list(run_batch(sampler, h.advance, 1_000_000, seconds))
+    rows = list(sample_run(sampler, h, 1_000_000, seconds))
     return ColumnIndex(sampler.columns), rows[-1].values
 
 

@@ -34,7 +34,7 @@ Simplifications (each a named parameter or a stated choice):
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -60,7 +60,6 @@ __all__ = [
     "min_free_mb",
     "per_second",
     "percent",
-    "run_batch",
     "share_code",
     "share_level_of",
 ]
@@ -679,12 +678,3 @@ _COMPUTE: dict[EsxObject, _Compute] = {
     EsxObject.POWER: Sampler._power,
     EsxObject.PCPU_POWER: Sampler._pcpu_power,
 }
-
-
-def run_batch(
-    sampler: Sampler, advance: Callable[[int], None], interval_us: int, count: int
-) -> Iterator[Sample]:
-    """esxtop ``-b -d D -n N``: *count* times, let the source run *interval_us* (``advance``), then sample."""
-    for _ in range(count):
-        advance(interval_us)
-        yield sampler.sample()
